@@ -1,0 +1,205 @@
+//! The only place that builds AWS SDK clients: region, endpoint (`AWS_ENDPOINT_URL*`),
+//! credentials, retries and timeouts; the async runtime they run on; and the sorting of
+//! SDK errors into "AWS said no", "AWS was unreachable" and the rest.
+//! Nothing here runs on the cached fast path.
+
+use std::time::Duration;
+
+use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+
+use crate::error::{Error, Result};
+use crate::profile::Settings;
+use crate::session::{LongTermKeys, Session};
+
+/// The region calls go to when none is configured (STS and IAM are global there).
+pub const FALLBACK_REGION: &str = "us-east-1";
+
+/// Credentials to sign with.
+pub enum Signer<'a> {
+    LongTerm(&'a LongTermKeys),
+    Session(&'a Session),
+}
+
+impl Signer<'_> {
+    fn credentials(&self) -> Credentials {
+        match self {
+            Signer::LongTerm(k) => {
+                Credentials::new(&k.access_key_id, k.secret_access_key.expose(), None, None, "awsmfa")
+            }
+            Signer::Session(s) => Credentials::new(
+                &s.access_key_id,
+                s.secret_access_key.expose(),
+                Some(s.session_token.expose().to_string()),
+                None,
+                "awsmfa",
+            ),
+        }
+    }
+}
+
+/// Whether a call may be retried: never for a call that carries an MFA code (a retry would
+/// send a spent code); the SDK's standard retries otherwise.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Retries {
+    Never,
+    Standard,
+}
+
+/// What every client needs, resolved from settings once.
+pub struct ClientSpec {
+    region: String,
+    endpoint: Option<String>,
+    credentials: Credentials,
+    retries: Retries,
+}
+
+impl ClientSpec {
+    pub fn new(settings: &Settings, service: &str, signer: Signer<'_>, retries: Retries) -> Self {
+        ClientSpec {
+            region: settings.region.clone().unwrap_or_else(|| FALLBACK_REGION.to_string()),
+            endpoint: settings.endpoint(service),
+            credentials: signer.credentials(),
+            retries,
+        }
+    }
+
+    /// Where the calls go, for messages: the endpoint override, or AWS's regional name.
+    pub fn describe_endpoint(&self, service: &str) -> String {
+        self.endpoint
+            .clone()
+            .unwrap_or_else(|| format!("https://{service}.{}.amazonaws.com", self.region))
+    }
+
+    fn retry_config(&self) -> RetryConfig {
+        match self.retries {
+            Retries::Never => RetryConfig::disabled(),
+            Retries::Standard => RetryConfig::standard().with_max_attempts(3),
+        }
+    }
+
+    fn timeouts() -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .operation_attempt_timeout(Duration::from_secs(20))
+            .build()
+    }
+
+    pub fn sts(&self) -> aws_sdk_sts::Client {
+        let mut b = aws_sdk_sts::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(self.region.clone()))
+            .credentials_provider(self.credentials.clone())
+            .retry_config(self.retry_config())
+            .timeout_config(Self::timeouts());
+        if let Some(url) = &self.endpoint {
+            b = b.endpoint_url(url);
+        }
+        aws_sdk_sts::Client::from_conf(b.build())
+    }
+
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        let mut b = aws_sdk_iam::Config::builder()
+            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+            .region(aws_sdk_iam::config::Region::new(self.region.clone()))
+            .credentials_provider(self.credentials.clone())
+            .retry_config(self.retry_config())
+            .timeout_config(Self::timeouts());
+        if let Some(url) = &self.endpoint {
+            b = b.endpoint_url(url);
+        }
+        aws_sdk_iam::Client::from_conf(b.build())
+    }
+
+    pub fn ec2(&self) -> aws_sdk_ec2::Client {
+        let mut b = aws_sdk_ec2::Config::builder()
+            .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
+            .region(aws_sdk_ec2::config::Region::new(self.region.clone()))
+            .credentials_provider(self.credentials.clone())
+            .retry_config(self.retry_config())
+            .timeout_config(Self::timeouts());
+        if let Some(url) = &self.endpoint {
+            b = b.endpoint_url(url);
+        }
+        aws_sdk_ec2::Client::from_conf(b.build())
+    }
+}
+
+/// Runs `future` on a single-threaded runtime made for this call: only the slow path pays.
+pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::unexpected(format!("cannot start the async runtime: {e}")))?;
+    Ok(runtime.block_on(future))
+}
+
+/// An SDK failure, sorted.
+#[derive(Debug)]
+pub enum Failure {
+    /// AWS answered with an error code and message.
+    Service { code: String, message: String },
+    /// No answer: connection refused, DNS, TLS, timeout.
+    Unreachable(String),
+    /// Anything else (a response we could not read, a bug).
+    Other(String),
+}
+
+pub fn classify<E, R>(err: SdkError<E, R>) -> Failure
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    match &err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            Failure::Service {
+                code: e.code().unwrap_or("Unknown").to_string(),
+                message: e.message().unwrap_or("").to_string(),
+            }
+        }
+        SdkError::DispatchFailure(d) => Failure::Unreachable(if d.is_timeout() {
+            "timed out".into()
+        } else {
+            source_chain(&err)
+        }),
+        SdkError::TimeoutError(_) => Failure::Unreachable("timed out".into()),
+        _ => Failure::Other(source_chain(&err)),
+    }
+}
+
+/// The innermost cause of an error, which is the one that says what went wrong.
+fn source_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut current: &(dyn std::error::Error + 'static) = err;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
+}
+
+impl Failure {
+    /// The generic mapping to awsmfa errors, for calls without special cases.
+    pub fn into_error(self, action: &str, endpoint: &str) -> Error {
+        match self {
+            Failure::Service { code, message } => {
+                let hint = match code.as_str() {
+                    "InvalidClientTokenId" | "SignatureDoesNotMatch" | "AuthFailure" => {
+                        "check the access keys: they are unknown to AWS or the secret is wrong"
+                    }
+                    "ExpiredToken" | "RequestExpired" => "the session expired: run `awsmfa login --force`",
+                    "UnauthorizedOperation" => {
+                        "run `awsmfa verify` to check the MFA policy; `awsmfa login` if the session is missing"
+                    }
+                    _ => "",
+                };
+                let err = Error::denied(format!("{action} failed: {code}: {message}"));
+                if hint.is_empty() { err } else { err.hint(hint) }
+            }
+            Failure::Unreachable(why) => Error::unreachable(format!("cannot reach AWS at {endpoint}: {why}"))
+                .hint("check the network, the region and AWS_ENDPOINT_URL"),
+            Failure::Other(why) => Error::unexpected(format!("{action} failed: {why}")),
+        }
+    }
+}

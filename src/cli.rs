@@ -1,0 +1,212 @@
+//! The command tree, every flag and its help text: clap definitions only, no behaviour.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::output::Format;
+
+const ABOUT: &str = "MFA-protected temporary AWS credentials, in one command.";
+
+const LONG_ABOUT: &str = "\
+MFA-protected temporary AWS credentials, in one command.
+
+awsmfa asks for your MFA code once, calls STS GetSessionToken, caches the session until it
+expires, and hands it to your shell, a child process, a profile in ~/.aws/credentials, or any
+AWS SDK through credential_process. It reads the AWS CLI's files and variables.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  awsmfa login                          ask for the code once; cached until expiry
+  eval \"$(awsmfa env)\"                  export the session into this shell
+  awsmfa exec -- aws s3 ls              run one command with the session
+  awsmfa status                         who, which device, time left
+
+In ~/.aws/config, to give every AWS SDK and the AWS CLI MFA credentials:
+  [profile work]
+  credential_process = awsmfa credential-process --profile work-long-term";
+
+#[derive(Debug, Parser)]
+#[command(name = "awsmfa", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Profile to use (its keys, mfa_serial, region...) [env: AWS_PROFILE]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Region for AWS calls [env: AWS_REGION, AWS_DEFAULT_REGION]
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Show each step on stderr (never secrets)
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+}
+
+/// How to get a session: shared by every command that may log in.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SessionArgs {
+    /// ARN of the MFA device [env: AWS_MFA_SERIAL_NUMBER; default: the profile's mfa_serial,
+    /// else the user's only device]
+    #[arg(long, value_name = "ARN")]
+    pub serial: Option<String>,
+    /// The 6-digit MFA code [env: AWS_MFA_TOKEN_CODE; default: the profile's mfa_process,
+    /// AWSMFA_TOTP_SECRET, or a prompt on the terminal]
+    #[arg(long, value_name = "123456")]
+    pub code: Option<String>,
+    /// Session length: seconds or 15m, 1h, 12h, 36h [default: the profile's
+    /// duration_seconds, else 12h]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<u64>,
+    /// Reuse a cached session only while it has more than this left [env: AWSMFA_MIN_TTL]
+    /// [default: 5m]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub min_ttl: Option<u64>,
+}
+
+fn parse_duration(text: &str) -> Result<u64, String> {
+    crate::clock::parse_duration(text)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Get an MFA session and cache it (asks for the code once)
+    #[command(after_help = "\
+Examples:
+  awsmfa login                              prompt for the code; reuse the cache if valid
+  awsmfa login --code 123456 --duration 1h
+  awsmfa login --write-profile mfa          also write [mfa] in ~/.aws/credentials
+  awsmfa login --save-json ~/aws-sts-get-session-token.json   the recipe's file")]
+    Login(LoginArgs),
+
+    /// Print the session as shell variables (logs in first if needed)
+    #[command(after_help = "\
+Examples:
+  eval \"$(awsmfa env)\"                      bash, zsh
+  awsmfa env --format fish | source          fish
+  awsmfa env --format powershell | Invoke-Expression
+  awsmfa env --format dotenv > .env")]
+    Env(EnvArgs),
+
+    /// Run a command with the session in its environment
+    #[command(after_help = "\
+Examples:
+  awsmfa exec -- aws ec2 describe-instances
+  awsmfa exec --profile work -- terraform plan
+
+The command gets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+AWS_CREDENTIAL_EXPIRATION (and AWS_REGION when known); AWS_PROFILE is cleared.
+awsmfa replaces itself with the command, so its exit code and signals are the command's.")]
+    Exec(ExecArgs),
+
+    /// Print credential_process JSON, for ~/.aws/config
+    #[command(after_help = "\
+Example, in ~/.aws/config:
+  [profile work]
+  credential_process = awsmfa credential-process --profile work-long-term
+
+The profile named here holds the long-term keys (and mfa_serial). A valid cached session is
+printed without any AWS call; otherwise awsmfa asks for the code on the terminal.")]
+    CredentialProcess(CredentialProcessArgs),
+
+    /// Show the profile, MFA device and session state (no AWS call)
+    #[command(after_help = "\
+Examples:
+  awsmfa status
+  awsmfa status --json
+  awsmfa status --check && echo \"session valid\"")]
+    Status(StatusArgs),
+
+    /// Delete cached sessions
+    #[command(after_help = "\
+Examples:
+  awsmfa logout                          this profile's session
+  awsmfa logout --all                    every cached session
+  awsmfa logout --write-profile mfa      also remove [mfa] from ~/.aws/credentials")]
+    Logout(LogoutArgs),
+
+    /// Print a shell completion script
+    #[command(after_help = "\
+Examples:
+  awsmfa completions bash > ~/.local/share/bash-completion/completions/awsmfa
+  awsmfa completions zsh > \"${fpath[1]}/_awsmfa\"
+  awsmfa completions fish > ~/.config/fish/completions/awsmfa.fish")]
+    Completions {
+        /// bash, zsh, fish, powershell or elvish
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the man page (roff)
+    #[command(after_help = "Example:\n  awsmfa man > /usr/local/share/man/man1/awsmfa.1")]
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Get a new session even if the cached one is still valid
+    #[arg(long)]
+    pub force: bool,
+    /// Also write the session into section [NAME] of ~/.aws/credentials
+    #[arg(long, value_name = "NAME")]
+    pub write_profile: Option<String>,
+    /// Also write the STS-shaped JSON the manual recipe saved (mode 0600)
+    #[arg(long, value_name = "PATH")]
+    pub save_json: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value = "env")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Run even inside another `awsmfa exec` (AWSMFA_PROFILE is set)
+    #[arg(long)]
+    pub force: bool,
+    /// The command and its arguments
+    #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialProcessArgs {
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Print nothing; exit 0 if a valid session is cached, 1 if not
+    #[arg(long)]
+    pub check: bool,
+    /// With --check: a session counts as valid only with more than this left
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub min_ttl: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// Delete every cached session, for every profile
+    #[arg(long)]
+    pub all: bool,
+    /// Also remove section [NAME] that `login --write-profile NAME` wrote
+    #[arg(long, value_name = "NAME")]
+    pub write_profile: Option<String>,
+}

@@ -1,0 +1,137 @@
+//! Time, in one place: the current instant, the timestamp formats AWS tools print, and the
+//! durations users type ("12h", "90m", "3600"). Pure except for `now()`.
+
+use time::{OffsetDateTime, UtcOffset, format_description::well_known::Rfc3339};
+
+/// The current time, in UTC, truncated to whole seconds (AWS expiries are whole seconds).
+pub fn now() -> OffsetDateTime {
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(0).unwrap_or(t)
+}
+
+/// `2026-11-29T12:00:00+00:00`: what Python's `isoformat()` prints for a UTC time, and so
+/// what `aws configure export-credentials` and `aws sts get-session-token` print.
+pub fn iso_utc(t: OffsetDateTime) -> String {
+    let t = t.to_offset(UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// `2026-11-29 12:00:00 UTC`: for people.
+pub fn human_utc(t: OffsetDateTime) -> String {
+    let t = t.to_offset(UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Parses any RFC 3339 timestamp (`Z` or an offset).
+pub fn parse_rfc3339(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &Rfc3339).ok()
+}
+
+/// Parses "3600", "15m", "1h", "12h", "1h30m", "90s" into seconds.
+pub fn parse_duration(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("empty duration".into());
+    }
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(secs);
+    }
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c.to_ascii_lowercase() {
+            'd' => 86_400,
+            'h' => 3_600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(format!("'{text}' is not a duration (use e.g. 3600, 15m, 12h, 1h30m)")),
+        };
+        let n: u64 = digits
+            .parse()
+            .map_err(|_| format!("'{text}' is not a duration (use e.g. 3600, 15m, 12h, 1h30m)"))?;
+        total = total.saturating_add(n.saturating_mul(unit));
+        digits.clear();
+    }
+    if !digits.is_empty() {
+        return Err(format!("'{text}' is not a duration: a number needs a unit (h, m or s)"));
+    }
+    Ok(total)
+}
+
+/// "11h 58m", "4m 10s", "42s": how long is left, for people.
+pub fn human_duration(secs: i64) -> String {
+    let secs = secs.max(0);
+    let (d, h, m, s) = (secs / 86_400, secs % 86_400 / 3_600, secs % 3_600 / 60, secs % 60);
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m:02}m")
+    } else if m > 0 {
+        format!("{m}m {s:02}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn iso_matches_python_isoformat_for_utc() {
+        assert_eq!(iso_utc(datetime!(2026-11-29 07:05:09 UTC)), "2026-11-29T07:05:09+00:00");
+        assert_eq!(iso_utc(datetime!(2026-11-29 08:05:09 +01:00)), "2026-11-29T07:05:09+00:00");
+    }
+
+    #[test]
+    fn rfc3339_round_trips_through_both_spellings() {
+        let t = datetime!(2026-11-29 07:05:09 UTC);
+        assert_eq!(parse_rfc3339("2026-11-29T07:05:09Z"), Some(t));
+        assert_eq!(parse_rfc3339(&iso_utc(t)), Some(t));
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn durations_people_type() {
+        assert_eq!(parse_duration("3600"), Ok(3600));
+        assert_eq!(parse_duration("15m"), Ok(900));
+        assert_eq!(parse_duration("12h"), Ok(43_200));
+        assert_eq!(parse_duration("36h"), Ok(129_600));
+        assert_eq!(parse_duration("1h30m"), Ok(5_400));
+        assert_eq!(parse_duration("1H"), Ok(3_600));
+        assert!(parse_duration("12").is_ok());
+        assert!(parse_duration("12x").is_err());
+        assert!(parse_duration("1h30").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn time_left_reads_naturally() {
+        assert_eq!(human_duration(43_080), "11h 58m");
+        assert_eq!(human_duration(250), "4m 10s");
+        assert_eq!(human_duration(42), "42s");
+        assert_eq!(human_duration(-5), "0s");
+        assert_eq!(human_duration(200_000), "2d 7h");
+    }
+}

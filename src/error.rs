@@ -1,0 +1,134 @@
+//! The one error type of awsmfa: every failure carries a one-line message, an optional
+//! hint that says what to do, and the exit code of DESIGN.md's table (kept here, once).
+//! Messages never contain secrets: callers pass key ids, ARNs and paths, never keys.
+
+use std::fmt;
+
+/// The exit-code table. `exec` returns its child's code and does not appear here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// 1: a bug, an I/O failure we did not foresee, or a lock we waited too long for.
+    Unexpected,
+    /// 3: no profile, no keys, no serial, a malformed file, a bad flag value.
+    Config,
+    /// 4: AWS (or we, before sending) refused the MFA code or serial.
+    MfaRejected,
+    /// 5: AWS answered, and the answer was "no".
+    Denied,
+    /// 6: AWS could not be reached or did not answer in time.
+    Unreachable,
+    /// 10: `verify` found that long-term keys can do what only MFA should allow.
+    NotEnforced,
+    /// 1, silently: `status --check` found no valid session.
+    NoSession,
+    /// 127, as in shells: `exec` could not find the command.
+    CommandNotFound,
+}
+
+impl Kind {
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Kind::Unexpected | Kind::NoSession => 1,
+            Kind::Config => 3,
+            Kind::MfaRejected => 4,
+            Kind::Denied => 5,
+            Kind::Unreachable => 6,
+            Kind::NotEnforced => 10,
+            Kind::CommandNotFound => 127,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Error {
+    pub kind: Kind,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(kind: Kind, message: impl Into<String>) -> Self {
+        Error { kind, message: message.into(), hint: None }
+    }
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::new(Kind::Config, message)
+    }
+    pub fn unexpected(message: impl Into<String>) -> Self {
+        Self::new(Kind::Unexpected, message)
+    }
+    pub fn mfa(message: impl Into<String>) -> Self {
+        Self::new(Kind::MfaRejected, message)
+    }
+    pub fn denied(message: impl Into<String>) -> Self {
+        Self::new(Kind::Denied, message)
+    }
+    pub fn unreachable(message: impl Into<String>) -> Self {
+        Self::new(Kind::Unreachable, message)
+    }
+    /// Adds (or replaces) the line that tells the user what to do next.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+    /// An I/O failure on a named file, e.g. "cannot read ~/.aws/config: permission denied".
+    pub fn io(action: &str, path: &std::path::Path, err: std::io::Error) -> Self {
+        let kind = match err.kind() {
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::NotFound => Kind::Config,
+            _ => Kind::Unexpected,
+        };
+        Self::new(kind, format!("cannot {action} {}: {}", path.display(), io_reason(&err)))
+    }
+    pub fn exit_code(&self) -> i32 {
+        self.kind.exit_code()
+    }
+}
+
+/// The OS's reason without Rust's "(os error 13)" suffix, lower-cased like the rest.
+fn io_reason(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    let text = match text.find(" (os error") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => text,
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_design_table() {
+        assert_eq!(Kind::Unexpected.exit_code(), 1);
+        assert_eq!(Kind::Config.exit_code(), 3);
+        assert_eq!(Kind::MfaRejected.exit_code(), 4);
+        assert_eq!(Kind::Denied.exit_code(), 5);
+        assert_eq!(Kind::Unreachable.exit_code(), 6);
+        assert_eq!(Kind::NotEnforced.exit_code(), 10);
+    }
+
+    #[test]
+    fn io_errors_name_the_file_without_os_noise() {
+        let err = Error::io(
+            "read",
+            std::path::Path::new("/x/config"),
+            std::io::Error::from_raw_os_error(13),
+        );
+        assert_eq!(err.message, "cannot read /x/config: permission denied");
+        assert_eq!(err.kind, Kind::Config);
+    }
+}

@@ -1,0 +1,285 @@
+//! The AWS INI files (`~/.aws/config`, `~/.aws/credentials`): reading them as the AWS CLI
+//! does, and rewriting one section while every other byte of the file stays as it was
+//! (comments, blank lines, order, other sections, CRLF line endings).
+//! Pure text in, text out: no I/O here (see `files::atomic` for writing).
+
+use std::collections::BTreeMap;
+
+/// One section's settings: keys lower-cased (as botocore's parser does), last one wins.
+pub type Settings = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub line: usize,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum LineKind {
+    Blank,
+    Comment,
+    Header(String),
+    Entry(String, String),
+    Continuation,
+}
+
+fn classify(line: &str) -> Option<LineKind> {
+    let body = line.trim_end_matches(['\n', '\r']);
+    let trimmed = body.trim();
+    if trimmed.is_empty() {
+        return Some(LineKind::Blank);
+    }
+    if trimmed.starts_with('#') || trimmed.starts_with(';') {
+        return Some(LineKind::Comment);
+    }
+    if body.starts_with([' ', '\t']) {
+        return Some(LineKind::Continuation);
+    }
+    if trimmed.starts_with('[') {
+        let end = trimmed.find(']')?;
+        return Some(LineKind::Header(trimmed[1..end].trim().to_string()));
+    }
+    let at = trimmed.find(['=', ':'])?;
+    let key = trimmed[..at].trim();
+    if key.is_empty() {
+        return None;
+    }
+    Some(LineKind::Entry(key.to_ascii_lowercase(), trimmed[at + 1..].trim().to_string()))
+}
+
+/// A parsed file: section name (as written between the brackets) → settings.
+#[derive(Debug, Default, Clone)]
+pub struct Ini {
+    sections: BTreeMap<String, Settings>,
+}
+
+impl Ini {
+    pub fn parse(text: &str) -> Result<Ini, ParseError> {
+        let mut ini = Ini::default();
+        let mut current: Option<String> = None;
+        let mut after_entry = false;
+        for (index, line) in text.split_inclusive('\n').enumerate() {
+            let kind = classify(line).ok_or_else(|| ParseError {
+                line: index + 1,
+                message: "expected `[section]`, `key = value` or a `#` comment".into(),
+            })?;
+            match kind {
+                LineKind::Header(name) => {
+                    ini.sections.entry(name.clone()).or_default();
+                    current = Some(name);
+                    after_entry = false;
+                }
+                LineKind::Entry(key, value) => {
+                    let Some(section) = &current else {
+                        return Err(ParseError {
+                            line: index + 1,
+                            message: "a setting before any `[section]` header".into(),
+                        });
+                    };
+                    ini.sections.get_mut(section).expect("section exists").insert(key, value);
+                    after_entry = true;
+                }
+                // Nested values (`s3 =` followed by indented lines) belong to the entry
+                // above; awsmfa reads none of them, so they are only checked for placement.
+                LineKind::Continuation if !after_entry => {
+                    return Err(ParseError {
+                        line: index + 1,
+                        message: "an indented line that continues no setting".into(),
+                    });
+                }
+                _ => {}
+            }
+        }
+        Ok(ini)
+    }
+
+    pub fn section(&self, name: &str) -> Option<&Settings> {
+        self.sections.get(name)
+    }
+
+    pub fn get(&self, section: &str, key: &str) -> Option<&str> {
+        self.sections.get(section)?.get(key).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    pub fn section_names(&self) -> impl Iterator<Item = &str> {
+        self.sections.keys().map(String::as_str)
+    }
+}
+
+/// The line ending a file already uses; new lines follow it.
+fn line_ending(text: &str) -> &'static str {
+    if text.contains("\r\n") { "\r\n" } else { "\n" }
+}
+
+/// Where a section's own lines are: its header up to its last setting. Comments and blank
+/// lines after the last setting stay where they are: they usually introduce the next section.
+fn owned_ranges(lines: &[&str], name: &str) -> Vec<(usize, usize)> {
+    let mut ranges = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if classify(lines[i]) == Some(LineKind::Header(name.to_string())) {
+            let start = i;
+            let mut end = i + 1;
+            let mut j = i + 1;
+            while j < lines.len() {
+                match classify(lines[j]) {
+                    Some(LineKind::Header(_)) => break,
+                    Some(LineKind::Entry(..)) | Some(LineKind::Continuation) | None => end = j + 1,
+                    _ => {}
+                }
+                j += 1;
+            }
+            ranges.push((start, end));
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    ranges
+}
+
+/// Writes section `[name]` with exactly `body` (lines without endings, e.g. `key = value` or
+/// `# comment`) in place of its old lines, or appends it when the file has no such section.
+/// A duplicate `[name]` further down is removed so the file keeps one meaning.
+pub fn replace_section(text: &str, name: &str, body: &[String]) -> String {
+    let eol = line_ending(text);
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut block = format!("[{name}]{eol}");
+    for line in body {
+        block.push_str(line);
+        block.push_str(eol);
+    }
+    let ranges = owned_ranges(&lines, name);
+    let mut out = String::with_capacity(text.len() + block.len());
+    if ranges.is_empty() {
+        out.push_str(text);
+        if !out.is_empty() {
+            if !out.ends_with('\n') {
+                out.push_str(eol);
+            }
+            if !(out.ends_with("\n\n") || out.ends_with("\r\n\r\n")) {
+                out.push_str(eol);
+            }
+        }
+        out.push_str(&block);
+        return out;
+    }
+    let mut i = 0;
+    for (n, (start, end)) in ranges.iter().enumerate() {
+        for line in &lines[i..*start] {
+            out.push_str(line);
+        }
+        if n == 0 {
+            out.push_str(&block);
+        }
+        i = *end;
+    }
+    // The old section's last line may have lacked a newline; the new block always ends in one.
+    for line in &lines[i..] {
+        out.push_str(line);
+    }
+    out
+}
+
+/// Removes every `[name]` section (header and settings); returns None when there was none.
+pub fn remove_section(text: &str, name: &str) -> Option<String> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let ranges = owned_ranges(&lines, name);
+    if ranges.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    for (start, end) in ranges {
+        for line in &lines[i..start] {
+            out.push_str(line);
+        }
+        i = end;
+    }
+    for line in &lines[i..] {
+        out.push_str(line);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(lines: &[&str]) -> Vec<String> {
+        lines.iter().map(|s| s.to_string()).collect()
+    }
+
+    const FILE: &str = "# my AWS keys\n[default]\naws_access_key_id = AKIA1\n\n; work\n[work]\naws_access_key_id=AKIA2\naws_secret_access_key = s2\n\n# the session\n[session]\naws_access_key_id = OLD\naws_session_token = T\n\n[zeta]\nregion = eu-west-1\n";
+
+    #[test]
+    fn reads_settings_like_botocore() {
+        let ini = Ini::parse(FILE).unwrap();
+        assert_eq!(ini.get("default", "aws_access_key_id"), Some("AKIA1"));
+        assert_eq!(ini.get("work", "aws_secret_access_key"), Some("s2"));
+        assert_eq!(ini.get("zeta", "REGION".to_ascii_lowercase().as_str()), Some("eu-west-1"));
+        assert_eq!(ini.get("missing", "x"), None);
+    }
+
+    #[test]
+    fn nested_values_are_accepted() {
+        let ini = Ini::parse("[profile a]\ns3 =\n  max_concurrent_requests = 20\nregion = us-east-1\n")
+            .unwrap();
+        assert_eq!(ini.get("profile a", "region"), Some("us-east-1"));
+    }
+
+    #[test]
+    fn malformed_lines_are_reported_with_their_number() {
+        let err = Ini::parse("[a]\nx = 1\nthis is not ini\n").unwrap_err();
+        assert_eq!(err.line, 3);
+        let err = Ini::parse("x = 1\n").unwrap_err();
+        assert_eq!(err.line, 1);
+    }
+
+    #[test]
+    fn replacing_a_section_keeps_every_other_byte() {
+        let out = replace_section(FILE, "session", &body(&["# expires X", "aws_access_key_id = NEW"]));
+        let expected = FILE.replace(
+            "[session]\naws_access_key_id = OLD\naws_session_token = T\n",
+            "[session]\n# expires X\naws_access_key_id = NEW\n",
+        );
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn a_missing_section_is_appended_after_one_blank_line() {
+        let out = replace_section("[a]\nx = 1\n", "b", &body(&["y = 2"]));
+        assert_eq!(out, "[a]\nx = 1\n\n[b]\ny = 2\n");
+        let out = replace_section("[a]\nx = 1", "b", &body(&["y = 2"]));
+        assert_eq!(out, "[a]\nx = 1\n\n[b]\ny = 2\n");
+        assert_eq!(replace_section("", "b", &body(&["y = 2"])), "[b]\ny = 2\n");
+    }
+
+    #[test]
+    fn crlf_files_stay_crlf() {
+        let text = "[a]\r\nx = 1\r\n\r\n[b]\r\ny = 2\r\n";
+        let out = replace_section(text, "a", &body(&["x = 9"]));
+        assert_eq!(out, "[a]\r\nx = 9\r\n\r\n[b]\r\ny = 2\r\n");
+        let out = replace_section(text, "c", &body(&["z = 3"]));
+        assert_eq!(out, "[a]\r\nx = 1\r\n\r\n[b]\r\ny = 2\r\n\r\n[c]\r\nz = 3\r\n");
+    }
+
+    #[test]
+    fn the_last_section_without_final_newline_is_replaced_cleanly() {
+        let out = replace_section("[a]\nx = 1\n\n[b]\ny = 2", "b", &body(&["y = 3"]));
+        assert_eq!(out, "[a]\nx = 1\n\n[b]\ny = 3\n");
+    }
+
+    #[test]
+    fn duplicates_collapse_into_the_first_place() {
+        let out = replace_section("[s]\na = 1\n[t]\nb = 2\n[s]\nc = 3\n", "s", &body(&["d = 4"]));
+        assert_eq!(out, "[s]\nd = 4\n[t]\nb = 2\n");
+    }
+
+    #[test]
+    fn removing_a_section_keeps_its_neighbours() {
+        let out = remove_section(FILE, "work").unwrap();
+        assert_eq!(out, FILE.replace("[work]\naws_access_key_id=AKIA2\naws_secret_access_key = s2\n", ""));
+        assert_eq!(remove_section(FILE, "nope"), None);
+    }
+}

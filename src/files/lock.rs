@@ -1,0 +1,85 @@
+//! Advisory file locks (flock) with a bounded wait, so that N processes that need the same
+//! session make one STS call between them, and two writers of one file never interleave.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+
+/// Held while alive; the lock is released when the file is closed (on drop, or at exit).
+#[derive(Debug)]
+pub struct FileLock {
+    _file: File,
+}
+
+/// Takes the exclusive lock on `path` (created 0600 if missing), waiting at most `timeout`.
+/// `on_wait` is called once if the lock is not free at first, to tell the user why we pause.
+pub fn acquire(path: &Path, timeout: Duration, on_wait: impl FnOnce()) -> Result<FileLock> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io("open lock file", path, e))?;
+    let started = Instant::now();
+    let mut on_wait = Some(on_wait);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(FileLock { _file: file }),
+            Err(TryLockError::WouldBlock) => {
+                if let Some(f) = on_wait.take() {
+                    f();
+                }
+                if started.elapsed() >= timeout {
+                    return Err(timed_out(path, timeout));
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            Err(TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
+        }
+    }
+}
+
+fn timed_out(path: &Path, timeout: Duration) -> Error {
+    Error::unexpected(format!(
+        "gave up after {}s waiting for another awsmfa to finish (lock {})",
+        timeout.as_secs(),
+        path.display()
+    ))
+    .hint("if no other awsmfa is running, retry; raise the wait with AWSMFA_LOCK_TIMEOUT=SECONDS")
+}
+
+/// The lock file that guards `path` (e.g. `~/.aws/credentials`) lives in `lock_dir`, named
+/// after the full path, so every awsmfa that edits the same file takes the same lock.
+pub fn path_for(lock_dir: &Path, guarded: &Path) -> PathBuf {
+    let full = std::fs::canonicalize(guarded).unwrap_or_else(|_| guarded.to_path_buf());
+    lock_dir.join(format!("file-{}.lock", crate::session::cache::short_hash(&full.to_string_lossy())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_taker_waits_then_gives_up_with_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.lock");
+        let _held = acquire(&path, Duration::from_secs(1), || {}).unwrap();
+        let mut told = false;
+        let err = acquire(&path, Duration::from_millis(100), || told = true).unwrap_err();
+        assert!(told, "the user is told why we wait");
+        assert!(err.message.contains("gave up"), "{}", err.message);
+    }
+
+    #[test]
+    fn the_lock_is_free_again_after_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.lock");
+        drop(acquire(&path, Duration::from_secs(1), || {}).unwrap());
+        acquire(&path, Duration::from_millis(10), || panic!("should not wait")).unwrap();
+    }
+}

@@ -1,0 +1,30 @@
+//! Finding the MFA device when none is configured: `iam:ListMFADevices` for the calling
+//! user. One device is used (and named); several or none are explained.
+
+use crate::aws::{self, ClientSpec, Retries, Signer};
+use crate::error::{Error, Result};
+use crate::profile::Settings;
+use crate::session::LongTermKeys;
+
+pub fn discover_serial(settings: &Settings, keys: &LongTermKeys) -> Result<String> {
+    let spec = ClientSpec::new(settings, "iam", Signer::LongTerm(keys), Retries::Standard);
+    let client = spec.iam();
+    let result = aws::block_on(async { client.list_mfa_devices().send().await })?;
+    let devices = result.map_err(|e| {
+        aws::classify(e)
+            .into_error("iam:ListMFADevices", &spec.describe_endpoint("iam"))
+            .hint("set mfa_serial in the profile, or pass --serial ARN, so awsmfa need not look it up")
+    })?;
+    let serials: Vec<String> = devices.mfa_devices().iter().map(|d| d.serial_number().to_string()).collect();
+    match serials.as_slice() {
+        [one] => {
+            crate::ui::note(&format!("using MFA device {one} (the only one of this user)"));
+            Ok(one.clone())
+        }
+        [] => Err(Error::config("this IAM user has no MFA device").hint(
+            "add one in the IAM console (Security credentials > Assign MFA device), then set mfa_serial in the profile",
+        )),
+        many => Err(Error::config(format!("this IAM user has {} MFA devices: {}", many.len(), many.join(", ")))
+            .hint("choose one with --serial ARN or mfa_serial in the profile")),
+    }
+}

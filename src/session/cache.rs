@@ -1,0 +1,239 @@
+//! The session cache: one file per (source access key id, MFA serial, role) under
+//! `~/.aws/awsmfa/` (dir 0700, files 0600, written atomically), and the lock that makes N
+//! processes share one STS call. Reading a valid session here is the fast path: two small
+//! files and no SDK, no async runtime.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha1::{Digest, Sha1};
+
+use super::{Secret, Session};
+use crate::clock;
+use crate::error::Result;
+use crate::files::atomic;
+
+const VERSION: u32 = 1;
+
+/// A short, stable, file-name-safe hash of `text`.
+pub fn short_hash(text: &str) -> String {
+    let digest = Sha1::digest(text.as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a cached session is for; it names the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheKey {
+    pub source_access_key_id: String,
+    /// The serial as configured, or None when it is discovered with ListMFADevices.
+    pub serial: Option<String>,
+    pub role_arn: Option<String>,
+}
+
+impl CacheKey {
+    fn stem(&self) -> String {
+        let text = format!(
+            "{}\n{}\n{}",
+            self.source_access_key_id,
+            self.serial.as_deref().unwrap_or("(discovered)"),
+            self.role_arn.as_deref().unwrap_or("")
+        );
+        format!("session-{}", short_hash(&text))
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Record {
+    version: u32,
+    source_access_key_id: String,
+    serial: String,
+    #[serde(default)]
+    role_arn: Option<String>,
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: String,
+    expiration: String,
+}
+
+/// A session as found in the cache, with the serial it was made with.
+#[derive(Debug, Clone)]
+pub struct Cached {
+    pub session: Session,
+    pub serial: String,
+}
+
+/// Why a cache file was not used: said in one line, and the file gets replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejected {
+    Missing,
+    Unsafe(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionCache {
+    dir: PathBuf,
+}
+
+impl SessionCache {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        SessionCache { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn path(&self, key: &CacheKey) -> PathBuf {
+        self.dir.join(format!("{}.json", key.stem()))
+    }
+
+    pub fn lock_path(&self, key: &CacheKey) -> PathBuf {
+        self.dir.join(format!("{}.lock", key.stem()))
+    }
+
+    /// Creates the cache directory (0700) if needed.
+    pub fn ensure_dir(&self) -> Result<()> {
+        atomic::ensure_dir(&self.dir, 0o700)
+    }
+
+    /// The cached session for `key`, whatever its expiry; `Err` says why none is usable.
+    pub fn load(&self, key: &CacheKey) -> std::result::Result<Cached, Rejected> {
+        let path = self.path(key);
+        let shown = path.display();
+        let meta = match fs::metadata(&path) {
+            Ok(meta) => meta,
+            Err(_) => return Err(Rejected::Missing),
+        };
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Err(Rejected::Unsafe(format!(
+                "ignoring cache file {shown}: it is readable by group or others (it will be replaced)"
+            )));
+        }
+        let bytes = fs::read(&path).map_err(|_| Rejected::Missing)?;
+        let record: Record = serde_json::from_slice(&bytes).map_err(|_| {
+            Rejected::Unsafe(format!("ignoring cache file {shown}: it is corrupt or truncated (it will be replaced)"))
+        })?;
+        if record.version != VERSION {
+            return Err(Rejected::Unsafe(format!(
+                "ignoring cache file {shown}: written by another awsmfa version (it will be replaced)"
+            )));
+        }
+        if record.source_access_key_id != key.source_access_key_id || record.role_arn != key.role_arn {
+            return Err(Rejected::Missing);
+        }
+        let expiration = clock::parse_rfc3339(&record.expiration).ok_or_else(|| {
+            Rejected::Unsafe(format!("ignoring cache file {shown}: its expiry is unreadable (it will be replaced)"))
+        })?;
+        Ok(Cached {
+            serial: record.serial,
+            session: Session {
+                access_key_id: record.access_key_id,
+                secret_access_key: Secret::new(record.secret_access_key),
+                session_token: Secret::new(record.session_token),
+                expiration,
+            },
+        })
+    }
+
+    pub fn store(&self, key: &CacheKey, serial: &str, session: &Session) -> Result<()> {
+        self.ensure_dir()?;
+        let record = Record {
+            version: VERSION,
+            source_access_key_id: key.source_access_key_id.clone(),
+            serial: serial.to_string(),
+            role_arn: key.role_arn.clone(),
+            access_key_id: session.access_key_id.clone(),
+            secret_access_key: session.secret_access_key.expose().to_string(),
+            session_token: session.session_token.expose().to_string(),
+            expiration: clock::iso_utc(session.expiration),
+        };
+        let json = serde_json::to_vec_pretty(&record).expect("records always serialize");
+        atomic::write(&self.path(key), &json, 0o600)
+    }
+
+    /// Deletes the cached session for `key`; true if there was one.
+    pub fn remove(&self, key: &CacheKey) -> Result<bool> {
+        remove_file(&self.path(key))
+    }
+
+    /// Deletes every cached session; returns how many.
+    pub fn remove_all(&self) -> Result<usize> {
+        let Ok(entries) = fs::read_dir(&self.dir) else { return Ok(0) };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("session-") && name.ends_with(".json") && remove_file(&entry.path())? {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+fn remove_file(path: &Path) -> Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(crate::error::Error::io("delete", path, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> CacheKey {
+        CacheKey { source_access_key_id: "AKIAEXAMPLE".into(), serial: Some("arn:mfa".into()), role_arn: None }
+    }
+
+    fn session() -> Session {
+        Session {
+            access_key_id: "ASIAEXAMPLE".into(),
+            secret_access_key: Secret::new("secret"),
+            session_token: Secret::new("token"),
+            expiration: time::macros::datetime!(2030-01-01 0:00 UTC),
+        }
+    }
+
+    #[test]
+    fn a_stored_session_comes_back_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = SessionCache::new(dir.path().join("awsmfa"));
+        cache.store(&key(), "arn:mfa", &session()).unwrap();
+        let cached = cache.load(&key()).unwrap();
+        assert_eq!(cached.session, session());
+        assert_eq!(atomic::mode_of(&cache.path(&key())), Some(0o600));
+        assert_eq!(atomic::mode_of(cache.dir()), Some(0o700));
+    }
+
+    #[test]
+    fn corrupt_or_exposed_files_are_refused_with_a_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = SessionCache::new(dir.path());
+        assert_eq!(cache.load(&key()).unwrap_err(), Rejected::Missing);
+        cache.store(&key(), "arn:mfa", &session()).unwrap();
+        let path = cache.path(&key());
+        let text = fs::read_to_string(&path).unwrap();
+        fs::write(&path, &text[..text.len() / 2]).unwrap();
+        assert!(matches!(cache.load(&key()), Err(Rejected::Unsafe(m)) if m.contains("corrupt")));
+        cache.store(&key(), "arn:mfa", &session()).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(cache.load(&key()), Err(Rejected::Unsafe(m)) if m.contains("readable")));
+        fs::write(&path, text.replace("\"version\": 1", "\"version\": 99")).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(matches!(cache.load(&key()), Err(Rejected::Unsafe(m)) if m.contains("version")));
+    }
+
+    #[test]
+    fn keys_differ_by_source_serial_and_role() {
+        let a = key();
+        let mut b = key();
+        b.role_arn = Some("arn:role".into());
+        let mut c = key();
+        c.serial = None;
+        assert_ne!(a.stem(), b.stem());
+        assert_ne!(a.stem(), c.stem());
+    }
+}

@@ -1,0 +1,210 @@
+//! Getting a session: the cached one while it lasts, else one GetSessionToken call with a
+//! fresh MFA code, under a lock so that concurrent awsmfa processes make one call between
+//! them. GetSessionToken is never retried: a retry would send a spent code.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::cache::{CacheKey, Cached, Rejected, SessionCache};
+use super::used_codes::UsedCodes;
+use super::{LongTermKeys, Secret, Session};
+use crate::aws::{self, ClientSpec, Failure, Retries, Signer};
+use crate::clock;
+use crate::error::{Error, Result};
+use crate::files::lock;
+use crate::mfa::{self, MfaCode};
+use crate::profile::{Settings, env_var};
+use crate::ui;
+
+pub const MIN_DURATION: u64 = 900;
+pub const MAX_DURATION: u64 = 129_600;
+pub const DEFAULT_DURATION: u64 = 43_200;
+pub const DEFAULT_MIN_TTL: u64 = 300;
+const DEFAULT_LOCK_TIMEOUT: u64 = 300;
+
+/// What the command asked for.
+#[derive(Debug, Default, Clone)]
+pub struct Request {
+    pub code: Option<String>,
+    pub force: bool,
+    /// Reuse a cached session only while it has more than this many seconds left.
+    pub min_ttl: Option<u64>,
+}
+
+/// A session ready to use, and how it was had.
+#[derive(Debug)]
+pub struct Obtained {
+    pub session: Session,
+    pub serial: String,
+    /// True when STS was called now; false when the cache served.
+    pub fresh: bool,
+}
+
+/// The cache key and cache for the settings' source keys and serial.
+pub fn cache_for(settings: &Settings, keys: &LongTermKeys) -> (SessionCache, CacheKey) {
+    let key = CacheKey {
+        source_access_key_id: keys.access_key_id.clone(),
+        serial: settings.serial.as_ref().map(|s| s.value.clone()),
+        role_arn: None,
+    };
+    (SessionCache::new(&settings.cache_dir), key)
+}
+
+pub fn min_ttl(request: &Request) -> Result<u64> {
+    if let Some(v) = request.min_ttl {
+        return Ok(v);
+    }
+    match env_var("AWSMFA_MIN_TTL") {
+        Some(v) => clock::parse_duration(&v).map_err(|e| Error::config(format!("AWSMFA_MIN_TTL: {e}"))),
+        None => Ok(DEFAULT_MIN_TTL),
+    }
+}
+
+/// The requested session length, checked against STS's limits before any call.
+pub fn duration(settings: &Settings) -> Result<u64> {
+    let Some(d) = &settings.duration else { return Ok(DEFAULT_DURATION) };
+    if !(MIN_DURATION..=MAX_DURATION).contains(&d.value) {
+        return Err(Error::config(format!(
+            "session duration {}s (from {}) is outside what STS allows",
+            d.value, d.origin
+        ))
+        .hint("use between 15m and 36h, e.g. --duration 12h"));
+    }
+    Ok(d.value)
+}
+
+fn usable(loaded: std::result::Result<Cached, Rejected>, now: OffsetDateTime, min_ttl: u64) -> Option<Cached> {
+    match loaded {
+        Ok(cached) if cached.session.seconds_left(now) > min_ttl as i64 => Some(cached),
+        Ok(_) | Err(Rejected::Missing) => None,
+        Err(Rejected::Unsafe(why)) => {
+            ui::warn(&why);
+            None
+        }
+    }
+}
+
+/// The cached session if it is still good for `min_ttl`; no lock, no network.
+pub fn cached(settings: &Settings, request: &Request) -> Result<Option<Obtained>> {
+    let keys = settings.keys()?;
+    let (cache, key) = cache_for(settings, keys);
+    let ttl = min_ttl(request)?;
+    Ok(usable(cache.load(&key), clock::now(), ttl).map(|c| Obtained { session: c.session, serial: c.serial, fresh: false }))
+}
+
+/// A session: from the cache when it still has `min_ttl` left (unless `force`), else from STS.
+pub fn get_session(settings: &Settings, request: &Request) -> Result<Obtained> {
+    let keys = settings.keys()?;
+    let duration = duration(settings)?;
+    let ttl = min_ttl(request)?;
+    if !request.force {
+        if let Some(found) = cached(settings, request)? {
+            ui::trace("using the cached session");
+            return Ok(found);
+        }
+    }
+    let (cache, key) = cache_for(settings, keys);
+    cache.ensure_dir()?;
+    let timeout = env_var("AWSMFA_LOCK_TIMEOUT").and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_LOCK_TIMEOUT);
+    let mut waited = false;
+    let _lock = lock::acquire(&cache.lock_path(&key), Duration::from_secs(timeout), || {
+        waited = true;
+        ui::trace("another awsmfa is logging in; waiting for its session");
+    })?;
+    // Whoever held the lock may have just stored a fresh session: use it instead of a code.
+    if !request.force || waited {
+        if let Some(c) = usable(cache.load(&key), clock::now(), ttl) {
+            return Ok(Obtained { session: c.session, serial: c.serial, fresh: false });
+        }
+    }
+    let serial = match &settings.serial {
+        Some(s) => s.value.clone(),
+        None => mfa::device::discover_serial(settings, keys)?,
+    };
+    let mut source = mfa::choose(settings, request.code.as_deref())?;
+    let mut used = UsedCodes::load(cache.dir(), &serial);
+    let mut refused = None;
+    let code = loop {
+        let code = source.code(&serial, refused)?;
+        let now = clock::now().unix_timestamp().max(0) as u64;
+        match used.wait_before_reuse(code.as_str(), now) {
+            None => break code,
+            Some(wait) if source.renews() => refused = Some(wait),
+            Some(wait) => {
+                return Err(Error::mfa(format!(
+                    "this code was already used; wait for the next one (in {wait} s)"
+                ))
+                .hint(format!("AWS accepts each code once; pass the next code from your device ({})", source.origin())));
+            }
+        }
+    };
+    used.record(code.as_str(), clock::now().unix_timestamp().max(0) as u64)?;
+    let session = call_get_session_token(settings, keys, &serial, &code, duration)?;
+    cache.store(&key, &serial, &session)?;
+    Ok(Obtained { session, serial, fresh: true })
+}
+
+fn call_get_session_token(
+    settings: &Settings,
+    keys: &LongTermKeys,
+    serial: &str,
+    code: &MfaCode,
+    duration: u64,
+) -> Result<Session> {
+    let spec = ClientSpec::new(settings, "sts", Signer::LongTerm(keys), Retries::Never);
+    let endpoint = spec.describe_endpoint("sts");
+    ui::trace(&format!("sts:GetSessionToken at {endpoint} with key {}", super::key_tail(&keys.access_key_id)));
+    let client = spec.sts();
+    let answer = aws::block_on(async {
+        client
+            .get_session_token()
+            .serial_number(serial)
+            .token_code(code.as_str())
+            .duration_seconds(duration as i32)
+            .send()
+            .await
+    })?;
+    let output = answer.map_err(|e| explain(aws::classify(e), settings, keys, serial, &endpoint))?;
+    let creds = output
+        .credentials()
+        .ok_or_else(|| Error::unexpected("sts:GetSessionToken answered without credentials"))?;
+    let expiration = OffsetDateTime::from_unix_timestamp(creds.expiration().secs())
+        .map_err(|_| Error::unexpected("sts:GetSessionToken answered with an impossible expiry"))?;
+    Ok(Session {
+        access_key_id: creds.access_key_id().to_string(),
+        secret_access_key: Secret::new(creds.secret_access_key()),
+        session_token: Secret::new(creds.session_token()),
+        expiration,
+    })
+}
+
+/// GetSessionToken's failures, in words that say what to do.
+fn explain(failure: Failure, settings: &Settings, keys: &LongTermKeys, serial: &str, endpoint: &str) -> Error {
+    let serial_origin =
+        settings.serial.as_ref().map(|s| s.origin.clone()).unwrap_or_else(|| "ListMFADevices".into());
+    match &failure {
+        Failure::Service { code, message } if code == "AccessDenied" && message.contains("MultiFactorAuthentication") => {
+            if message.contains("serial number is valid") {
+                Error::mfa(format!(
+                    "AWS rejected MFA device {serial} (from {serial_origin}): it is not an MFA device of this user"
+                ))
+                .hint("list this user's devices with `aws iam list-mfa-devices` and fix the serial")
+            } else if message.contains("one time pass code") && !message.contains("must provide both") {
+                Error::mfa("AWS rejected the MFA code: it is wrong, or it was already used")
+                    .hint("wait for the next code and try again; if it keeps failing, check the device's clock")
+            } else {
+                Error::mfa(format!("AWS rejected the MFA sign-in: {message}"))
+            }
+        }
+        Failure::Service { code, .. } if code == "InvalidClientTokenId" || code == "SignatureDoesNotMatch" => {
+            Error::denied(format!(
+                "AWS does not accept the access key {} (from {}): {code}",
+                super::key_tail(&keys.access_key_id),
+                keys.origin
+            ))
+            .hint("check that the key is active and the secret is right (`aws iam list-access-keys`)")
+        }
+        _ => failure.into_error("sts:GetSessionToken", endpoint),
+    }
+}

@@ -1,0 +1,83 @@
+//! The record of MFA codes already sent to AWS, per device. A TOTP code is single-use: sent
+//! twice, AWS refuses it (and a refused retry looks like a wrong code). So every code is
+//! recorded before it is sent, and a code seen again within its lifetime is refused locally.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::cache::short_hash;
+use crate::files::atomic;
+use crate::mfa::totp;
+
+/// AWS accepts a code one step either side of its own: a code lives at most three steps.
+const LIFETIME_SECONDS: u64 = 3 * totp::STEP_SECONDS;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Record {
+    /// (hash of the code, Unix time it was sent)
+    sent: Vec<(String, u64)>,
+}
+
+#[derive(Debug)]
+pub struct UsedCodes {
+    path: PathBuf,
+    serial: String,
+    record: Record,
+}
+
+impl UsedCodes {
+    pub fn load(cache_dir: &Path, serial: &str) -> Self {
+        let path = cache_dir.join(format!("used-codes-{}.json", short_hash(serial)));
+        let record = fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+        UsedCodes { path, serial: serial.to_string(), record }
+    }
+
+    fn code_hash(&self, code: &str) -> String {
+        short_hash(&format!("{}\n{}", self.serial, code))
+    }
+
+    /// If `code` was already sent and may still be the device's current code, the number of
+    /// seconds until the device shows a new one.
+    pub fn wait_before_reuse(&self, code: &str, now: u64) -> Option<u64> {
+        let hash = self.code_hash(code);
+        self.record
+            .sent
+            .iter()
+            .filter(|(h, at)| *h == hash && now < at + LIFETIME_SECONDS)
+            .map(|_| totp::seconds_to_next_step(now))
+            .next()
+    }
+
+    /// Records `code` as sent at `now`; forgets codes too old to matter.
+    pub fn record(&mut self, code: &str, now: u64) -> crate::error::Result<()> {
+        let hash = self.code_hash(code);
+        self.record.sent.retain(|(_, at)| now < at + LIFETIME_SECONDS);
+        self.record.sent.push((hash, now));
+        if let Some(dir) = self.path.parent() {
+            atomic::ensure_dir(dir, 0o700)?;
+        }
+        let json = serde_json::to_vec(&self.record).expect("records always serialize");
+        atomic::write(&self.path, &json, 0o600)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sent_code_is_refused_until_it_has_expired() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut used = UsedCodes::load(dir.path(), "arn:mfa");
+        assert_eq!(used.wait_before_reuse("123456", 1000), None);
+        used.record("123456", 1000).unwrap();
+        let reloaded = UsedCodes::load(dir.path(), "arn:mfa");
+        assert_eq!(reloaded.wait_before_reuse("123456", 1005), Some(15), "1005 s is 15 s before the next step");
+        assert_eq!(reloaded.wait_before_reuse("654321", 1005), None);
+        assert_eq!(reloaded.wait_before_reuse("123456", 1000 + 90), None);
+        let other_device = UsedCodes::load(dir.path(), "arn:other");
+        assert_eq!(other_device.wait_before_reuse("123456", 1005), None);
+    }
+}
