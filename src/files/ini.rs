@@ -188,9 +188,15 @@ pub fn remove_section(text: &str, name: &str) -> Option<String> {
     if ranges.is_empty() {
         return None;
     }
+    let blank = |line: &str| classify(line) == Some(LineKind::Blank);
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
-    for (start, end) in ranges {
+    for (mut start, end) in ranges {
+        // Take one blank line with it when blank lines would otherwise meet (or end the file):
+        // the blank line `replace_section` put before a section it appended.
+        if start > i && blank(lines[start - 1]) && (end == lines.len() || blank(lines[end])) {
+            start -= 1;
+        }
         for line in &lines[i..start] {
             out.push_str(line);
         }
@@ -277,9 +283,19 @@ mod tests {
     }
 
     #[test]
+    fn appending_then_removing_gives_back_the_original() {
+        for original in ["[a]\nx = 1\n", "[a]\nx = 1\n\n# end\n", ""] {
+            let added = replace_section(original, "b", &body(&["y = 2"]));
+            assert_eq!(remove_section(&added, "b").unwrap(), original);
+        }
+    }
+
+    #[test]
     fn removing_a_section_keeps_its_neighbours() {
         let out = remove_section(FILE, "work").unwrap();
         assert_eq!(out, FILE.replace("[work]\naws_access_key_id=AKIA2\naws_secret_access_key = s2\n", ""));
+        let out = remove_section(FILE, "session").unwrap();
+        assert_eq!(out, FILE.replace("[session]\naws_access_key_id = OLD\naws_session_token = T\n", ""));
         assert_eq!(remove_section(FILE, "nope"), None);
     }
 }

@@ -1,0 +1,220 @@
+//! Test support: the local AWS emulator (shared by every test of a run), a fixture IAM user
+//! with a virtual MFA device, and a fresh HOME per test. Tests never read the real ~/.aws.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+use serde_json::Value;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The emulator's Python: the project's virtual environment, made on first use.
+pub fn python() -> &'static str {
+    static PYTHON: OnceLock<String> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let out = Command::new(repo().join("scripts/venv")).output().expect("run scripts/venv");
+        assert!(out.status.success(), "scripts/venv failed: {}", String::from_utf8_lossy(&out.stderr));
+        let venv = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        format!("{venv}/bin/python")
+    })
+}
+
+pub fn venv_bin(name: &str) -> String {
+    let python = python();
+    format!("{}/{name}", Path::new(python).parent().unwrap().display())
+}
+
+static OWN_EMULATOR: Mutex<Option<Child>> = Mutex::new(None);
+
+/// The emulator's URL: AWSMFA_TEST_ENDPOINT (scripts/test starts one for the whole run),
+/// else one started here for this test binary, which exits when the binary does.
+pub fn endpoint() -> &'static str {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT.get_or_init(|| {
+        if let Ok(url) = std::env::var("AWSMFA_TEST_ENDPOINT") {
+            return url;
+        }
+        let mut child = Command::new(repo().join("scripts/emulator"))
+            .args(["--port", "0"])
+            .env("AWSMFA_EMULATOR_EXIT_WITH_PARENT", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start scripts/emulator");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let url = line.trim().strip_prefix("ready ").unwrap_or_else(|| panic!("emulator said {line:?}")).to_string();
+        *OWN_EMULATOR.lock().unwrap() = Some(child);
+        url
+    })
+}
+
+/// An IAM user made by tests/emulator/fixture.py: long-term keys and an enabled virtual
+/// MFA device, with the "deny unless MFA" policy unless asked otherwise.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub name: String,
+    pub arn: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub serial: String,
+    pub seed: String,
+    pub account_id: String,
+}
+
+pub fn fixture(args: &[&str]) -> User {
+    let out = Command::new(python())
+        .arg(repo().join("tests/emulator/fixture.py"))
+        .args(["--endpoint", endpoint()])
+        .args(args)
+        .output()
+        .expect("run fixture.py");
+    assert!(out.status.success(), "fixture.py failed: {}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("fixture prints JSON");
+    let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+    User {
+        name: s("user_name"),
+        arn: s("user_arn"),
+        access_key_id: s("access_key_id"),
+        secret_access_key: s("secret_access_key"),
+        serial: s("serial"),
+        seed: s("seed"),
+        account_id: s("account_id"),
+    }
+}
+
+/// The device's code `offset` steps from now (AWS accepts -1, 0 and +1).
+pub fn totp(seed: &str, offset: i64) -> String {
+    let key = awsmfa::mfa::totp::decode_base32(seed).expect("seed");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    awsmfa::mfa::totp::code_at_step(&key, (now as i64 / 30 + offset) as u64)
+}
+
+/// GET a path of the emulator's test hooks; returns the JSON body.
+pub fn hook(method: &str, path: &str) -> Value {
+    let url = endpoint().strip_prefix("http://").unwrap();
+    let mut stream = TcpStream::connect(url).unwrap();
+    write!(stream, "{method} {path} HTTP/1.0\r\nHost: {url}\r\nContent-Length: 0\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
+    serde_json::from_str(body).unwrap_or(Value::Null)
+}
+
+/// How many GetSessionToken calls with these long-term keys succeeded.
+pub fn sts_calls(access_key_id: &str) -> u64 {
+    hook("GET", "/_awsmfa/stats")["get_session_token"][access_key_id].as_u64().unwrap_or(0)
+}
+
+/// How many GetSessionToken calls with these long-term keys reached the emulator.
+pub fn sts_attempts(access_key_id: &str) -> u64 {
+    hook("GET", "/_awsmfa/stats")["get_session_token_attempts"][access_key_id].as_u64().unwrap_or(0)
+}
+
+/// A test's world: a fresh HOME with empty ~/.aws, one fixture user, the emulator.
+pub struct World {
+    pub home: tempfile::TempDir,
+    pub user: User,
+}
+
+impl World {
+    pub fn new() -> World {
+        Self::with_fixture(&[])
+    }
+
+    pub fn with_fixture(args: &[&str]) -> World {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+        World { home, user: fixture(args) }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.home.path().join(rel)
+    }
+
+    /// The environment every command of this world gets: nothing of the real user's.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("HOME".into(), self.home.path().display().to_string()),
+            ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+            ("AWS_ENDPOINT_URL".into(), endpoint().to_string()),
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+        ]
+    }
+
+    /// `awsmfa` with this world's environment (and nothing else).
+    pub fn awsmfa(&self) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::cargo_bin("awsmfa").unwrap();
+        cmd.env_clear().envs(self.env()).current_dir(self.home.path()).timeout(std::time::Duration::from_secs(60));
+        cmd
+    }
+
+    /// A plain process (bash, the AWS CLI) with this world's environment.
+    pub fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env_clear().envs(self.env()).current_dir(self.home.path());
+        cmd
+    }
+
+    /// Writes ~/.aws/credentials with the user's keys as [default] plus `extra`.
+    pub fn credentials(&self, extra: &str) -> PathBuf {
+        let text = format!(
+            "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n{extra}",
+            self.user.access_key_id, self.user.secret_access_key
+        );
+        let path = self.path(".aws/credentials");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Writes ~/.aws/config.
+    pub fn config(&self, text: &str) -> PathBuf {
+        let path = self.path(".aws/config");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Long-term keys in [default] and mfa_serial + region in the config: the usual setup.
+    pub fn standard_profile(&self) {
+        self.credentials("");
+        self.config(&format!("[default]\nregion = us-east-1\nmfa_serial = {}\n", self.user.serial));
+    }
+
+    pub fn code(&self, offset: i64) -> String {
+        totp(&self.user.seed, offset)
+    }
+
+    pub fn sts_calls(&self) -> u64 {
+        sts_calls(&self.user.access_key_id)
+    }
+
+    /// JSON files in the cache directory (~/.aws/awsmfa) whose names start with `prefix`.
+    pub fn cache_files(&self, prefix: &str) -> Vec<PathBuf> {
+        let dir = self.path(".aws/awsmfa");
+        let Ok(entries) = std::fs::read_dir(dir) else { return vec![] };
+        let mut files: Vec<_> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                let name = p.file_name().unwrap().to_string_lossy();
+                name.starts_with(prefix) && name.ends_with(".json")
+            })
+            .collect();
+        files.sort();
+        files
+    }
+}
+
+/// Parses `KEY=value` lines (the env-no-export and dotenv formats).
+pub fn parse_vars(text: &str) -> std::collections::BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim_start_matches("export ").to_string(), v.to_string()))
+        .collect()
+}

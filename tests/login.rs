@@ -1,0 +1,344 @@
+//! `awsmfa login` against the emulator: one STS call, a private cache, reuse until expiry,
+//! and every way a login can go wrong, each with its exit code and a message that helps.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+
+use common::World;
+use predicates::prelude::*;
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn login_calls_sts_once_and_caches_the_session_privately() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa()
+        .args(["login", "--code", &w.code(0)])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("logged in with MFA device").and(predicate::str::contains(&w.user.serial)));
+    assert_eq!(w.sts_calls(), 1);
+    let cache = w.cache_files("session-");
+    assert_eq!(cache.len(), 1, "one cached session");
+    assert_eq!(mode(&cache[0]), 0o600);
+    assert_eq!(mode(&w.path(".aws/awsmfa")), 0o700);
+
+    // A valid session is reused: no code needed, no call made.
+    w.awsmfa()
+        .arg("login")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("already logged in").and(predicate::str::contains("--force")));
+    assert_eq!(w.sts_calls(), 1, "the cached session served the second login");
+
+    // --force renews (with the next code: AWS takes each code once).
+    w.awsmfa().args(["login", "--force", "--code", &w.code(1)]).assert().success();
+    assert_eq!(w.sts_calls(), 2);
+}
+
+#[test]
+fn the_manual_recipe_variables_are_understood() {
+    let w = World::new();
+    w.credentials("");
+    w.awsmfa()
+        .args(["login"])
+        .env("AWS_MFA_SERIAL_NUMBER", &w.user.serial)
+        .env("AWS_MFA_TOKEN_CODE", w.code(0))
+        .assert()
+        .success();
+    assert_eq!(w.sts_calls(), 1);
+}
+
+#[test]
+fn env_keys_are_used_when_no_profile_is_named() {
+    let w = World::new();
+    w.awsmfa()
+        .args(["login", "--serial", &w.user.serial, "--code", &w.code(0)])
+        .env("AWS_ACCESS_KEY_ID", &w.user.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &w.user.secret_access_key)
+        .assert()
+        .success();
+    assert_eq!(w.sts_calls(), 1);
+}
+
+#[test]
+fn the_long_term_profile_convention_of_aws_mfa_is_honoured() {
+    let w = World::new();
+    std::fs::write(
+        w.path(".aws/credentials"),
+        format!(
+            "[work-long-term]\naws_access_key_id = {}\naws_secret_access_key = {}\naws_mfa_device = {}\n",
+            w.user.access_key_id, w.user.secret_access_key, w.user.serial
+        ),
+    )
+    .unwrap();
+    w.awsmfa()
+        .args(["--profile", "work", "login", "--code", &w.code(0), "--write-profile", "work"])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(w.path(".aws/credentials")).unwrap();
+    assert!(text.starts_with("[work-long-term]\n"), "long-term keys stay first:\n{text}");
+    assert!(text.contains("\n[work]\n# written by awsmfa; expires "), "{text}");
+    assert!(text.contains("aws_session_token = "));
+}
+
+#[test]
+fn one_mfa_device_is_found_without_configuration() {
+    let w = World::new();
+    w.credentials("");
+    w.awsmfa()
+        .args(["login", "--code", &w.code(0)])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!("using MFA device {}", w.user.serial)));
+}
+
+#[test]
+fn a_user_without_mfa_device_is_told_how_to_add_one() {
+    let w = World::with_fixture(&["--no-mfa", "--policy", "none"]);
+    w.credentials("");
+    w.awsmfa()
+        .args(["login", "--code", "123456"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("no MFA device").and(predicate::str::contains("hint:")));
+}
+
+#[test]
+fn a_wrong_code_is_rejected_with_exit_4() {
+    let w = World::new();
+    w.standard_profile();
+    let wrong = if w.code(0) == "000000" { "111111" } else { "000000" };
+    w.awsmfa()
+        .args(["login", "--code", wrong])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("AWS rejected the MFA code"));
+    assert!(w.cache_files("session-").is_empty(), "nothing cached after a failure");
+}
+
+#[test]
+fn a_wrong_serial_is_named_with_where_it_came_from() {
+    let w = World::new();
+    w.credentials("");
+    let bad = format!("arn:aws:iam::{}:mfa/nobody", w.user.account_id);
+    w.awsmfa()
+        .args(["login", "--serial", &bad, "--code", &w.code(0)])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains(&bad).and(predicate::str::contains("from --serial")));
+}
+
+#[test]
+fn a_reused_code_is_refused_locally_and_never_sent_twice() {
+    let w = World::new();
+    w.standard_profile();
+    let code = w.code(0);
+    w.awsmfa().args(["login", "--code", &code]).assert().success();
+    w.awsmfa().args(["logout"]).assert().success();
+    let attempts = common::sts_attempts(&w.user.access_key_id);
+    w.awsmfa()
+        .args(["login", "--code", &code])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("this code was already used; wait for the next one (in "));
+    assert_eq!(common::sts_attempts(&w.user.access_key_id), attempts, "the spent code was not sent");
+}
+
+#[test]
+fn durations_outside_sts_limits_are_refused_before_any_call() {
+    let w = World::new();
+    w.standard_profile();
+    for bad in ["10m", "37h"] {
+        w.awsmfa()
+            .args(["login", "--duration", bad, "--code", &w.code(0)])
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains("outside what STS allows"));
+    }
+    assert_eq!(common::sts_attempts(&w.user.access_key_id), 0);
+}
+
+#[test]
+fn the_session_lasts_as_long_as_asked() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--duration", "1h", "--code", &w.code(0)]).assert().success();
+    let out = w.awsmfa().args(["status", "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let left = v["session"]["seconds_left"].as_i64().unwrap();
+    assert!((3500..=3600).contains(&left), "about an hour left, got {left}");
+}
+
+#[test]
+fn an_unreachable_endpoint_is_exit_6_and_named() {
+    let w = World::new();
+    w.standard_profile();
+    let dead = "http://127.0.0.1:9"; // discard port: nothing listens
+    w.awsmfa()
+        .args(["login", "--code", &w.code(0)])
+        .env("AWS_ENDPOINT_URL", dead)
+        .assert()
+        .code(6)
+        .stderr(predicate::str::contains(dead));
+}
+
+#[test]
+fn a_malformed_config_names_the_file_and_line() {
+    let w = World::new();
+    w.credentials("");
+    let config = w.config("[default]\nregion = us-east-1\nthis line is broken\n");
+    w.awsmfa()
+        .args(["login", "--code", "123456"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(format!("{}:3", config.display())));
+}
+
+#[test]
+fn missing_keys_say_where_to_put_them() {
+    let w = World::new();
+    w.awsmfa()
+        .args(["login", "--code", "123456"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("no long-term keys").and(predicate::str::contains("hint:")));
+}
+
+#[test]
+fn session_keys_are_never_used_as_long_term_keys() {
+    let w = World::new();
+    w.awsmfa()
+        .args(["login", "--code", "123456"])
+        .env("AWS_ACCESS_KEY_ID", "ASIAEXAMPLEEXAMPLE12")
+        .env("AWS_SECRET_ACCESS_KEY", "x")
+        .env("AWS_SESSION_TOKEN", "y")
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("temporary session keys"));
+    std::fs::write(
+        w.path(".aws/credentials"),
+        "[default]\naws_access_key_id = ASIAX\naws_secret_access_key = x\naws_session_token = y\n",
+    )
+    .unwrap();
+    w.awsmfa().args(["login", "--code", "123456"]).assert().code(3).stderr(predicate::str::contains("temporary session keys"));
+}
+
+#[test]
+fn without_a_terminal_or_code_source_the_four_ways_are_named() {
+    let w = World::new();
+    w.standard_profile();
+    // assert_cmd runs without a controlling terminal when setsid is used; use `setsid`.
+    let out = w
+        .command("setsid")
+        .args([assert_cmd::cargo::cargo_bin("awsmfa").to_str().unwrap(), "login"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for way in ["--code", "AWS_MFA_TOKEN_CODE", "mfa_process", "AWSMFA_TOTP_SECRET"] {
+        assert!(err.contains(way), "{way} missing from: {err}");
+    }
+}
+
+#[test]
+fn a_typed_code_is_asked_on_the_terminal_and_malformed_ones_are_asked_again() {
+    let w = World::new();
+    w.standard_profile();
+    let out = w
+        .command(common::python())
+        .arg(common::repo().join("tests/support/pty_answer.py"))
+        .args(["MFA code for", "12ab", &w.code(0), "--"])
+        .arg(assert_cmd::cargo::cargo_bin("awsmfa"))
+        .arg("login")
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{screen}");
+    assert!(screen.contains(&format!("MFA code for {}:", w.user.serial)), "{screen}");
+    assert!(screen.contains("a code is 6 digits"), "malformed entry re-asked: {screen}");
+    assert_eq!(w.sts_calls(), 1);
+}
+
+#[test]
+fn a_totp_secret_logs_in_unattended_and_waits_out_a_spent_code() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().arg("login").env("AWSMFA_TOTP_SECRET", &w.user.seed).assert().success();
+    assert_eq!(w.sts_calls(), 1);
+}
+
+#[test]
+fn mfa_process_supplies_the_code() {
+    let w = World::new();
+    w.credentials("");
+    let counter = w.path("runs");
+    let script = format!(
+        "echo run >> {} && {} {} totp {}",
+        counter.display(),
+        common::python(),
+        common::repo().join("tests/emulator/fixture.py").display(),
+        w.user.seed
+    );
+    w.config(&format!("[default]\nmfa_serial = {}\nmfa_process = {script}\n", w.user.serial));
+    w.awsmfa().arg("login").assert().success();
+    assert_eq!(std::fs::read_to_string(&counter).unwrap().lines().count(), 1);
+    assert_eq!(w.sts_calls(), 1);
+}
+
+#[test]
+fn save_json_writes_the_recipe_file_privately() {
+    let w = World::new();
+    w.standard_profile();
+    let path = w.path("aws-sts-get-session-token.json");
+    w.awsmfa().args(["login", "--code", &w.code(0), "--save-json", path.to_str().unwrap()]).assert().success();
+    assert_eq!(mode(&path), 0o600);
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert!(v["Credentials"]["AccessKeyId"].as_str().unwrap().starts_with("ASIA"));
+    assert!(v["Credentials"]["Expiration"].as_str().unwrap().ends_with("+00:00"));
+}
+
+#[test]
+fn a_corrupt_or_exposed_cache_file_is_warned_about_and_replaced() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let file = w.cache_files("session-").remove(0);
+    std::fs::write(&file, "{\"version\": 1, \"acc").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    w.awsmfa()
+        .args(["login", "--code", &w.code(1)])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("warning: ignoring cache file").and(predicate::str::contains("corrupt")));
+    assert_eq!(w.sts_calls(), 2);
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    w.awsmfa()
+        .args(["login", "--code", &w.code(-1)])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("readable by group or others"));
+    assert_eq!(mode(&file), 0o600, "replaced with a private file");
+}
+
+#[test]
+fn secrets_never_reach_stderr_even_verbose() {
+    let w = World::new();
+    w.standard_profile();
+    let out = w.awsmfa().args(["-v", "login", "--code", &w.code(0)]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains(&w.user.secret_access_key), "secret key in stderr");
+    let env = w.awsmfa().args(["env", "--format", "env-no-export"]).output().unwrap();
+    let vars = common::parse_vars(&String::from_utf8_lossy(&env.stdout));
+    for secret in [&vars["AWS_SECRET_ACCESS_KEY"], &vars["AWS_SESSION_TOKEN"]] {
+        assert!(!err.contains(secret.as_str()));
+        let status = w.awsmfa().args(["status", "--json"]).output().unwrap();
+        assert!(!String::from_utf8_lossy(&status.stdout).contains(secret.as_str()));
+    }
+}

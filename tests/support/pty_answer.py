@@ -1,0 +1,44 @@
+"""Runs a command on a new pseudo-terminal, as a person at a terminal would, and types
+answers when the terminal shows a prompt.
+
+usage: pty_answer.py PROMPT ANSWER [ANSWER...] -- COMMAND [ARGS...]
+
+Each ANSWER is typed (with Enter) the next time PROMPT appears on the terminal. Prints
+everything the terminal showed to stdout (so tests can read it) and exits with the
+command's exit code. Gives up after 30 s.
+"""
+import os
+import pty
+import select
+import sys
+import time
+
+
+def main():
+    split = sys.argv.index("--")
+    prompt, answers = sys.argv[1].encode(), sys.argv[2:split]
+    command = sys.argv[split + 1:]
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvp(command[0], command)
+    seen, typed, deadline = b"", 0, time.time() + 30
+    while time.time() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        if typed < len(answers) and seen.count(prompt) > typed:
+            os.write(fd, answers[typed].encode() + b"\n")
+            typed += 1
+    _, status = os.waitpid(pid, 0)
+    sys.stdout.write(seen.decode(errors="replace"))
+    sys.exit(os.waitstatus_to_exitcode(status))
+
+
+if __name__ == "__main__":
+    main()
