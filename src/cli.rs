@@ -130,6 +130,56 @@ Examples:
   awsmfa logout --write-profile mfa      also remove [mfa] from ~/.aws/credentials")]
     Logout(LogoutArgs),
 
+    /// Prove the account enforces MFA: EC2 dry runs without and with MFA
+    #[command(after_help = "\
+Steps:
+  1. pre-test   RunInstances (DryRun) with the long-term keys: must be denied
+  2. session    the cached MFA session, or a login
+  3. post-test  the same dry run with the session: must be allowed
+  4. --launch   a real launch, waiting until running (--terminate: then terminate it)
+
+Exit codes: 0 MFA enforced and working, 10 NOT enforced (long-term keys can launch),
+5 denied even with MFA, 3 bad input (AMI, key pair), 4 MFA code rejected.
+
+Examples:
+  awsmfa verify --image-id ami-0d592b9373fad0e2c --key-name my-key
+  awsmfa verify --launch --terminate --json")]
+    Verify(VerifyArgs),
+
+    /// Launch EC2 instances with the MFA session (tagged created-by=awsmfa)
+    #[command(after_help = "\
+Examples:
+  awsmfa launch --image-id ami-0d592b9373fad0e2c --key-name my-key --wait
+  awsmfa launch --count 2 --name build --tag team=data --wait --json
+  (AWS_IMAGE_ID and SENZING_AWS_KEYPAIR, the manual recipe's variables, are the defaults)")]
+    Launch(LaunchArgs),
+
+    /// List the instances awsmfa launched (--all: every instance)
+    #[command(after_help = "\
+Examples:
+  awsmfa instances
+  awsmfa instances --all --json")]
+    Instances(InstancesArgs),
+
+    /// Terminate instances that awsmfa launched
+    #[command(after_help = "\
+Examples:
+  awsmfa terminate i-0123456789abcdef0 --wait
+  awsmfa terminate i-0123456789abcdef0 --yes       no confirmation (scripts)
+  awsmfa terminate i-0123456789abcdef0 --any       also instances not tagged created-by=awsmfa")]
+    Terminate(TerminateArgs),
+
+    /// Print the IAM policy that enforces MFA (JSON, for put-user-policy)
+    #[command(after_help = "\
+Use BoolIfExists, never plain Bool, on aws:MultiFactorAuthPresent: long-term keys do not
+carry that key at all, so a Bool condition does not match them and lets them through.
+
+Examples:
+  awsmfa policy > mfa.json
+  aws iam put-user-policy --user-name alice --policy-name require-mfa --policy-document file://mfa.json
+  awsmfa policy --scope ec2")]
+    Policy(PolicyArgs),
+
     /// Print a shell completion script
     #[command(after_help = "\
 Examples:
@@ -209,4 +259,130 @@ pub struct LogoutArgs {
     /// Also remove section [NAME] that `login --write-profile NAME` wrote
     #[arg(long, value_name = "NAME")]
     pub write_profile: Option<String>,
+}
+
+/// What to launch: shared by `verify` and `launch`.
+#[derive(Debug, Args, Clone)]
+pub struct InstanceArgs {
+    /// AMI to launch
+    #[arg(long, env = "AWS_IMAGE_ID", value_name = "AMI")]
+    pub image_id: String,
+    /// Key pair for SSH
+    #[arg(long, env = "SENZING_AWS_KEYPAIR", value_name = "NAME")]
+    pub key_name: Option<String>,
+    /// Instance type
+    #[arg(long, default_value = "t2.micro", value_name = "TYPE")]
+    pub instance_type: String,
+}
+
+/// Waiting for instances.
+#[derive(Debug, Args, Clone)]
+pub struct WaitArgs {
+    /// Give up waiting after this long (the instances are left as they are)
+    #[arg(long, default_value = "10m", value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub instance: InstanceArgs,
+    #[command(flatten)]
+    pub session: SessionArgs,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    /// After the dry runs, launch for real and wait until running
+    #[arg(long)]
+    pub launch: bool,
+    /// With --launch: terminate the instance afterwards and wait until terminated
+    #[arg(long, requires = "launch")]
+    pub terminate: bool,
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LaunchArgs {
+    #[command(flatten)]
+    pub instance: InstanceArgs,
+    #[command(flatten)]
+    pub session: SessionArgs,
+    #[command(flatten)]
+    pub wait_args: WaitArgs,
+    /// How many instances
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=100))]
+    pub count: i32,
+    /// Subnet to launch into
+    #[arg(long, value_name = "ID")]
+    pub subnet_id: Option<String>,
+    /// Security group (repeat for several)
+    #[arg(long = "security-group-id", value_name = "ID")]
+    pub security_group_ids: Vec<String>,
+    /// Name tag
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Extra tag (repeat for several)
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_tag)]
+    pub tags: Vec<(String, String)>,
+    /// Wait until every instance is running, then show its addresses
+    #[arg(long)]
+    pub wait: bool,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_tag(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("'{text}' is not KEY=VALUE")),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct InstancesArgs {
+    /// Every instance, not only those awsmfa launched
+    #[arg(long)]
+    pub all: bool,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TerminateArgs {
+    /// Instance ids
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<String>,
+    /// Do not ask for confirmation
+    #[arg(long, short)]
+    pub yes: bool,
+    /// Also terminate instances not tagged created-by=awsmfa
+    #[arg(long)]
+    pub any: bool,
+    /// Wait until terminated
+    #[arg(long)]
+    pub wait: bool,
+    #[command(flatten)]
+    pub wait_args: WaitArgs,
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PolicyScope {
+    /// Deny everything except MFA self-service without MFA
+    All,
+    /// Deny ec2:RunInstances, StopInstances, TerminateInstances without MFA
+    Ec2,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// What the policy protects
+    #[arg(long, value_enum, default_value = "all")]
+    pub scope: PolicyScope,
 }

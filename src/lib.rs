@@ -6,6 +6,7 @@ pub mod aws;
 pub mod cli;
 pub mod clock;
 pub mod commands;
+pub mod ec2;
 pub mod error;
 pub mod files;
 pub mod mfa;

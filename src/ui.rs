@@ -52,3 +52,37 @@ pub fn report(err: &Error) {
         eprintln!("{} {hint}", paint("1;36", "hint:"));
     }
 }
+
+/// A one-line spinner on stderr, shown only when stderr is a terminal.
+pub struct Spinner {
+    on: bool,
+    frame: usize,
+    started: std::time::Instant,
+}
+
+impl Spinner {
+    pub fn new() -> Self {
+        Spinner { on: std::io::stderr().is_terminal(), frame: 0, started: std::time::Instant::now() }
+    }
+
+    pub fn tick(&mut self, message: &str) {
+        if !self.on {
+            return;
+        }
+        const FRAMES: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+        self.frame = (self.frame + 1) % FRAMES.len();
+        eprint!("\r\x1b[K{} {message} ({}s)", FRAMES[self.frame], self.started.elapsed().as_secs());
+    }
+
+    pub fn clear(&self) {
+        if self.on {
+            eprint!("\r\x1b[K");
+        }
+    }
+}
+
+impl Default for Spinner {
+    fn default() -> Self {
+        Self::new()
+    }
+}

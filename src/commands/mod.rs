@@ -3,9 +3,14 @@
 mod credential_process;
 mod env;
 mod exec;
+mod instances;
+mod launch;
 mod login;
 mod logout;
+mod policy;
 mod status;
+mod terminate;
+mod verify;
 
 use std::io::Write;
 
@@ -27,6 +32,11 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::CredentialProcess(args) => credential_process::run(global, args),
         Command::Status(args) => status::run(global, args),
         Command::Logout(args) => logout::run(global, args),
+        Command::Verify(args) => verify::run(global, args),
+        Command::Launch(args) => launch::run(global, args),
+        Command::Instances(args) => instances::run(global, args),
+        Command::Terminate(args) => terminate::run(global, args),
+        Command::Policy(args) => policy::run(args),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "awsmfa", &mut out);
@@ -64,4 +74,33 @@ fn print(bytes: &[u8]) -> Result<i32> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
         Err(e) => Err(Error::unexpected(format!("cannot write to stdout: {e}"))),
     }
+}
+
+/// EC2 signed with `session`, in the settings' region.
+fn ec2_for(settings: &Settings, session: &crate::session::Session) -> crate::ec2::Ec2 {
+    let spec = crate::aws::ClientSpec::new(settings, "ec2", crate::aws::Signer::Session(session), crate::aws::Retries::Standard);
+    crate::ec2::Ec2::new(&spec, &region(settings))
+}
+
+fn region(settings: &Settings) -> String {
+    settings.region.clone().unwrap_or_else(|| crate::aws::FALLBACK_REGION.to_string())
+}
+
+/// A fixed-width text table, for people.
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let parts: Vec<String> = cells.iter().enumerate().map(|(i, c)| format!("{c:<w$}", w = widths[i])).collect();
+        format!("{}\n", parts.join("  ").trim_end())
+    };
+    let mut out = line(header.iter().map(|s| s.to_string()).collect());
+    for row in rows {
+        out.push_str(&line(row.clone()));
+    }
+    out
 }

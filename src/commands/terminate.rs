@@ -1,0 +1,57 @@
+//! `awsmfa terminate`: terminate instances awsmfa launched, after a confirmation on the
+//! terminal; others only with --any.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
+
+use super::{ec2_for, request, settings};
+use crate::aws;
+use crate::cli::{GlobalArgs, TerminateArgs};
+use crate::ec2::{CREATED_BY_KEY, CREATED_BY_VALUE};
+use crate::error::{Error, Result};
+use crate::session::sts;
+use crate::ui;
+
+pub fn run(global: &GlobalArgs, args: TerminateArgs) -> Result<i32> {
+    let settings = settings(global, &args.session)?;
+    let got = sts::get_session(&settings, &request(&args.session, false))?;
+    let ec2 = ec2_for(&settings, &got.session);
+    let found = aws::block_on(ec2.describe(&args.ids, false))??;
+    for id in &args.ids {
+        let Some(instance) = found.iter().find(|i| &i.id == id) else {
+            return Err(Error::config(format!("no instance {id} in this region")).hint("list them with `awsmfa instances --all`"));
+        };
+        let ours = instance.tags.get(CREATED_BY_KEY).map(String::as_str) == Some(CREATED_BY_VALUE);
+        if !ours && !args.any {
+            return Err(Error::config(format!("{id} was not launched by awsmfa (no tag {CREATED_BY_KEY}={CREATED_BY_VALUE})"))
+                .hint("pass --any to terminate it anyway"));
+        }
+    }
+    if !args.yes && !confirm(&args.ids)? {
+        ui::note("nothing terminated");
+        return Ok(1);
+    }
+    aws::block_on(ec2.terminate(&args.ids))??;
+    ui::note(&format!("terminating {}", args.ids.join(", ")));
+    if args.wait {
+        let timeout = Duration::from_secs(args.wait_args.timeout);
+        match aws::block_on(super::launch::wait_with_spinner(&ec2, &args.ids, "terminated", timeout))?? {
+            Some(_) => ui::note(&format!("terminated {}", args.ids.join(", "))),
+            None => return Ok(130),
+        }
+    }
+    Ok(0)
+}
+
+/// Asks on the terminal; without one, refuses and says to pass --yes.
+fn confirm(ids: &[String]) -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::config("terminate needs a confirmation and there is no terminal to ask on")
+            .hint("pass --yes to terminate without asking"));
+    }
+    eprint!("terminate {}? [y/N] ", ids.join(", "));
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).map_err(|e| Error::unexpected(format!("stdin: {e}")))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
+}

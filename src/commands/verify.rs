@@ -1,0 +1,198 @@
+//! `awsmfa verify`: the manual recipe's pre-test and post-test, by EC2 dry run: long-term
+//! keys must be denied, the MFA session allowed; optionally a real launch (and terminate).
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{ec2_for, print, region, request, settings, table};
+use crate::aws::{self, ClientSpec, Retries, Signer};
+use crate::cli::{GlobalArgs, InstanceArgs, VerifyArgs};
+use crate::clock;
+use crate::commands::policy;
+use crate::ec2::{self, Ec2, InstanceInfo, LaunchSpec, ProbeResult};
+use crate::error::{Error, Kind, Result};
+use crate::session::sts;
+use crate::ui;
+
+#[derive(Debug, Serialize)]
+struct Step {
+    step: &'static str,
+    expected: String,
+    got: String,
+    ok: bool,
+    verdict: String,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct Report {
+    /// true: enforced and working; false: not enforced; null: not decided (an error).
+    mfa_enforced: Option<bool>,
+    steps: Vec<Step>,
+    instances: Vec<InstanceInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suggested_policy: Option<serde_json::Value>,
+    #[serde(skip)]
+    json: bool,
+}
+
+impl Report {
+    fn step(&mut self, step: &'static str, expected: &str, got: impl Into<String>, ok: bool, verdict: &str) {
+        self.steps.push(Step { step, expected: expected.into(), got: got.into(), ok, verdict: verdict.into() });
+    }
+
+    /// Prints the report, then passes `result` through: the table is shown on failure too.
+    fn finish(self, result: Result<i32>) -> Result<i32> {
+        let text = if self.json {
+            format!("{}\n", serde_json::to_string_pretty(&self).expect("json"))
+        } else {
+            let rows: Vec<Vec<String>> = self
+                .steps
+                .iter()
+                .map(|s| vec![s.step.to_string(), s.expected.clone(), s.got.clone(), s.verdict.clone()])
+                .collect();
+            table(&["STEP", "EXPECTED", "GOT", "VERDICT"], &rows)
+        };
+        print(text.as_bytes())?;
+        result
+    }
+}
+
+pub fn launch_spec(instance: &InstanceArgs, count: i32, mut tags: Vec<(String, String)>) -> LaunchSpec {
+    tags.insert(0, (ec2::CREATED_BY_KEY.to_string(), ec2::CREATED_BY_VALUE.to_string()));
+    LaunchSpec {
+        image_id: instance.image_id.clone(),
+        key_name: instance.key_name.clone(),
+        instance_type: instance.instance_type.clone(),
+        count,
+        tags,
+        ..Default::default()
+    }
+}
+
+pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
+    let settings = settings(global, &args.session)?;
+    let keys = settings.keys()?;
+    let spec = launch_spec(&args.instance, 1, vec![("Name".into(), "awsmfa-verify".into())]);
+    let mut report = Report { json: args.json, ..Default::default() };
+
+    // 1. Pre-test: the long-term keys must not be able to launch.
+    let long_term = ClientSpec::new(&settings, "ec2", Signer::LongTerm(keys), Retries::Standard);
+    let without_mfa = Ec2::new(&long_term, &region(&settings));
+    match aws::block_on(without_mfa.probe(&spec))? {
+        ProbeResult::Denied { .. } => {
+            report.step("pre-test", "UnauthorizedOperation", "UnauthorizedOperation", true, "denied without MFA: ok")
+        }
+        ProbeResult::Allowed => {
+            report.step("pre-test", "UnauthorizedOperation", "DryRunOperation", false, "MFA is NOT enforced");
+            report.mfa_enforced = Some(false);
+            let doc = policy::document(crate::cli::PolicyScope::All);
+            if !args.json {
+                ui::note(&format!(
+                    "the policy that would enforce MFA (`awsmfa policy`):\n{}",
+                    serde_json::to_string_pretty(&doc).expect("json")
+                ));
+            }
+            report.suggested_policy = Some(doc);
+            let err = Error::new(Kind::NotEnforced, "MFA is NOT enforced: long-term keys can launch instances").hint(
+                "attach the policy: awsmfa policy > mfa.json && aws iam put-user-policy --user-name USER --policy-name require-mfa --policy-document file://mfa.json",
+            );
+            return report.finish(Err(err));
+        }
+        ProbeResult::Failed(err) => {
+            report.step("pre-test", "UnauthorizedOperation", short(&err.message), false, "error (not a verdict on MFA)");
+            return report.finish(Err(err));
+        }
+    }
+
+    // 2. The MFA session.
+    let got = match sts::get_session(&settings, &request(&args.session, false)) {
+        Ok(got) => got,
+        Err(err) => {
+            report.step("session", "MFA session", short(&err.message), false, "error");
+            return report.finish(Err(err));
+        }
+    };
+    let left = clock::human_duration(got.session.seconds_left(clock::now()));
+    let how = if got.fresh { "new" } else { "cached" };
+    report.step("session", "MFA session", format!("{how}, {left} left"), true, "ok");
+
+    // 3. Post-test: the same dry run with the session must be allowed.
+    let ec2 = ec2_for(&settings, &got.session);
+    match aws::block_on(ec2.probe(&spec))? {
+        ProbeResult::Allowed => {
+            report.step("post-test", "DryRunOperation", "DryRunOperation", true, "allowed with MFA: ok");
+        }
+        ProbeResult::Denied { message, encoded } => {
+            report.step("post-test", "DryRunOperation", "UnauthorizedOperation", false, "denied even with MFA");
+            report.mfa_enforced = None;
+            return report.finish(Err(denied_with_mfa(&settings, &got.session, &message, encoded.as_deref())));
+        }
+        ProbeResult::Failed(err) => {
+            report.step("post-test", "DryRunOperation", short(&err.message), false, "error (not a verdict on MFA)");
+            return report.finish(Err(err));
+        }
+    }
+    report.mfa_enforced = Some(true);
+
+    // 4. The real launch, as the how-to does.
+    if args.launch {
+        let timeout = Duration::from_secs(args.wait.timeout);
+        let result = aws::block_on(async {
+            let launched = ec2.launch(&spec).await?;
+            let ids: Vec<String> = launched.iter().map(|i| i.id.clone()).collect();
+            let running = super::launch::wait_with_spinner(&ec2, &ids, "running", timeout).await?;
+            Ok::<_, Error>((ids, running))
+        })?;
+        let (ids, running) = match result {
+            Ok(r) => r,
+            Err(err) => {
+                report.step("launch", "running", short(&err.message), false, "error");
+                return report.finish(Err(err));
+            }
+        };
+        let Some(running) = running else { return report.finish(Ok(130)) };
+        report.step("launch", "running", format!("{} running", ids.join(", ")), true, "ok");
+        report.instances = running;
+        if args.terminate {
+            let done = aws::block_on(async {
+                ec2.terminate(&ids).await?;
+                super::launch::wait_with_spinner(&ec2, &ids, "terminated", timeout).await
+            })?;
+            match done {
+                Ok(Some(gone)) => {
+                    report.step("terminate", "terminated", format!("{} terminated", ids.join(", ")), true, "ok");
+                    report.instances = gone;
+                }
+                Ok(None) => return report.finish(Ok(130)),
+                Err(err) => {
+                    report.step("terminate", "terminated", short(&err.message), false, "error");
+                    return report.finish(Err(err));
+                }
+            }
+        }
+    }
+    report.finish(Ok(0))
+}
+
+/// The post-test failed: say why, decoded when the session may decode it.
+fn denied_with_mfa(settings: &crate::profile::Settings, session: &crate::session::Session, message: &str, encoded: Option<&str>) -> Error {
+    let err = Error::denied("denied even with MFA: a policy denies ec2:RunInstances to the MFA session");
+    let Some(encoded) = encoded else { return err.hint(format!("AWS said: {message}")) };
+    let spec = ClientSpec::new(settings, "sts", Signer::Session(session), Retries::Standard);
+    match aws::block_on(ec2::decode_authorization_message(&spec, encoded)) {
+        Ok(Ok(decoded)) => {
+            let compact = serde_json::from_str::<serde_json::Value>(&decoded)
+                .map(|v| v.to_string())
+                .unwrap_or(decoded);
+            err.hint(format!("decoded authorization message: {compact}"))
+        }
+        _ => err.hint("ask for sts:DecodeAuthorizationMessage to see which policy denied it, then run `aws sts decode-authorization-message`"),
+    }
+}
+
+/// The first line of a message, shortened for a table cell.
+fn short(message: &str) -> String {
+    let first = message.lines().next().unwrap_or("");
+    if first.chars().count() > 60 { format!("{}…", first.chars().take(59).collect::<String>()) } else { first.to_string() }
+}

@@ -1,0 +1,237 @@
+//! EC2, as awsmfa uses it: the RunInstances dry-run probe that proves whether MFA is
+//! enforced, launching (tagged `created-by=awsmfa`), watching, listing and terminating
+//! instances. Polls DescribeInstances itself: the SDK's waiters poll every 15 s at best.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_ec2::types::{Filter, InstanceType, ResourceType, Tag, TagSpecification};
+use serde::Serialize;
+
+use crate::aws::{self, ClientSpec, Failure};
+use crate::error::{Error, Result};
+
+pub const CREATED_BY_KEY: &str = "created-by";
+pub const CREATED_BY_VALUE: &str = "awsmfa";
+
+/// What to launch.
+#[derive(Debug, Clone, Default)]
+pub struct LaunchSpec {
+    pub image_id: String,
+    pub key_name: Option<String>,
+    pub instance_type: String,
+    pub count: i32,
+    pub subnet_id: Option<String>,
+    pub security_group_ids: Vec<String>,
+    pub tags: Vec<(String, String)>,
+}
+
+/// The answer to "could these credentials launch this?", asked with DryRun.
+#[derive(Debug)]
+pub enum ProbeResult {
+    /// `DryRunOperation`: the request would have succeeded.
+    Allowed,
+    /// `UnauthorizedOperation`: a policy said no. `encoded` is AWS's encoded explanation.
+    Denied { message: String, encoded: Option<String> },
+    /// Anything else: a bad AMI, a missing key pair, no network. Not a verdict on MFA.
+    Failed(Error),
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct InstanceInfo {
+    pub id: String,
+    pub state: String,
+    #[serde(rename = "type")]
+    pub instance_type: String,
+    pub private_ip: Option<String>,
+    pub public_ip: Option<String>,
+    pub launch_time: Option<String>,
+    pub name: Option<String>,
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+fn instance_info(i: &aws_sdk_ec2::types::Instance) -> InstanceInfo {
+    let tags: std::collections::BTreeMap<String, String> = i
+        .tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+        .collect();
+    InstanceInfo {
+        id: i.instance_id().unwrap_or("").to_string(),
+        state: i.state().and_then(|s| s.name()).map(|n| n.as_str().to_string()).unwrap_or_default(),
+        instance_type: i.instance_type().map(|t| t.as_str().to_string()).unwrap_or_default(),
+        private_ip: i.private_ip_address().map(str::to_string),
+        public_ip: i.public_ip_address().map(str::to_string),
+        launch_time: i
+            .launch_time()
+            .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t.secs()).ok())
+            .map(crate::clock::iso_utc),
+        name: tags.get("Name").cloned(),
+        tags,
+    }
+}
+
+/// EC2 calls with one client.
+pub struct Ec2 {
+    client: aws_sdk_ec2::Client,
+    endpoint: String,
+    region: String,
+}
+
+impl Ec2 {
+    pub fn new(spec: &ClientSpec, region: &str) -> Self {
+        Ec2 { client: spec.ec2(), endpoint: spec.describe_endpoint("ec2"), region: region.to_string() }
+    }
+
+    fn run_request(&self, launch: &LaunchSpec) -> aws_sdk_ec2::operation::run_instances::builders::RunInstancesFluentBuilder {
+        let mut req = self
+            .client
+            .run_instances()
+            .image_id(&launch.image_id)
+            .instance_type(InstanceType::from(launch.instance_type.as_str()))
+            .min_count(launch.count)
+            .max_count(launch.count)
+            .set_key_name(launch.key_name.clone())
+            .set_subnet_id(launch.subnet_id.clone());
+        for group in &launch.security_group_ids {
+            req = req.security_group_ids(group);
+        }
+        let mut tags = TagSpecification::builder().resource_type(ResourceType::Instance);
+        for (k, v) in &launch.tags {
+            tags = tags.tags(Tag::builder().key(k).value(v).build());
+        }
+        req.tag_specifications(tags.build())
+    }
+
+    /// RunInstances with DryRun: may these credentials launch `launch`?
+    pub async fn probe(&self, launch: &LaunchSpec) -> ProbeResult {
+        match self.run_request(launch).dry_run(true).send().await {
+            Ok(_) => ProbeResult::Allowed, // no real AWS answers a dry run with success
+            Err(e) => match aws::classify(e) {
+                Failure::Service { code, .. } if code == "DryRunOperation" => ProbeResult::Allowed,
+                Failure::Service { code, message } if code == "UnauthorizedOperation" => {
+                    let encoded = message
+                        .split("Encoded authorization failure message: ")
+                        .nth(1)
+                        .map(|s| s.trim().to_string());
+                    ProbeResult::Denied { message, encoded }
+                }
+                other => ProbeResult::Failed(self.explain(other, "ec2:RunInstances", launch).await),
+            },
+        }
+    }
+
+    /// RunInstances for real; returns the new instances.
+    pub async fn launch(&self, launch: &LaunchSpec) -> Result<Vec<InstanceInfo>> {
+        match self.run_request(launch).send().await {
+            Ok(out) => Ok(out.instances().iter().map(instance_info).collect()),
+            Err(e) => Err(self.explain(aws::classify(e), "ec2:RunInstances", launch).await),
+        }
+    }
+
+    /// The instances `ids`, or (when `ids` is empty) all, or only awsmfa's.
+    pub async fn describe(&self, ids: &[String], only_ours: bool) -> Result<Vec<InstanceInfo>> {
+        let mut req = self.client.describe_instances().set_instance_ids(if ids.is_empty() { None } else { Some(ids.to_vec()) });
+        if only_ours {
+            req = req.filters(Filter::builder().name(format!("tag:{CREATED_BY_KEY}")).values(CREATED_BY_VALUE).build());
+        }
+        let mut found = Vec::new();
+        let mut pages = req.into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws::classify(e).into_error("ec2:DescribeInstances", &self.endpoint))?;
+            for reservation in page.reservations() {
+                found.extend(reservation.instances().iter().map(instance_info));
+            }
+        }
+        Ok(found)
+    }
+
+    pub async fn terminate(&self, ids: &[String]) -> Result<()> {
+        self.client
+            .terminate_instances()
+            .set_instance_ids(Some(ids.to_vec()))
+            .send()
+            .await
+            .map_err(|e| aws::classify(e).into_error("ec2:TerminateInstances", &self.endpoint))?;
+        Ok(())
+    }
+
+    /// Polls until every instance in `ids` is in `state`, calling `progress` after each poll.
+    /// Stops early (Ok(false)) on Ctrl-C; fails after `timeout`.
+    pub async fn wait_for(
+        &self,
+        ids: &[String],
+        state: &str,
+        timeout: Duration,
+        poll: Duration,
+        mut progress: impl FnMut(&[InstanceInfo]),
+    ) -> Result<Option<Vec<InstanceInfo>>> {
+        let started = Instant::now();
+        let interrupted = tokio::signal::ctrl_c();
+        tokio::pin!(interrupted);
+        loop {
+            let now = self.describe(ids, false).await?;
+            progress(&now);
+            if !now.is_empty() && now.iter().all(|i| i.state == state) {
+                return Ok(Some(now));
+            }
+            if let Some(bad) = now.iter().find(|i| state == "running" && (i.state == "terminated" || i.state == "shutting-down")) {
+                return Err(Error::denied(format!("instance {} is {} instead of running", bad.id, bad.state))
+                    .hint("check the instance's state reason in the EC2 console"));
+            }
+            if started.elapsed() >= timeout {
+                let ids = ids.join(", ");
+                return Err(Error::unreachable(format!(
+                    "gave up after {}s waiting for {ids} to be {state}",
+                    timeout.as_secs()
+                ))
+                .hint("the instances were left as they are; raise --timeout or check them with `awsmfa instances`"));
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                _ = &mut interrupted => return Ok(None),
+            }
+        }
+    }
+
+    /// The key pairs of this region, for the hint of a missing one.
+    async fn key_pair_names(&self) -> Vec<String> {
+        match self.client.describe_key_pairs().send().await {
+            Ok(out) => out.key_pairs().iter().filter_map(|k| k.key_name().map(str::to_string)).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// An EC2 failure with AWS's code and message kept, and a hint that helps.
+    async fn explain(&self, failure: Failure, action: &str, launch: &LaunchSpec) -> Error {
+        let Failure::Service { code, message } = &failure else {
+            return failure.into_error(action, &self.endpoint);
+        };
+        let region = &self.region;
+        match code.as_str() {
+            "InvalidAMIID.NotFound" | "InvalidAMIID.Malformed" => Error::config(format!("{action} failed: {code}: {message}"))
+                .hint(format!("AMIs are regional: {} may exist in another region than {region} (set --region)", launch.image_id)),
+            "InvalidKeyPair.NotFound" => {
+                let names = self.key_pair_names().await;
+                let list = if names.is_empty() { "none".to_string() } else { names.join(", ") };
+                Error::config(format!("{action} failed: {code}: {message}"))
+                    .hint(format!("key pairs in {region}: {list}"))
+            }
+            "InvalidParameterValue" | "InvalidInstanceType" | "Unsupported" => {
+                Error::config(format!("{action} failed: {code}: {message}"))
+            }
+            _ => failure.into_error(action, &self.endpoint),
+        }
+    }
+}
+
+/// sts:DecodeAuthorizationMessage, signed with `spec`'s credentials: the readable reason
+/// behind an UnauthorizedOperation, or None when these credentials may not decode it.
+pub async fn decode_authorization_message(spec: &ClientSpec, encoded: &str) -> std::result::Result<String, String> {
+    match spec.sts().decode_authorization_message().encoded_message(encoded).send().await {
+        Ok(out) => Ok(out.decoded_message().unwrap_or("").to_string()),
+        Err(e) => Err(match aws::classify(e) {
+            Failure::Service { code, message } => format!("{code}: {message}"),
+            Failure::Unreachable(m) | Failure::Other(m) => m,
+        }),
+    }
+}
