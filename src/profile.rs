@@ -29,6 +29,21 @@ pub struct Overrides {
     pub region: Option<String>,
     pub serial: Option<String>,
     pub duration: Option<u64>,
+    /// An ad-hoc role to assume on top of the profile (`--role-arn`).
+    pub role_arn: Option<String>,
+    /// Assume the role directly with the MFA code on the long-term keys (`--direct`).
+    pub direct: bool,
+}
+
+/// One AssumeRole on the way from the long-term keys to the credentials asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleHop {
+    pub role_arn: String,
+    /// The profile that names this role ("--role-arn" for an ad-hoc one).
+    pub profile: String,
+    pub external_id: Option<String>,
+    pub session_name: Option<String>,
+    pub duration: Option<Sourced<u64>>,
 }
 
 /// Reads one environment variable, treating empty as unset (as the AWS CLI does).
@@ -42,6 +57,15 @@ pub struct Settings {
     pub profile: String,
     /// Whether a profile was named (by --profile or AWS_PROFILE).
     pub profile_named: bool,
+    /// The profile whose keys sign the first call: `profile` itself, or the end of its
+    /// `source_profile` chain when it is a role profile.
+    pub base_profile: String,
+    /// Roles to assume, first to last; empty for a plain MFA session.
+    pub roles: Vec<RoleHop>,
+    /// Assume the first role with the MFA code on the long-term keys (no GetSessionToken).
+    pub direct: bool,
+    /// Profiles searched for a setting, in order: the named one, its sources, the base.
+    lookup: Vec<String>,
     pub config_path: PathBuf,
     pub credentials_path: PathBuf,
     pub cache_dir: PathBuf,
@@ -100,6 +124,10 @@ impl Settings {
         let config = read_ini(&config_path)?;
         let credentials = read_ini(&credentials_path)?;
         let mut settings = Settings {
+            base_profile: profile.clone(),
+            roles: Vec::new(),
+            direct: overrides.direct,
+            lookup: vec![profile.clone()],
             profile,
             profile_named,
             config_path,
@@ -113,6 +141,7 @@ impl Settings {
             config,
             credentials,
         };
+        settings.resolve_roles(overrides)?;
         settings.region = overrides
             .region
             .clone()
@@ -143,22 +172,92 @@ impl Settings {
         Ok(settings)
     }
 
+    /// Follows `role_arn` + `source_profile` from the named profile down to the profile with
+    /// the long-term keys, as the AWS CLI does; a cycle is a configuration error.
+    fn resolve_roles(&mut self, overrides: &Overrides) -> Result<()> {
+        let mut hops = Vec::new();
+        let mut current = self.profile.clone();
+        let mut seen = vec![current.clone()];
+        while let Some(role_arn) = self.value_in(&current, "role_arn") {
+            hops.push(RoleHop {
+                role_arn: role_arn.value,
+                profile: current.clone(),
+                external_id: self.value_in(&current, "external_id").map(|v| v.value),
+                session_name: self.value_in(&current, "role_session_name").map(|v| v.value),
+                duration: self.duration_in(&current)?,
+            });
+            let Some(source) = self.value_in(&current, "source_profile") else {
+                let hint = if self.value_in(&current, "credential_source").is_some() {
+                    "credential_source is not supported: name the profile with the long-term keys in source_profile"
+                } else {
+                    "add source_profile = NAME (the profile with the long-term keys)"
+                };
+                return Err(Error::config(format!("profile '{current}' has role_arn but no source_profile")).hint(hint));
+            };
+            if seen.contains(&source.value) {
+                seen.push(source.value);
+                return Err(Error::config(format!("source_profile cycle: {}", seen.join(" -> ")))
+                    .hint(format!("make the chain end at a profile with long-term keys (see {})", self.config_path.display())));
+            }
+            seen.push(source.value.clone());
+            current = source.value;
+        }
+        hops.reverse();
+        if let Some(role_arn) = &overrides.role_arn {
+            hops.push(RoleHop {
+                role_arn: role_arn.clone(),
+                profile: "--role-arn".into(),
+                external_id: None,
+                session_name: None,
+                duration: None,
+            });
+        }
+        self.direct = self.direct
+            || self
+                .value_in(&self.profile, "awsmfa_direct")
+                .map(|v| v.value.eq_ignore_ascii_case("true"))
+                .unwrap_or(false);
+        if self.direct && hops.is_empty() {
+            return Err(Error::config("--direct needs a role: a profile with role_arn, or --role-arn"));
+        }
+        self.base_profile = current;
+        self.lookup = seen;
+        self.roles = hops;
+        Ok(())
+    }
+
+    fn duration_in(&self, profile: &str) -> Result<Option<Sourced<u64>>> {
+        match self.value_in(profile, "duration_seconds") {
+            Some(v) => Ok(Some(Sourced::new(
+                crate::clock::parse_duration(&v.value)
+                    .map_err(|e| Error::config(format!("duration_seconds ({}): {e}", v.origin)))?,
+                v.origin,
+            ))),
+            None => Ok(None),
+        }
+    }
+
     /// The credentials-file section holding the long-term keys: `NAME-long-term` when it
     /// exists (the aws-mfa convention), else `NAME` itself.
     pub fn long_term_section(&self) -> String {
-        let long = format!("{}-long-term", self.profile);
-        if self.credentials.section(&long).is_some() { long } else { self.profile.clone() }
+        let long = format!("{}-long-term", self.base_profile);
+        if self.credentials.section(&long).is_some() { long } else { self.base_profile.clone() }
     }
 
-    /// A setting of the profile: the config file first, then the credentials file's
-    /// long-term section, then its plain section.
+    /// A setting: from the named profile, else the profiles its role chain goes through.
     pub fn profile_value(&self, key: &str) -> Option<Sourced<String>> {
-        let section = config_section(&self.profile);
+        self.lookup.iter().find_map(|p| self.value_in(p, key))
+    }
+
+    /// A setting of one profile: the config file first, then the credentials file's
+    /// long-term section, then its plain section.
+    fn value_in(&self, profile: &str, key: &str) -> Option<Sourced<String>> {
+        let section = config_section(profile);
         if let Some(v) = self.config.get(&section, key) {
             return Some(Sourced::new(v.to_string(), format!("{key} in [{section}] of {}", self.config_path.display())));
         }
-        let long = format!("{}-long-term", self.profile);
-        for section in [long.as_str(), self.profile.as_str()] {
+        let long = format!("{profile}-long-term");
+        for section in [long.as_str(), profile] {
             if let Some(v) = self.credentials.get(section, key) {
                 return Some(Sourced::new(
                     v.to_string(),
@@ -170,7 +269,7 @@ impl Settings {
     }
 
     fn find_keys(&self) -> std::result::Result<LongTermKeys, KeyProblem> {
-        if !self.profile_named {
+        if !self.profile_named && self.base_profile == self.profile {
             if let (Some(id), Some(secret)) = (env_var("AWS_ACCESS_KEY_ID"), env_var("AWS_SECRET_ACCESS_KEY")) {
                 if env_var("AWS_SESSION_TOKEN").is_some() || env_var("AWS_SECURITY_TOKEN").is_some() {
                     return Err(KeyProblem::SessionKeys("AWS_ACCESS_KEY_ID (AWS_SESSION_TOKEN is set)".into()));
@@ -182,11 +281,11 @@ impl Settings {
                 });
             }
         }
-        let long = format!("{}-long-term", self.profile);
-        let config_name = config_section(&self.profile);
+        let long = format!("{}-long-term", self.base_profile);
+        let config_name = config_section(&self.base_profile);
         let places = [
             (&self.credentials, long.as_str(), &self.credentials_path),
-            (&self.credentials, self.profile.as_str(), &self.credentials_path),
+            (&self.credentials, self.base_profile.as_str(), &self.credentials_path),
             (&self.config, config_name.as_str(), &self.config_path),
         ];
         for (ini, section, path) in places {
@@ -221,7 +320,7 @@ impl Settings {
             .hint(if origin.starts_with("AWS_ACCESS_KEY_ID") {
                 "unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN, or name a profile with --profile".to_string()
             } else {
-                format!("put the long-term keys in [{}-long-term] of {}", self.profile, self.credentials_path.display())
+                format!("put the long-term keys in [{}-long-term] of {}", self.base_profile, self.credentials_path.display())
             })),
             Err(KeyProblem::Incomplete(origin)) if !origin.is_empty() => Err(Error::config(format!(
                 "{origin} has only one of aws_access_key_id and aws_secret_access_key"
@@ -229,12 +328,12 @@ impl Settings {
             .hint("add the missing one, or run `aws configure` for this profile")),
             Err(KeyProblem::Incomplete(_)) => Err(Error::config(format!(
                 "no long-term keys for profile '{}'",
-                self.profile
+                self.base_profile
             ))
             .hint(format!(
                 "put aws_access_key_id and aws_secret_access_key in [{}] or [{}-long-term] of {}, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-                self.profile,
-                self.profile,
+                self.base_profile,
+                self.base_profile,
                 self.credentials_path.display()
             ))),
         }

@@ -59,6 +59,7 @@ fn settings(global: &GlobalArgs, session: &SessionArgs) -> Result<Settings> {
         region: global.region.clone(),
         serial: session.serial.clone(),
         duration: session.duration,
+        ..Default::default()
     })
 }
 

@@ -1,0 +1,563 @@
+"""The local AWS emulator: moto, in-process, behind a WSGI layer that behaves like AWS for MFA.
+
+Owns (everything else is moto's):
+- authentication: SigV4 verified on every request; the administrator's fixed keys; IAM users'
+  long-term keys (read from moto's IAM backend); session keys minted here;
+- STS GetSessionToken, GetCallerIdentity and DecodeAuthorizationMessage (never forwarded);
+- the TOTP check of IAM EnableMFADevice (then forwarded to moto);
+- explicit-Deny evaluation of IAM users' identity policies (aws:MultiFactorAuthPresent / Age);
+- the test hooks under /_awsmfa/ (expire a session, stats).
+Usage: server.py [--port N] (0 = any free port); prints "ready http://127.0.0.1:N" on stdout.
+"""
+import argparse
+import base64
+import datetime as dt
+import io
+import json
+import logging
+import os
+import re
+import secrets
+import signal
+import string
+import sys
+import threading
+import time
+import uuid
+import zlib
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode
+from xml.sax.saxutils import escape
+
+# EC2 as strict as AWS about AMIs and key pairs (moto reads these once, at import; an
+# empty value turns a check off).
+os.environ.setdefault("MOTO_ENABLE_AMI_VALIDATION", "true")
+os.environ.setdefault("MOTO_ENABLE_KEYPAIR_VALIDATION", "true")
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import policies  # noqa: E402
+import sigv4  # noqa: E402
+from totp import code_at_step, current_step  # noqa: E402
+
+ACCOUNT_ID = "123456789012"  # moto's default account: every user and key lives there
+ADMIN_KEY_ID = os.environ.get("AWSMFA_EMULATOR_ADMIN_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+ADMIN_SECRET = os.environ.get("AWSMFA_EMULATOR_ADMIN_SECRET",
+                              "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+ADMIN_ARN = f"arn:aws:iam::{ACCOUNT_ID}:root"
+MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 900, 129600, 43200
+STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
+NAMESPACES = {"sts": STS_NS, "iam": "https://iam.amazonaws.com/doc/2010-05-08/"}
+SERVICE_BY_VERSION = {"2016-11-15": "ec2", "2011-06-15": "sts", "2010-05-08": "iam"}
+# IAM actions whose UserName defaults to the calling user.
+CALLER_DEFAULT_USERNAME = {
+    "GetUser", "ListMFADevices", "ListAccessKeys", "CreateAccessKey", "UpdateAccessKey",
+    "DeleteAccessKey", "ListSigningCertificates", "ListSSHPublicKeys",
+    "ListServiceSpecificCredentials",
+}
+
+MSG_BAD_SERIAL = ("MultiFactorAuthentication failed, unable to validate MFA code.  Please verify "
+                  "your MFA serial number is valid and associated with this user.")
+MSG_BAD_CODE = "MultiFactorAuthentication failed with invalid MFA one time pass code."
+MSG_NEED_BOTH = ("MultiFactorAuthentication failed, must provide both MFA serial number and one "
+                 "time pass code.")
+MSG_BAD_TOKEN = "The security token included in the request is invalid."
+MSG_EC2_AUTH = "AWS was not able to validate the provided access credentials"
+MSG_SIGNATURE = ("The request signature we calculated does not match the signature you provided. "
+                 "Check your AWS Secret Access Key and signing method. Consult the service "
+                 "documentation for details.")
+
+
+def log(message):
+    print(f"emulator: {message}", file=sys.stderr, flush=True)
+
+
+class AwsError(Exception):
+    def __init__(self, code, message, status=400):
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+@dataclass
+class Session:
+    """Temporary credentials minted by GetSessionToken."""
+    access_key_id: str
+    secret: str
+    token: str
+    parent_key_id: str
+    user_name: str | None  # None: the administrator
+    mfa: bool
+    issued: float
+    expires: dt.datetime
+
+
+@dataclass
+class Caller:
+    kind: str  # "admin", "user" (long-term key) or "session"
+    access_key_id: str
+    secret: str
+    arn: str
+    user_id: str
+    user_name: str | None = None
+    session: Session | None = None
+
+
+@dataclass
+class State:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    sessions: dict = field(default_factory=dict)          # ASIA... -> Session
+    used_codes: set = field(default_factory=set)          # (serial, step)
+    gst_ok: dict = field(default_factory=dict)            # long-term key id -> successes
+    gst_attempts: dict = field(default_factory=dict)      # long-term key id -> attempts
+
+
+STATE = State()
+
+
+def iam_backend():
+    from moto.iam.models import iam_backends
+    return iam_backends[ACCOUNT_ID]["aws"]
+
+
+def utcnow():
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+def random_upper(n):
+    return "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(n))
+
+
+# ---------------------------------------------------------------- request parsing
+
+class Request:
+    def __init__(self, environ):
+        self.environ = environ
+        length = environ.get("CONTENT_LENGTH") or ""
+        stream = environ["wsgi.input"]
+        if length.isdigit():
+            self.body = stream.read(int(length))
+        else:  # chunked uploads are terminated; otherwise no length means no body
+            self.body = stream.read() if environ.get("wsgi.input_terminated") else b""
+        self.restore_body(self.body)
+        self.method = environ.get("REQUEST_METHOD", "GET")
+        raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
+        self.raw_path = raw_uri.split("?", 1)[0]
+        self.path = environ.get("PATH_INFO", "/")
+        self.raw_query = environ.get("QUERY_STRING", "")
+        self.headers = {}
+        for key, value in environ.items():
+            if key.startswith("HTTP_"):
+                self.headers[key[5:].lower().replace("_", "-")] = value
+        for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            if environ.get(key):
+                self.headers[key.lower().replace("_", "-")] = environ[key]
+        self.query = dict(parse_qsl(self.raw_query, keep_blank_values=True))
+        self.form = {}
+        if "x-www-form-urlencoded" in self.headers.get("content-type", ""):
+            self.form = dict(parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True))
+        self.params = {**self.query, **self.form}
+        self.action = self.params.get("Action", "")
+        self.auth = None
+        self.service = SERVICE_BY_VERSION.get(self.params.get("Version", ""), "sts")
+        self.region = "us-east-1"
+        self.json_protocol = "x-amz-target" in self.headers
+
+    def restore_body(self, body):
+        self.environ["wsgi.input"] = io.BytesIO(body)
+        self.environ["CONTENT_LENGTH"] = str(len(body))
+
+    def add_param(self, name, value):
+        """Add a parameter where Action came from (form body or query), for moto to read."""
+        if "Action" in self.form:
+            self.body = (self.body.decode() + "&" + urlencode({name: value})).encode()
+            self.restore_body(self.body)
+        else:
+            self.raw_query += "&" + urlencode({name: value})
+            self.environ["QUERY_STRING"] = self.raw_query
+        self.params[name] = value
+
+
+# ---------------------------------------------------------------- responses
+
+def request_id():
+    return str(uuid.uuid4())
+
+
+def error_response(req, err):
+    rid = request_id()
+    if req.json_protocol:
+        body = json.dumps({"__type": err.code, "message": err.message})
+        ctype = "application/x-amz-json-1.1"
+    elif req.service == "ec2":
+        body = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error>"
+                f"<Code>{err.code}</Code><Message>{escape(err.message)}</Message></Error>"
+                f"</Errors><RequestID>{rid}</RequestID></Response>")
+        ctype = "text/xml;charset=UTF-8"
+    else:
+        ns = NAMESPACES.get(req.service, STS_NS)
+        body = (f"<ErrorResponse xmlns=\"{ns}\">\n  <Error>\n    <Type>Sender</Type>\n"
+                f"    <Code>{err.code}</Code>\n    <Message>{escape(err.message)}</Message>\n"
+                f"  </Error>\n  <RequestId>{rid}</RequestId>\n</ErrorResponse>\n")
+        ctype = "text/xml"
+    return err.status, ctype, body, rid
+
+
+def sts_response(action, result_xml):
+    rid = request_id()
+    body = (f"<{action}Response xmlns=\"{STS_NS}\">\n  <{action}Result>\n{result_xml}"
+            f"  </{action}Result>\n  <ResponseMetadata>\n    <RequestId>{rid}</RequestId>\n"
+            f"  </ResponseMetadata>\n</{action}Response>\n")
+    return 200, "text/xml", body, rid
+
+
+# ---------------------------------------------------------------- authentication
+
+def auth_errors(service):
+    """(unknown key, bad signature) errors, as the given service words them."""
+    if service == "ec2":
+        return (AwsError("AuthFailure", MSG_EC2_AUTH, 401),) * 2
+    return (AwsError("InvalidClientTokenId", MSG_BAD_TOKEN, 403),
+            AwsError("SignatureDoesNotMatch", MSG_SIGNATURE, 403))
+
+
+def user_caller(access_key_id, secret, user_name, kind, session=None):
+    user = iam_backend().users.get(user_name)
+    if user is None:
+        return None
+    return Caller(kind, access_key_id, secret, user.arn, user.id, user_name, session)
+
+
+def authenticate(req):
+    header = req.headers.get("authorization")
+    if not header:
+        if req.service == "ec2":
+            raise AwsError("AuthFailure", MSG_EC2_AUTH, 401)
+        raise AwsError("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
+    try:
+        req.auth = sigv4.parse_authorization(header)
+    except sigv4.MalformedAuthorization as exc:
+        raise AwsError("IncompleteSignature", str(exc), 400)
+    req.service, req.region = req.auth.service.lower(), req.auth.region
+    unknown_key, bad_signature = auth_errors(req.service)
+    key_id = req.auth.access_key_id
+    token = req.headers.get("x-amz-security-token")
+    caller = None
+    if key_id == ADMIN_KEY_ID:
+        caller = Caller("admin", key_id, ADMIN_SECRET, ADMIN_ARN, ACCOUNT_ID)
+    elif key_id in STATE.sessions:
+        session = STATE.sessions[key_id]
+        if token != session.token:
+            raise unknown_key
+        if session.user_name is None:
+            caller = Caller("session", key_id, session.secret, ADMIN_ARN, ACCOUNT_ID, None, session)
+        else:
+            caller = user_caller(key_id, session.secret, session.user_name, "session", session)
+    else:
+        key = iam_backend().access_keys.get(key_id)
+        if key is not None and key.status == "Active" and key.user_name:
+            caller = user_caller(key_id, key.secret_access_key, key.user_name, "user")
+    if caller is None or (caller.kind != "session" and token):
+        raise unknown_key
+    if not sigv4.signature_matches(req.auth, caller.secret, req.method, req.raw_path,
+                                   req.raw_query, req.headers, req.body):
+        raise bad_signature
+    if caller.session and utcnow() >= caller.session.expires:
+        raise AwsError("ExpiredToken", "The security token included in the request is expired", 403)
+    return caller
+
+
+# ---------------------------------------------------------------- identity policies
+
+def policy_documents(user_name):
+    """[(name, document)] of the user's inline, attached managed, and group policies."""
+    backend = iam_backend()
+    user = backend.users[user_name]
+    docs = list(user.policies.items())
+
+    def managed(policy_map):
+        for policy in policy_map.values():
+            for version in policy.versions:
+                if version.version_id == policy.default_version_id:
+                    yield policy.name, version.document
+
+    docs += managed(user.managed_policies)
+    for group in backend.get_groups_for_user(user_name):
+        docs += list(group.policies.items())
+        docs += managed(group.managed_policies)
+    return docs
+
+
+def condition_context(caller):
+    context = {}
+    if caller.session is not None:
+        context["aws:multifactorauthpresent"] = "true" if caller.session.mfa else "false"
+        if caller.session.mfa:
+            context["aws:multifactorauthage"] = str(int(time.time() - caller.session.issued))
+    return context
+
+
+def resource_for(req, action):
+    if req.service == "ec2":
+        kind = "instance/*" if action == "RunInstances" else "*"
+        return f"arn:aws:ec2:{req.region}:{ACCOUNT_ID}:{kind}"
+    if req.service == "iam" and req.params.get("UserName"):
+        return f"arn:aws:iam::{ACCOUNT_ID}:user/{req.params['UserName']}"
+    return "*"
+
+
+def encode_denial(caller, full_action, resource, matched, context):
+    def items(values):
+        return {"items": [{"value": v} for v in values]}
+
+    conditions = [{"key": k, "values": items([v])} for k, v in context.items()]
+    statements = [{
+        "statementId": st.get("Sid", name),
+        "effect": "DENY",
+        "principals": items([caller.user_id]),
+        "principalGroups": {"items": []},
+        "actions": items(policies._as_list(st.get("Action", st.get("NotAction", [])))),
+        "resources": items(policies._as_list(st.get("Resource", "*"))),
+        "conditions": {"items": [
+            {"key": key, "values": items([str(v) for v in policies._as_list(vals)])}
+            for op in (st.get("Condition") or {}).values() for key, vals in op.items()]},
+    } for name, st in matched]
+    message = {
+        "allowed": False, "explicitDeny": True,
+        "matchedStatements": {"items": statements},
+        "failures": {"items": []},
+        "context": {
+            "principal": {"id": caller.user_id, "name": caller.user_name, "arn": caller.arn},
+            "action": full_action, "resource": resource,
+            "conditions": {"items": conditions},
+        },
+    }
+    packed = zlib.compress(json.dumps(message, separators=(",", ":")).encode())
+    return base64.urlsafe_b64encode(packed).decode().rstrip("=")
+
+
+def decode_denial(encoded):
+    padded = encoded + "=" * (-len(encoded) % 4)
+    return zlib.decompress(base64.urlsafe_b64decode(padded)).decode()
+
+
+def check_policies(req, caller):
+    if caller.kind == "admin" or caller.user_name is None:
+        return
+    full_action = f"{req.service}:{req.action}"
+    if full_action.lower() == "sts:getcalleridentity":
+        return  # AWS: always allowed, even with an explicit deny
+    context = condition_context(caller)
+    matched = policies.matching_denies(policy_documents(caller.user_name), full_action, context)
+    if not matched:
+        return
+    resource = resource_for(req, req.action)
+    if req.service == "ec2":
+        encoded = encode_denial(caller, full_action, resource, matched, context)
+        raise AwsError("UnauthorizedOperation",
+                       f"You are not authorized to perform this operation. User: {caller.arn} is "
+                       f"not authorized to perform: {full_action} on resource: {resource} with an "
+                       f"explicit deny in an identity-based policy. Encoded authorization failure "
+                       f"message: {encoded}", 403)
+    raise AwsError("AccessDenied",
+                   f"User: {caller.arn} is not authorized to perform: {full_action} on resource: "
+                   f"{resource} with an explicit deny in an identity-based policy", 403)
+
+
+# ---------------------------------------------------------------- STS actions handled here
+
+def validation_error(value, member, constraint):
+    return AwsError("ValidationError", f"1 validation error detected: Value '{value}' at "
+                                       f"'{member}' failed to satisfy constraint: {constraint}", 400)
+
+
+def get_session_token(req, caller):
+    if caller.kind == "session":
+        raise AwsError("AccessDenied", "Cannot call GetSessionToken with session credentials", 403)
+    with STATE.lock:
+        STATE.gst_attempts[caller.access_key_id] = STATE.gst_attempts.get(caller.access_key_id, 0) + 1
+    raw_duration = req.params.get("DurationSeconds", str(DEFAULT_DURATION))
+    try:
+        duration = int(raw_duration)
+    except ValueError:
+        raise validation_error(raw_duration, "durationSeconds", "Member must be a number")
+    if duration < MIN_DURATION:
+        raise validation_error(raw_duration, "durationSeconds",
+                               f"Member must have value greater than or equal to {MIN_DURATION}")
+    if duration > MAX_DURATION:
+        raise validation_error(raw_duration, "durationSeconds",
+                               f"Member must have value less than or equal to {MAX_DURATION}")
+    serial, code = req.params.get("SerialNumber"), req.params.get("TokenCode")
+    if code is not None and not re.fullmatch(r"\d{6}", code):
+        constraint = ("Member must satisfy regular expression pattern: [\\d]*"
+                      if not code.isdigit() else
+                      "Member must have length less than or equal to 6" if len(code) > 6 else
+                      "Member must have length greater than or equal to 6")
+        raise validation_error(code, "tokenCode", constraint)
+    if bool(serial) != bool(code):
+        raise AwsError("AccessDenied", MSG_NEED_BOTH, 403)
+    mfa = bool(serial)
+    if mfa:
+        user = iam_backend().users.get(caller.user_name) if caller.user_name else None
+        if user is None or serial not in user.mfa_devices:
+            raise AwsError("AccessDenied", MSG_BAD_SERIAL, 403)
+        device = iam_backend().virtual_mfa_devices.get(serial)
+        now = current_step()
+        with STATE.lock:
+            step = next((s for s in (now - 1, now, now + 1)
+                         if device is not None and (serial, s) not in STATE.used_codes
+                         and code_at_step(device.base32_string_seed, s) == code), None)
+            if step is None:
+                raise AwsError("AccessDenied", MSG_BAD_CODE, 403)
+            STATE.used_codes.add((serial, step))
+    session = Session(
+        access_key_id="ASIA" + random_upper(16),
+        secret=base64.b64encode(secrets.token_bytes(30)).decode(),
+        token="FwoGZXIvYXdzE" + base64.b64encode(secrets.token_bytes(240)).decode(),
+        parent_key_id=caller.access_key_id, user_name=caller.user_name, mfa=mfa,
+        issued=time.time(), expires=utcnow() + dt.timedelta(seconds=duration))
+    with STATE.lock:
+        STATE.sessions[session.access_key_id] = session
+        STATE.gst_ok[caller.access_key_id] = STATE.gst_ok.get(caller.access_key_id, 0) + 1
+    return sts_response("GetSessionToken", (
+        "    <Credentials>\n"
+        f"      <SessionToken>{session.token}</SessionToken>\n"
+        f"      <SecretAccessKey>{session.secret}</SecretAccessKey>\n"
+        f"      <Expiration>{session.expires.strftime('%Y-%m-%dT%H:%M:%SZ')}</Expiration>\n"
+        f"      <AccessKeyId>{session.access_key_id}</AccessKeyId>\n"
+        "    </Credentials>\n"))
+
+
+def get_caller_identity(req, caller):
+    return sts_response("GetCallerIdentity", (
+        f"    <Arn>{caller.arn}</Arn>\n    <UserId>{caller.user_id}</UserId>\n"
+        f"    <Account>{ACCOUNT_ID}</Account>\n"))
+
+
+def decode_authorization_message(req, caller):
+    try:
+        decoded = decode_denial(req.params.get("EncodedMessage", ""))
+    except Exception:
+        raise AwsError("InvalidAuthorizationMessageException", "Message is not valid", 400)
+    return sts_response("DecodeAuthorizationMessage",
+                        f"    <DecodedMessage>{escape(decoded)}</DecodedMessage>\n")
+
+
+STS_ACTIONS = {
+    "GetSessionToken": get_session_token,
+    "GetCallerIdentity": get_caller_identity,
+    "DecodeAuthorizationMessage": decode_authorization_message,
+}
+
+
+def check_enable_mfa_device(req):
+    """EnableMFADevice must carry two consecutive codes of the virtual device's seed."""
+    device = iam_backend().virtual_mfa_devices.get(req.params.get("SerialNumber", ""))
+    if device is None:
+        return  # unknown or hardware serial: moto's answer
+    code1, code2 = req.params.get("AuthenticationCode1"), req.params.get("AuthenticationCode2")
+    now = current_step()
+    seed = device.base32_string_seed
+    if not any(code_at_step(seed, s) == code1 and code_at_step(seed, s + 1) == code2
+               for s in (now - 2, now - 1, now)):
+        raise AwsError("InvalidAuthenticationCode", "Authentication code for device is not valid.", 403)
+
+
+# ---------------------------------------------------------------- the middleware
+
+class Emulator:
+    def __init__(self, moto_app):
+        self.moto_app = moto_app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/moto-api"):
+            return self.moto_app(environ, start_response)
+        req = Request(environ)
+        if path.startswith("/_awsmfa/"):
+            return self.hook(req, start_response)
+        try:
+            caller = authenticate(req)
+            check_policies(req, caller)
+            if req.service == "sts" and req.action in STS_ACTIONS:
+                return self.reply(start_response, *STS_ACTIONS[req.action](req, caller))
+            if req.service == "iam" and caller.kind != "admin":
+                if req.action in CALLER_DEFAULT_USERNAME and not req.params.get("UserName") \
+                        and caller.user_name:
+                    req.add_param("UserName", caller.user_name)
+            if req.service == "iam" and req.action == "EnableMFADevice":
+                check_enable_mfa_device(req)
+        except AwsError as err:
+            return self.reply(start_response, *error_response(req, err))
+        return self.moto_app(environ, start_response)
+
+    @staticmethod
+    def reply(start_response, status, ctype, body, rid):
+        data = body.encode("utf-8")
+        reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+                  404: "Not Found"}.get(status, "Error")
+        start_response(f"{status} {reason}", [
+            ("Content-Type", ctype), ("Content-Length", str(len(data))),
+            ("x-amzn-RequestId", rid)])
+        return [data]
+
+    def hook(self, req, start_response):
+        def answer(status, obj):
+            return self.reply(start_response, status, "application/json", json.dumps(obj), "hook")
+
+        if req.path == "/_awsmfa/stats":
+            with STATE.lock:
+                return answer(200, {"get_session_token": dict(STATE.gst_ok),
+                                    "get_session_token_attempts": dict(STATE.gst_attempts)})
+        if req.path == "/_awsmfa/expire" and req.method == "POST":
+            key_id = req.params.get("access_key_id", "")
+            with STATE.lock:
+                session = STATE.sessions.get(key_id)
+                if session is None:
+                    return answer(404, {"error": f"no session {key_id}"})
+                session.expires = utcnow() - dt.timedelta(seconds=1)
+            return answer(200, {"expired": key_id})
+        if req.path == "/_awsmfa/health":
+            return answer(200, {"ok": True})
+        return answer(404, {"error": f"unknown hook {req.path}"})
+
+
+def build_app():
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    return Emulator(DomainDispatcherApplication(create_backend_app))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--host", default="127.0.0.1")
+    args = parser.parse_args()
+    from werkzeug.serving import make_server
+
+    stdout, sys.stdout = sys.stdout, sys.stderr  # only the ready line goes to stdout
+    if os.environ.get("AWSMFA_EMULATOR_LOG") != "1":
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = make_server(args.host, args.port, build_app(), threaded=True)
+
+    def stop(signum, frame):
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if os.environ.get("AWSMFA_EMULATOR_EXIT_WITH_PARENT") == "1":
+        # Started by a test binary: stop when it exits, however it exits.
+        parent = os.getppid()
+
+        def watch():
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            stop(None, None)
+
+        threading.Thread(target=watch, daemon=True).start()
+    stdout.write(f"ready http://{args.host}:{server.server_port}\n")
+    stdout.flush()
+    server.serve_forever()
+    server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
