@@ -66,6 +66,16 @@ impl ClientSpec {
         }
     }
 
+    /// The same credentials and region, for another service (its own endpoint override).
+    pub fn with_service(&self, settings: &Settings, service: &str) -> Self {
+        ClientSpec {
+            region: self.region.clone(),
+            endpoint: settings.endpoint(service),
+            credentials: self.credentials.clone(),
+            retries: self.retries,
+        }
+    }
+
     /// Where the calls go, for messages: the endpoint override, or AWS's regional name.
     pub fn describe_endpoint(&self, service: &str) -> String {
         self.endpoint

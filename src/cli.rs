@@ -67,6 +67,13 @@ pub struct SessionArgs {
     /// [default: 5m]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub min_ttl: Option<u64>,
+    /// Assume this role with the MFA session (on top of the profile's own role, if any)
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// Assume the role with the MFA code on the long-term keys, without an MFA session:
+    /// allows up to the role's MaxSessionDuration [profile: awsmfa_direct = true]
+    #[arg(long)]
+    pub direct: bool,
 }
 
 fn parse_duration(text: &str) -> Result<u64, String> {

@@ -156,18 +156,14 @@ impl Settings {
                 .or_else(|| settings.profile_value("aws_mfa_device")),
         };
         settings.mfa_process = settings.profile_value("mfa_process");
+        // --duration is for the credentials asked for: the MFA session, or the last role.
         settings.duration = match overrides.duration {
-            Some(d) => Some(Sourced::new(d, "--duration")),
-            None => match settings.profile_value("duration_seconds") {
-                Some(v) => Some(Sourced::new(
-                    crate::clock::parse_duration(&v.value).map_err(|e| {
-                        Error::config(format!("duration_seconds ({}): {e}", v.origin))
-                    })?,
-                    v.origin,
-                )),
-                None => None,
-            },
+            Some(d) if settings.roles.is_empty() => Some(Sourced::new(d, "--duration")),
+            _ => settings.duration_in(&settings.base_profile.clone())?,
         };
+        if let (Some(d), Some(last)) = (overrides.duration, settings.roles.last_mut()) {
+            last.duration = Some(Sourced::new(d, "--duration"));
+        }
         settings.keys = Some(settings.find_keys());
         Ok(settings)
     }

@@ -59,7 +59,8 @@ fn settings(global: &GlobalArgs, session: &SessionArgs) -> Result<Settings> {
         region: global.region.clone(),
         serial: session.serial.clone(),
         duration: session.duration,
-        ..Default::default()
+        role_arn: session.role_arn.clone(),
+        direct: session.direct,
     })
 }
 

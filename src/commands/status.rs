@@ -52,6 +52,8 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<i32> {
             "mfa_serial": serial,
             "mfa_serial_origin": if serial_origin.is_empty() { None } else { Some(serial_origin.clone()) },
             "region": settings.region,
+            "roles": settings.roles.iter().map(|h| h.role_arn.clone()).collect::<Vec<_>>(),
+            "direct": settings.direct,
             "session": {
                 "state": state,
                 "expiration": expiration.map(clock::iso_utc),
@@ -70,6 +72,11 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<i32> {
         Some(s) => format!("MFA device:   {s} ({serial_origin})"),
         None => "MFA device:   not configured (found with ListMFADevices at login)".into(),
     });
+    if !settings.roles.is_empty() {
+        let chain: Vec<&str> = settings.roles.iter().map(|h| h.role_arn.as_str()).collect();
+        let how = if settings.direct { "assumed directly with the MFA code" } else { "assumed with the MFA session" };
+        lines.push(format!("role:         {} ({how})", chain.join(" > ")));
+    }
     lines.push(match (state, expiration) {
         ("valid", Some(t)) => format!("session:      valid until {} ({} left)", clock::human_utc(t), clock::human_duration(left)),
         ("expired", Some(t)) => format!("session:      expired at {} (run `awsmfa login`)", clock::human_utc(t)),

@@ -4,6 +4,7 @@
 //! message can never print them.
 
 pub mod cache;
+pub mod role;
 pub mod sts;
 pub mod used_codes;
 

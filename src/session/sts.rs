@@ -41,14 +41,26 @@ pub struct Obtained {
     pub fresh: bool,
 }
 
-/// The cache key and cache for the settings' source keys and serial.
-pub fn cache_for(settings: &Settings, keys: &LongTermKeys) -> (SessionCache, CacheKey) {
+/// The cache and the key of the MFA session itself (GetSessionToken), roles or not.
+fn mfa_cache_key(settings: &Settings, keys: &LongTermKeys) -> (SessionCache, CacheKey) {
     let key = CacheKey {
         source_access_key_id: keys.access_key_id.clone(),
         serial: settings.serial.as_ref().map(|s| s.value.clone()),
         role_arn: None,
     };
     (SessionCache::new(&settings.cache_dir), key)
+}
+
+/// The cache and the key of the credentials the settings ask for: the MFA session, or the
+/// last role of the chain (keyed by the whole chain, and by "direct" when assumed so).
+pub fn cache_for(settings: &Settings, keys: &LongTermKeys) -> (SessionCache, CacheKey) {
+    let (cache, mut key) = mfa_cache_key(settings, keys);
+    if !settings.roles.is_empty() {
+        let chain: Vec<&str> = settings.roles.iter().map(|h| h.role_arn.as_str()).collect();
+        let prefix = if settings.direct { "direct " } else { "" };
+        key.role_arn = Some(format!("{prefix}{}", chain.join(" > ")));
+    }
+    (cache, key)
 }
 
 pub fn min_ttl(request: &Request) -> Result<u64> {
@@ -61,7 +73,7 @@ pub fn min_ttl(request: &Request) -> Result<u64> {
     }
 }
 
-/// The requested session length, checked against STS's limits before any call.
+/// The requested MFA session length, checked against STS's limits before any call.
 pub fn duration(settings: &Settings) -> Result<u64> {
     let Some(d) = &settings.duration else { return Ok(DEFAULT_DURATION) };
     if !(MIN_DURATION..=MAX_DURATION).contains(&d.value) {
@@ -85,48 +97,89 @@ fn usable(loaded: std::result::Result<Cached, Rejected>, now: OffsetDateTime, mi
     }
 }
 
-/// The cached session if it is still good for `min_ttl`; no lock, no network.
+fn found(c: Cached) -> Obtained {
+    Obtained { session: c.session, serial: c.serial, fresh: false }
+}
+
+/// The cached credentials if they are still good for `min_ttl`; no lock, no network.
 pub fn cached(settings: &Settings, request: &Request) -> Result<Option<Obtained>> {
     let keys = settings.keys()?;
     let (cache, key) = cache_for(settings, keys);
-    let ttl = min_ttl(request)?;
-    Ok(usable(cache.load(&key), clock::now(), ttl).map(|c| Obtained { session: c.session, serial: c.serial, fresh: false }))
+    Ok(usable(cache.load(&key), clock::now(), min_ttl(request)?).map(found))
 }
 
-/// A session: from the cache when it still has `min_ttl` left (unless `force`), else from STS.
-pub fn get_session(settings: &Settings, request: &Request) -> Result<Obtained> {
-    let keys = settings.keys()?;
-    let duration = duration(settings)?;
+/// Runs `make` under the cache lock of `key`, unless the cache (checked before and, when
+/// another process held the lock, after waiting) already has what is needed.
+fn cached_or_locked(
+    cache: &SessionCache,
+    key: &CacheKey,
+    request: &Request,
+    make: impl FnOnce() -> Result<Obtained>,
+) -> Result<Obtained> {
     let ttl = min_ttl(request)?;
     if !request.force {
-        if let Some(found) = cached(settings, request)? {
+        if let Some(c) = usable(cache.load(key), clock::now(), ttl) {
             ui::trace("using the cached session");
-            return Ok(found);
+            return Ok(found(c));
         }
     }
-    let (cache, key) = cache_for(settings, keys);
     cache.ensure_dir()?;
     let timeout = env_var("AWSMFA_LOCK_TIMEOUT").and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_LOCK_TIMEOUT);
     let mut waited = false;
-    let _lock = lock::acquire(&cache.lock_path(&key), Duration::from_secs(timeout), || {
+    let _lock = lock::acquire(&cache.lock_path(key), Duration::from_secs(timeout), || {
         waited = true;
         ui::trace("another awsmfa is logging in; waiting for its session");
     })?;
     // Whoever held the lock may have just stored a fresh session: use it instead of a code.
     if !request.force || waited {
-        if let Some(c) = usable(cache.load(&key), clock::now(), ttl) {
-            return Ok(Obtained { session: c.session, serial: c.serial, fresh: false });
+        if let Some(c) = usable(cache.load(key), clock::now(), ttl) {
+            return Ok(found(c));
         }
     }
-    let serial = match &settings.serial {
-        Some(s) => s.value.clone(),
-        None => mfa::device::discover_serial(settings, keys)?,
-    };
+    let made = make()?;
+    cache.store(key, &made.serial, &made.session)?;
+    Ok(made)
+}
+
+/// Credentials for the settings: the MFA session, or the roles assumed with it.
+/// From the cache while they last (unless `force`), else from STS.
+pub fn get_session(settings: &Settings, request: &Request) -> Result<Obtained> {
+    let keys = settings.keys()?;
+    if settings.roles.is_empty() {
+        return mfa_session(settings, keys, request);
+    }
+    let (cache, key) = cache_for(settings, keys);
+    cached_or_locked(&cache, &key, request, || super::role::assume_chain(settings, keys, request))
+}
+
+/// The MFA session (GetSessionToken) of the settings' long-term keys.
+pub fn mfa_session(settings: &Settings, keys: &LongTermKeys, request: &Request) -> Result<Obtained> {
+    let duration = duration(settings)?;
+    let (cache, key) = mfa_cache_key(settings, keys);
+    cached_or_locked(&cache, &key, request, || {
+        let serial = serial(settings, keys)?;
+        let code = next_code(settings, request, &serial)?;
+        let session = call_get_session_token(settings, keys, &serial, &code, duration)?;
+        Ok(Obtained { session, serial, fresh: true })
+    })
+}
+
+/// The MFA device: configured, or the user's only one.
+pub fn serial(settings: &Settings, keys: &LongTermKeys) -> Result<String> {
+    match &settings.serial {
+        Some(s) => Ok(s.value.clone()),
+        None => mfa::device::discover_serial(settings, keys),
+    }
+}
+
+/// A code for `serial` that was never sent before, recorded as sent: a spent code is
+/// refused (a code given on the command line) or waited out (a prompt, seed or command).
+pub fn next_code(settings: &Settings, request: &Request, serial: &str) -> Result<MfaCode> {
     let mut source = mfa::choose(settings, request.code.as_deref())?;
-    let mut used = UsedCodes::load(cache.dir(), &serial);
+    let mut used = UsedCodes::load(&settings.cache_dir, serial);
     let mut refused = None;
     let code = loop {
-        let code = source.code(&serial, refused)?;
+        let code = source.code(serial, refused)?;
         let now = clock::now().unix_timestamp().max(0) as u64;
         match used.wait_before_reuse(code.as_str(), now) {
             None => break code,
@@ -140,9 +193,7 @@ pub fn get_session(settings: &Settings, request: &Request) -> Result<Obtained> {
         }
     };
     used.record(code.as_str(), clock::now().unix_timestamp().max(0) as u64)?;
-    let session = call_get_session_token(settings, keys, &serial, &code, duration)?;
-    cache.store(&key, &serial, &session)?;
-    Ok(Obtained { session, serial, fresh: true })
+    Ok(code)
 }
 
 fn call_get_session_token(
@@ -165,7 +216,7 @@ fn call_get_session_token(
             .send()
             .await
     })?;
-    let output = answer.map_err(|e| explain(aws::classify(e), settings, keys, serial, &endpoint))?;
+    let output = answer.map_err(|e| explain(aws::classify(e), settings, keys, serial, &endpoint, "sts:GetSessionToken"))?;
     let creds = output
         .credentials()
         .ok_or_else(|| Error::unexpected("sts:GetSessionToken answered without credentials"))?;
@@ -179,8 +230,8 @@ fn call_get_session_token(
     })
 }
 
-/// GetSessionToken's failures, in words that say what to do.
-fn explain(failure: Failure, settings: &Settings, keys: &LongTermKeys, serial: &str, endpoint: &str) -> Error {
+/// GetSessionToken's (and a direct AssumeRole's) MFA failures, in words that say what to do.
+pub fn explain(failure: Failure, settings: &Settings, keys: &LongTermKeys, serial: &str, endpoint: &str, action: &str) -> Error {
     let serial_origin =
         settings.serial.as_ref().map(|s| s.origin.clone()).unwrap_or_else(|| "ListMFADevices".into());
     match &failure {
@@ -205,6 +256,6 @@ fn explain(failure: Failure, settings: &Settings, keys: &LongTermKeys, serial: &
             ))
             .hint("check that the key is active and the secret is right (`aws iam list-access-keys`)")
         }
-        _ => failure.into_error("sts:GetSessionToken", endpoint),
+        _ => failure.into_error(action, endpoint),
     }
 }
