@@ -184,14 +184,7 @@ fn credential_process_gives_the_aws_cli_mfa_credentials() {
 fn many_processes_at_once_make_one_sts_call_and_run_the_code_source_once() {
     let w = World::new();
     w.credentials("");
-    let counter = w.path("code-runs");
-    let script = format!(
-        "echo run >> {} && sleep 0.5 && {} {} totp {}",
-        counter.display(),
-        common::python(),
-        common::repo().join("tests/emulator/fixture.py").display(),
-        w.user.seed
-    );
+    let (script, counter) = w.counting_code_command("0.5");
     w.config(&format!("[default]\nmfa_serial = {}\nmfa_process = {script}\n", w.user.serial));
     let bin = assert_cmd::cargo::cargo_bin("awsmfa");
     let children: Vec<_> = (0..16)

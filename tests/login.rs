@@ -269,22 +269,23 @@ fn a_typed_code_is_asked_on_the_terminal_and_malformed_ones_are_asked_again() {
 fn a_totp_secret_logs_in_unattended_and_waits_out_a_spent_code() {
     let w = World::new();
     w.standard_profile();
+    let step = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / 30;
+    let first_step = step();
     w.awsmfa().arg("login").env("AWSMFA_TOTP_SECRET", &w.user.seed).assert().success();
     assert_eq!(w.sts_calls(), 1);
+    // The current code is spent: a second login must wait for the next one, not send it again.
+    w.awsmfa().arg("logout").assert().success();
+    w.awsmfa().args(["login", "--force"]).env("AWSMFA_TOTP_SECRET", &w.user.seed).assert().success();
+    assert_eq!(w.sts_calls(), 2);
+    assert_eq!(common::sts_attempts(&w.user.access_key_id), 2, "no rejected attempt with the spent code");
+    assert!(step() > first_step, "the second code came from a later 30 s window");
 }
 
 #[test]
 fn mfa_process_supplies_the_code() {
     let w = World::new();
     w.credentials("");
-    let counter = w.path("runs");
-    let script = format!(
-        "echo run >> {} && {} {} totp {}",
-        counter.display(),
-        common::python(),
-        common::repo().join("tests/emulator/fixture.py").display(),
-        w.user.seed
-    );
+    let (script, counter) = w.counting_code_command("0");
     w.config(&format!("[default]\nmfa_serial = {}\nmfa_process = {script}\n", w.user.serial));
     w.awsmfa().arg("login").assert().success();
     assert_eq!(std::fs::read_to_string(&counter).unwrap().lines().count(), 1);

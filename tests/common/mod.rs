@@ -89,6 +89,25 @@ pub fn fixture(args: &[&str]) -> User {
     }
 }
 
+/// A role made by fixture.py whose trust policy allows `trusted` (user or role ARNs),
+/// requiring MFA unless `--no-mfa` is among `args`. Returns (role ARN, role name).
+pub fn role(trusted: &[&str], args: &[&str]) -> (String, String) {
+    let mut cmd = Command::new(python());
+    cmd.arg(repo().join("tests/emulator/fixture.py")).args(["--endpoint", endpoint(), "role"]);
+    for arn in trusted {
+        cmd.args(["--trust", arn]);
+    }
+    let out = cmd.args(args).output().expect("run fixture.py role");
+    assert!(out.status.success(), "fixture.py role failed: {}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("fixture prints JSON");
+    (v["role_arn"].as_str().unwrap().to_string(), v["role_name"].as_str().unwrap().to_string())
+}
+
+/// How many AssumeRole calls for this role succeeded.
+pub fn assume_role_calls(role_arn: &str) -> u64 {
+    hook("GET", "/_awsmfa/stats")["assume_role"][role_arn].as_u64().unwrap_or(0)
+}
+
 /// The device's code `offset` steps from now (AWS accepts -1, 0 and +1).
 pub fn totp(seed: &str, offset: i64) -> String {
     let key = awsmfa::mfa::totp::decode_base32(seed).expect("seed");
@@ -184,6 +203,20 @@ impl World {
     pub fn standard_profile(&self) {
         self.credentials("");
         self.config(&format!("[default]\nregion = us-east-1\nmfa_serial = {}\n", self.user.serial));
+    }
+
+    /// An `mfa_process` command that prints the device's current code and appends a line to
+    /// the returned file each time it runs (after `delay`, e.g. "0.5", to widen races).
+    pub fn counting_code_command(&self, delay: &str) -> (String, PathBuf) {
+        let counter = self.path("code-runs");
+        let command = format!(
+            "echo run >> {} && sleep {delay} && {} {} totp {}",
+            counter.display(),
+            python(),
+            repo().join("tests/emulator/fixture.py").display(),
+            self.user.seed
+        );
+        (command, counter)
     }
 
     pub fn code(&self, offset: i64) -> String {
