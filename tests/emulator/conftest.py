@@ -66,6 +66,12 @@ def user(make_user):
     return make_user()
 
 
+@pytest.fixture(scope="session")
+def image_id(endpoint):
+    """An AMI that exists in the emulator (moto's describe_images is slow: asked once)."""
+    return fixture.client("ec2", endpoint).describe_images()["Images"][0]["ImageId"]
+
+
 @pytest.fixture
 def admin(endpoint):
     return lambda service: fixture.client(service, endpoint)

@@ -1,12 +1,22 @@
 """Test fixture of the local AWS emulator: an IAM user set up for MFA, through the real APIs.
 
-As a module: create_user(endpoint, ...) -> dict, and totp(seed_b32, t=None, step_offset=0).
+As a module: create_user(endpoint, ...) -> dict, create_role(endpoint, trust, ...) -> dict,
+and totp(seed_b32, t=None, step_offset=0).
 As a CLI:
   python fixture.py --endpoint URL [--user NAME] [--policy deny-unless-mfa|deny-ec2-always|none] [--no-mfa]
       creates the user, an access key, a virtual MFA device named after the user (enabled with
       two consecutive codes of its seed) and the inline policy; prints one JSON object with keys
       endpoint, region, account_id, user_name, user_arn, access_key_id, secret_access_key,
       serial, seed (serial and seed are null with --no-mfa).
+  python fixture.py --endpoint URL role --trust ARN [--trust ARN ...] [--name NAME]
+                    [--mfa-required | --no-mfa] [--max-session SECONDS] [--external-id ID]
+                    [--policy deny-ec2-always|none]
+      creates a role (role-<hex> by default) whose trust policy allows sts:AssumeRole to the
+      given principals (user or role ARNs, an account's root, or *), on condition
+      {"Bool": {"aws:MultiFactorAuthPresent": "true"}} unless --no-mfa, and
+      {"StringEquals": {"sts:ExternalId": ID}} with --external-id; MaxSessionDuration SECONDS
+      (default 3600); the inline role policy (default none). Prints one JSON object with keys
+      role_arn, role_name, max_session.
   python fixture.py totp SEED [--offset K]     prints the current code (K steps later).
 All calls are signed with the emulator's administrator keys.
 """
@@ -83,6 +93,69 @@ def create_user(endpoint, user_name=None, policy="deny-unless-mfa", mfa=True):
     }
 
 
+def trust_policy(principals, mfa_required=True, external_id=None):
+    """A trust policy allowing sts:AssumeRole to the principals (ARNs), maybe on conditions."""
+    principals = list(principals)
+    statement = {"Effect": "Allow", "Action": "sts:AssumeRole",
+                 "Principal": {"AWS": principals[0] if len(principals) == 1 else principals}}
+    condition = {}
+    if mfa_required:
+        condition["Bool"] = {"aws:MultiFactorAuthPresent": "true"}
+    if external_id is not None:
+        condition["StringEquals"] = {"sts:ExternalId": external_id}
+    if condition:
+        statement["Condition"] = condition
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
+def create_role(endpoint, trust, role_name=None, mfa_required=True, max_session=3600,
+                external_id=None, policy="none"):
+    """Create a role assumable by the trusted principal ARNs (a str or a list); returns
+    {"role_arn", "role_name", "max_session"}."""
+    iam = client("iam", endpoint)
+    trust = [trust] if isinstance(trust, str) else list(trust)
+    role_name = role_name or f"role-{secrets.token_hex(4)}"
+    role = iam.create_role(
+        RoleName=role_name, MaxSessionDuration=max_session,
+        AssumeRolePolicyDocument=json.dumps(trust_policy(trust, mfa_required, external_id)))["Role"]
+    if POLICIES[policy] is not None:
+        iam.put_role_policy(RoleName=role_name, PolicyName=policy,
+                            PolicyDocument=json.dumps(POLICIES[policy]))
+    return {"role_arn": role["Arn"], "role_name": role_name, "max_session": max_session}
+
+
+def split_role_command(argv):
+    """(argv before `role`, argv after it) if argv holds the `role` subcommand, else None."""
+    i = 0
+    while i < len(argv):
+        if argv[i] in ("--endpoint", "--user", "--policy"):
+            i += 2
+            continue
+        if argv[i] == "role":
+            return argv[:i], argv[i + 1:]
+        i += 1
+    return None
+
+
+def role_main(before, after):
+    parser = argparse.ArgumentParser(prog="fixture.py [--endpoint URL] role",
+                                     description="Create a role in the emulator.")
+    parser.add_argument("--endpoint", required="--endpoint" not in before and not any(
+        a.startswith("--endpoint=") for a in before))
+    parser.add_argument("--trust", action="append", required=True, metavar="ARN")
+    parser.add_argument("--name")
+    mfa = parser.add_mutually_exclusive_group()
+    mfa.add_argument("--mfa-required", dest="mfa_required", action="store_true", default=True)
+    mfa.add_argument("--no-mfa", dest="mfa_required", action="store_false")
+    parser.add_argument("--max-session", type=int, default=3600, metavar="SECONDS")
+    parser.add_argument("--external-id")
+    parser.add_argument("--policy", choices=["deny-ec2-always", "none"], default="none")
+    args = parser.parse_args(before + after)
+    print(json.dumps(create_role(args.endpoint, args.trust, args.name, args.mfa_required,
+                                 args.max_session, args.external_id, args.policy)))
+    return 0
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "totp":
@@ -92,6 +165,9 @@ def main(argv=None):
         args = parser.parse_args(argv[1:])
         print(totp(args.seed, time.time(), args.offset))
         return 0
+    role_command = split_role_command(argv)
+    if role_command is not None:
+        return role_main(*role_command)
     parser = argparse.ArgumentParser(description="Create an MFA-ready IAM user in the emulator.")
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--user")

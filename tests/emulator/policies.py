@@ -1,10 +1,15 @@
-"""Identity-policy evaluation of the emulator: which explicit Deny statements match a call.
+"""Policy evaluation of the emulator: which explicit Deny statements of identity policies
+match a call, and whether a role's trust policy lets a principal assume it.
 
-Owns: Action / NotAction matching (wildcards `*` and `?`, case-insensitive) and the
-Condition operators the MFA story needs: Bool, BoolIfExists, Null, and Numeric* (+IfExists).
+Owns: Action / NotAction matching (wildcards `*` and `?`, case-insensitive), Principal /
+NotPrincipal matching of trust policies ({"AWS": ARN or account id or "*"}, or "*"), and the
+Condition operators the MFA and AssumeRole stories need: Bool, Null, Numeric*, and String*
+(StringEquals, StringNotEquals, StringEqualsIgnoreCase, StringNotEqualsIgnoreCase,
+StringLike, StringNotLike), each with IfExists.
 Simplifications (see README): Resource / NotResource are treated as matching; a statement
-with an unknown condition operator does not apply (logged on stderr); there is no implicit
-deny: a call without a matching Deny is allowed (no Allow is required).
+with an unknown condition operator does not apply (logged on stderr); identity policies have
+no implicit deny: a call without a matching Deny is allowed (no Allow is required). Trust
+policies do need a matching Allow (and no matching Deny).
 """
 import json
 import re
@@ -20,13 +25,30 @@ NUMERIC = {
 }
 
 
+STRING = {
+    "stringequals": lambda a, vs: a in vs,
+    "stringnotequals": lambda a, vs: a not in vs,
+    "stringequalsignorecase": lambda a, vs: a.lower() in {v.lower() for v in vs},
+    "stringnotequalsignorecase": lambda a, vs: a.lower() not in {v.lower() for v in vs},
+    "stringlike": lambda a, vs: any(_wildcard(v, a) for v in vs),
+    "stringnotlike": lambda a, vs: not any(_wildcard(v, a) for v in vs),
+}
+# AWS: "If the policy condition requires that the key is not matched, such as StringNotLike,
+# and the right key is not present, the condition is true."
+NEGATED_STRING = {"stringnotequals", "stringnotequalsignorecase", "stringnotlike"}
+
+
+def _wildcard(pattern, value, flags=0):
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, flags | re.DOTALL) is not None
+
+
 def _as_list(value):
     return value if isinstance(value, list) else [value]
 
 
 def action_matches(pattern, action):
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, action, re.IGNORECASE) is not None
+    return _wildcard(pattern, action, re.IGNORECASE)
 
 
 def _statement_actions_match(statement, action):
@@ -56,6 +78,10 @@ def _operator_holds(operator, key, expected_values, context):
         if not present:
             return if_exists
         return any(actual.lower() == v.lower() for v in expected_values)
+    if op in STRING:
+        if not present:
+            return if_exists or op in NEGATED_STRING
+        return STRING[op](actual, expected_values)
     if op in NUMERIC:
         if not present:
             return if_exists
@@ -74,24 +100,66 @@ def conditions_hold(condition_block, context):
     return True
 
 
-def matching_denies(documents, action, context):
-    """documents: [(policy_name, policy_json_or_dict)]. Returns [(policy_name, statement)]
-    of the Deny statements that match action and whose Condition holds in context."""
-    matched = []
+def _documents_statements(documents):
     for name, document in documents:
         if isinstance(document, str):
             document = json.loads(document)
         for statement in _as_list(document.get("Statement", [])):
-            if str(statement.get("Effect", "")).lower() != "deny":
-                continue
-            if not _statement_actions_match(statement, action):
-                continue
-            try:
-                holds = conditions_hold(statement.get("Condition"), context)
-            except UnknownOperator as exc:
-                print(f"emulator: policy {name}: unknown condition operator {exc}; "
-                      "statement ignored", file=sys.stderr)
-                continue
-            if holds:
-                matched.append((name, statement))
-    return matched
+            yield name, statement
+
+
+def principal_matches(principal, identities):
+    """principal: a statement's Principal ("*" or {"AWS": ARN | account id | "*" | [...]});
+    identities: the caller's principal ARNs (its account's root ARN included)."""
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return False
+    for value in _as_list(principal.get("AWS", [])):
+        value = str(value)
+        if value == "*" or value in identities:
+            return True
+        if re.fullmatch(r"\d{12}", value) and f"arn:aws:iam::{value}:root" in identities:
+            return True
+    return False
+
+
+def _statement_applies(name, statement, effect, action, context, identities=None):
+    """Does this statement of the given effect match the action, the principal (when
+    identities is given: trust policies) and its Condition in context?"""
+    if str(statement.get("Effect", "")).lower() != effect:
+        return False
+    if not _statement_actions_match(statement, action):
+        return False
+    if identities is not None:
+        if "Principal" in statement:
+            if not principal_matches(statement["Principal"], identities):
+                return False
+        elif "NotPrincipal" in statement:
+            if principal_matches(statement["NotPrincipal"], identities):
+                return False
+        else:
+            return False
+    try:
+        return conditions_hold(statement.get("Condition"), context)
+    except UnknownOperator as exc:
+        print(f"emulator: policy {name}: unknown condition operator {exc}; "
+              "statement ignored", file=sys.stderr)
+        return False
+
+
+def matching_denies(documents, action, context):
+    """documents: [(policy_name, policy_json_or_dict)]. Returns [(policy_name, statement)]
+    of the Deny statements that match action and whose Condition holds in context."""
+    return [(name, statement) for name, statement in _documents_statements(documents)
+            if _statement_applies(name, statement, "deny", action, context)]
+
+
+def trust_allows(document, action, identities, context):
+    """A role's trust policy (JSON or dict): True when an Allow statement matches the action,
+    one of the caller's identities and its Condition, and no Deny statement does."""
+    statements = list(_documents_statements([("trust policy", document)]))
+    if any(_statement_applies(n, s, "deny", action, context, identities) for n, s in statements):
+        return False
+    return any(_statement_applies(n, s, "allow", action, context, identities)
+               for n, s in statements)

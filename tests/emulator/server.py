@@ -3,9 +3,11 @@
 Owns (everything else is moto's):
 - authentication: SigV4 verified on every request; the administrator's fixed keys; IAM users'
   long-term keys (read from moto's IAM backend); session keys minted here;
-- STS GetSessionToken, GetCallerIdentity and DecodeAuthorizationMessage (never forwarded);
+- STS GetSessionToken, AssumeRole (trust policy, MFA, durations, role chaining),
+  GetCallerIdentity and DecodeAuthorizationMessage (never forwarded);
 - the TOTP check of IAM EnableMFADevice (then forwarded to moto);
-- explicit-Deny evaluation of IAM users' identity policies (aws:MultiFactorAuthPresent / Age);
+- explicit-Deny evaluation of the identity policies of IAM users and of assumed roles
+  (aws:MultiFactorAuthPresent / Age);
 - the test hooks under /_awsmfa/ (expire a session, stats).
 Usage: server.py [--port N] (0 = any free port); prints "ready http://127.0.0.1:N" on stdout.
 """
@@ -45,6 +47,7 @@ ADMIN_SECRET = os.environ.get("AWSMFA_EMULATOR_ADMIN_SECRET",
                               "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
 ADMIN_ARN = f"arn:aws:iam::{ACCOUNT_ID}:root"
 MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 900, 129600, 43200
+ROLE_MAX_DURATION, ROLE_DEFAULT_DURATION, CHAINING_LIMIT = 43200, 3600, 3600
 STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 NAMESPACES = {"sts": STS_NS, "iam": "https://iam.amazonaws.com/doc/2010-05-08/"}
 SERVICE_BY_VERSION = {"2016-11-15": "ec2", "2011-06-15": "sts", "2010-05-08": "iam"}
@@ -60,6 +63,9 @@ MSG_BAD_SERIAL = ("MultiFactorAuthentication failed, unable to validate MFA code
 MSG_BAD_CODE = "MultiFactorAuthentication failed with invalid MFA one time pass code."
 MSG_NEED_BOTH = ("MultiFactorAuthentication failed, must provide both MFA serial number and one "
                  "time pass code.")
+MSG_ROLE_MAX = "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+MSG_CHAINING = ("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed "
+                "by role chaining.")
 MSG_BAD_TOKEN = "The security token included in the request is invalid."
 MSG_EC2_AUTH = "AWS was not able to validate the provided access credentials"
 MSG_SIGNATURE = ("The request signature we calculated does not match the signature you provided. "
@@ -79,20 +85,29 @@ class AwsError(Exception):
 
 @dataclass
 class Session:
-    """Temporary credentials minted by GetSessionToken."""
+    """Temporary credentials minted by GetSessionToken or AssumeRole."""
     access_key_id: str
     secret: str
     token: str
     parent_key_id: str
-    user_name: str | None  # None: the administrator
+    user_name: str | None  # None: the administrator, or a role session
     mfa: bool
     issued: float
     expires: dt.datetime
+    mfa_at: float | None = None  # time of the MFA authentication (aws:MultiFactorAuthAge)
+    role_arn: str | None = None  # set for role sessions (AssumeRole)
+    role_id: str | None = None
+    role_name: str | None = None
+    session_name: str | None = None
+
+    @property
+    def assumed_role_arn(self):
+        return f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{self.role_name}/{self.session_name}"
 
 
 @dataclass
 class Caller:
-    kind: str  # "admin", "user" (long-term key) or "session"
+    kind: str  # "admin", "user" (long-term key) or "session" (GetSessionToken or role)
     access_key_id: str
     secret: str
     arn: str
@@ -108,6 +123,8 @@ class State:
     used_codes: set = field(default_factory=set)          # (serial, step)
     gst_ok: dict = field(default_factory=dict)            # long-term key id -> successes
     gst_attempts: dict = field(default_factory=dict)      # long-term key id -> attempts
+    ar_ok: dict = field(default_factory=dict)             # role ARN -> AssumeRole successes
+    ar_attempts: dict = field(default_factory=dict)       # role ARN -> AssumeRole attempts
 
 
 STATE = State()
@@ -247,7 +264,10 @@ def authenticate(req):
         session = STATE.sessions[key_id]
         if token != session.token:
             raise unknown_key
-        if session.user_name is None:
+        if session.role_arn is not None:
+            caller = Caller("session", key_id, session.secret, session.assumed_role_arn,
+                            f"{session.role_id}:{session.session_name}", None, session)
+        elif session.user_name is None:
             caller = Caller("session", key_id, session.secret, ADMIN_ARN, ACCOUNT_ID, None, session)
         else:
             caller = user_caller(key_id, session.secret, session.user_name, "session", session)
@@ -267,35 +287,49 @@ def authenticate(req):
 
 # ---------------------------------------------------------------- identity policies
 
-def policy_documents(user_name):
-    """[(name, document)] of the user's inline, attached managed, and group policies."""
+def _managed_documents(policy_map):
+    for policy in policy_map.values():
+        for version in policy.versions:
+            if version.version_id == policy.default_version_id:
+                yield policy.name, version.document
+
+
+def policy_documents(caller):
+    """[(name, document)] of the caller's identity policies: an IAM user's inline, attached
+    managed and group policies; a role session's role's inline and attached managed policies.
+    None for the administrator and its sessions (never evaluated)."""
     backend = iam_backend()
-    user = backend.users[user_name]
+    if caller.session is not None and caller.session.role_arn is not None:
+        role = backend.roles.get(caller.session.role_id)
+        if role is None:  # the role was deleted since: nothing left to deny
+            return []
+        return list(role.policies.items()) + list(_managed_documents(role.managed_policies))
+    if caller.kind == "admin" or caller.user_name is None:
+        return None
+    user = backend.users[caller.user_name]
     docs = list(user.policies.items())
-
-    def managed(policy_map):
-        for policy in policy_map.values():
-            for version in policy.versions:
-                if version.version_id == policy.default_version_id:
-                    yield policy.name, version.document
-
-    docs += managed(user.managed_policies)
-    for group in backend.get_groups_for_user(user_name):
+    docs += _managed_documents(user.managed_policies)
+    for group in backend.get_groups_for_user(caller.user_name):
         docs += list(group.policies.items())
-        docs += managed(group.managed_policies)
+        docs += _managed_documents(group.managed_policies)
     return docs
 
 
 def condition_context(caller):
+    """The MFA condition keys of a request: absent for long-term keys; "true"/"false" for
+    temporary credentials (GetSessionToken and role sessions), with the age when true."""
     context = {}
     if caller.session is not None:
         context["aws:multifactorauthpresent"] = "true" if caller.session.mfa else "false"
         if caller.session.mfa:
-            context["aws:multifactorauthage"] = str(int(time.time() - caller.session.issued))
+            mfa_at = caller.session.mfa_at or caller.session.issued
+            context["aws:multifactorauthage"] = str(int(time.time() - mfa_at))
     return context
 
 
 def resource_for(req, action):
+    if req.service == "sts" and action == "AssumeRole":
+        return req.params.get("RoleArn") or "*"
     if req.service == "ec2":
         kind = "instance/*" if action == "RunInstances" else "*"
         return f"arn:aws:ec2:{req.region}:{ACCOUNT_ID}:{kind}"
@@ -325,7 +359,9 @@ def encode_denial(caller, full_action, resource, matched, context):
         "matchedStatements": {"items": statements},
         "failures": {"items": []},
         "context": {
-            "principal": {"id": caller.user_id, "name": caller.user_name, "arn": caller.arn},
+            "principal": {"id": caller.user_id,
+                          "name": caller.user_name or (caller.session and caller.session.session_name),
+                          "arn": caller.arn},
             "action": full_action, "resource": resource,
             "conditions": {"items": conditions},
         },
@@ -339,14 +375,17 @@ def decode_denial(encoded):
     return zlib.decompress(base64.urlsafe_b64decode(padded)).decode()
 
 
-def check_policies(req, caller):
-    if caller.kind == "admin" or caller.user_name is None:
+def check_policies(req, caller, context=None):
+    """Raise the AWS denial if an identity policy of the caller explicitly denies the call.
+    context: the request's condition keys (default: the caller's MFA context)."""
+    documents = policy_documents(caller)
+    if documents is None:
         return
     full_action = f"{req.service}:{req.action}"
     if full_action.lower() == "sts:getcalleridentity":
         return  # AWS: always allowed, even with an explicit deny
-    context = condition_context(caller)
-    matched = policies.matching_denies(policy_documents(caller.user_name), full_action, context)
+    context = condition_context(caller) if context is None else context
+    matched = policies.matching_denies(documents, full_action, context)
     if not matched:
         return
     resource = resource_for(req, req.action)
@@ -369,6 +408,56 @@ def validation_error(value, member, constraint):
                                        f"'{member}' failed to satisfy constraint: {constraint}", 400)
 
 
+def check_token_code_format(req):
+    code = req.params.get("TokenCode")
+    if code is not None and not re.fullmatch(r"\d{6}", code):
+        constraint = ("Member must satisfy regular expression pattern: [\\d]*"
+                      if not code.isdigit() else
+                      "Member must have length less than or equal to 6" if len(code) > 6 else
+                      "Member must have length greater than or equal to 6")
+        raise validation_error(code, "tokenCode", constraint)
+
+
+def check_mfa(req, caller):
+    """SerialNumber + TokenCode of GetSessionToken / AssumeRole: False when neither is given,
+    True when the serial is an MFA device of the calling user and the code a fresh TOTP of it
+    (the (serial, step) is then used up, for both actions); else AWS's AccessDenied."""
+    serial, code = req.params.get("SerialNumber"), req.params.get("TokenCode")
+    if bool(serial) != bool(code):
+        raise AwsError("AccessDenied", MSG_NEED_BOTH, 403)
+    if not serial:
+        return False
+    user = iam_backend().users.get(caller.user_name) if caller.user_name else None
+    if user is None or serial not in user.mfa_devices:
+        raise AwsError("AccessDenied", MSG_BAD_SERIAL, 403)
+    device = iam_backend().virtual_mfa_devices.get(serial)
+    now = current_step()
+    with STATE.lock:
+        step = next((s for s in (now - 1, now, now + 1)
+                     if device is not None and (serial, s) not in STATE.used_codes
+                     and code_at_step(device.base32_string_seed, s) == code), None)
+        if step is None:
+            raise AwsError("AccessDenied", MSG_BAD_CODE, 403)
+        STATE.used_codes.add((serial, step))
+    return True
+
+
+def new_session_keys(token_prefix):
+    return ("ASIA" + random_upper(16), base64.b64encode(secrets.token_bytes(30)).decode(),
+            token_prefix + base64.b64encode(secrets.token_bytes(240)).decode())
+
+
+def store_session(session):
+    """Record a new session (STATE.lock held); its key id is made unique first."""
+    while session.access_key_id in STATE.sessions:
+        session.access_key_id = "ASIA" + random_upper(16)
+    STATE.sessions[session.access_key_id] = session
+
+
+def expiration(moment):
+    return moment.strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
 def get_session_token(req, caller):
     if caller.kind == "session":
         raise AwsError("AccessDenied", "Cannot call GetSessionToken with session credentials", 403)
@@ -385,44 +474,140 @@ def get_session_token(req, caller):
     if duration > MAX_DURATION:
         raise validation_error(raw_duration, "durationSeconds",
                                f"Member must have value less than or equal to {MAX_DURATION}")
-    serial, code = req.params.get("SerialNumber"), req.params.get("TokenCode")
-    if code is not None and not re.fullmatch(r"\d{6}", code):
-        constraint = ("Member must satisfy regular expression pattern: [\\d]*"
-                      if not code.isdigit() else
-                      "Member must have length less than or equal to 6" if len(code) > 6 else
-                      "Member must have length greater than or equal to 6")
-        raise validation_error(code, "tokenCode", constraint)
-    if bool(serial) != bool(code):
-        raise AwsError("AccessDenied", MSG_NEED_BOTH, 403)
-    mfa = bool(serial)
-    if mfa:
-        user = iam_backend().users.get(caller.user_name) if caller.user_name else None
-        if user is None or serial not in user.mfa_devices:
-            raise AwsError("AccessDenied", MSG_BAD_SERIAL, 403)
-        device = iam_backend().virtual_mfa_devices.get(serial)
-        now = current_step()
-        with STATE.lock:
-            step = next((s for s in (now - 1, now, now + 1)
-                         if device is not None and (serial, s) not in STATE.used_codes
-                         and code_at_step(device.base32_string_seed, s) == code), None)
-            if step is None:
-                raise AwsError("AccessDenied", MSG_BAD_CODE, 403)
-            STATE.used_codes.add((serial, step))
+    check_token_code_format(req)
+    mfa = check_mfa(req, caller)
+    key_id, secret, token = new_session_keys("FwoGZXIvYXdzE")
     session = Session(
-        access_key_id="ASIA" + random_upper(16),
-        secret=base64.b64encode(secrets.token_bytes(30)).decode(),
-        token="FwoGZXIvYXdzE" + base64.b64encode(secrets.token_bytes(240)).decode(),
+        access_key_id=key_id, secret=secret, token=token,
         parent_key_id=caller.access_key_id, user_name=caller.user_name, mfa=mfa,
         issued=time.time(), expires=utcnow() + dt.timedelta(seconds=duration))
+    session.mfa_at = session.issued if mfa else None
     with STATE.lock:
-        STATE.sessions[session.access_key_id] = session
+        store_session(session)
         STATE.gst_ok[caller.access_key_id] = STATE.gst_ok.get(caller.access_key_id, 0) + 1
     return sts_response("GetSessionToken", (
         "    <Credentials>\n"
         f"      <SessionToken>{session.token}</SessionToken>\n"
         f"      <SecretAccessKey>{session.secret}</SecretAccessKey>\n"
-        f"      <Expiration>{session.expires.strftime('%Y-%m-%dT%H:%M:%SZ')}</Expiration>\n"
+        f"      <Expiration>{expiration(session.expires)}</Expiration>\n"
         f"      <AccessKeyId>{session.access_key_id}</AccessKeyId>\n"
+        "    </Credentials>\n"))
+
+
+def check_members(req, specs):
+    """AWS's input validation: specs [(param, member, required, min_len, max_len, pattern)];
+    all failures in one ValidationError, as AWS words them."""
+    failures = []
+    for param, member, required, min_len, max_len, pattern in specs:
+        value = req.params.get(param)
+        if value is None:
+            if required:
+                failures.append(f"Value null at '{member}' failed to satisfy constraint: "
+                                f"Member must not be null")
+            continue
+        for failed, constraint in (
+                (len(value) < min_len, f"Member must have length greater than or equal to {min_len}"),
+                (len(value) > max_len, f"Member must have length less than or equal to {max_len}"),
+                (pattern and not re.fullmatch(pattern, value),
+                 f"Member must satisfy regular expression pattern: {pattern}")):
+            if failed:
+                failures.append(f"Value '{value}' at '{member}' failed to satisfy constraint: "
+                                f"{constraint}")
+    if failures:
+        count = len(failures)
+        raise AwsError("ValidationError", f"{count} validation error{'s' if count > 1 else ''} "
+                                          f"detected: " + "; ".join(failures), 400)
+
+
+def trust_identities(caller):
+    """The principal ARNs a trust policy may name for this caller: its own ARN, its account's
+    root, and for a role session the role's ARN too."""
+    identities = {caller.arn, f"arn:aws:iam::{ACCOUNT_ID}:root"}
+    if caller.session is not None and caller.session.role_arn is not None:
+        identities.add(caller.session.role_arn)
+    return identities
+
+
+def assume_role(req, caller):
+    """STS AssumeRole, as AWS does it where MFA matters. Order of the checks: input validation
+    (ValidationError), the MFA serial and code if given (AccessDenied), the caller's identity
+    policies, the role's existence and trust policy (AccessDenied), then the durations."""
+    role_arn = req.params.get("RoleArn")
+    if role_arn:
+        with STATE.lock:
+            STATE.ar_attempts[role_arn] = STATE.ar_attempts.get(role_arn, 0) + 1
+    check_members(req, [
+        ("RoleArn", "roleArn", True, 20, 2048, None),
+        ("RoleSessionName", "roleSessionName", True, 2, 64, r"[\w+=,.@-]*"),
+        ("ExternalId", "externalId", False, 2, 1224, r"[\w+=,.@:\/-]*"),
+        ("SerialNumber", "serialNumber", False, 9, 256, r"[\w+=/:,.@-]*"),
+    ])
+    raw_duration = req.params.get("DurationSeconds", str(ROLE_DEFAULT_DURATION))
+    try:
+        duration = int(raw_duration)
+    except ValueError:
+        raise validation_error(raw_duration, "durationSeconds", "Member must be a number")
+    if duration < MIN_DURATION:
+        raise validation_error(raw_duration, "durationSeconds",
+                               f"Member must have value greater than or equal to {MIN_DURATION}")
+    if duration > ROLE_MAX_DURATION:
+        raise validation_error(raw_duration, "durationSeconds",
+                               f"Member must have value less than or equal to {ROLE_MAX_DURATION}")
+    check_token_code_format(req)
+
+    # The MFA context of this request: the caller's, or "direct" MFA (serial + code here).
+    source = caller.session
+    if check_mfa(req, caller):
+        mfa, mfa_at = True, time.time()
+    elif source is not None:
+        mfa, mfa_at = source.mfa, (source.mfa_at or source.issued) if source.mfa else None
+    else:
+        mfa, mfa_at = False, None
+    context = {}
+    if mfa or source is not None:
+        context["aws:multifactorauthpresent"] = "true" if mfa else "false"
+    if mfa:
+        context["aws:multifactorauthage"] = str(int(time.time() - mfa_at))
+    check_policies(req, caller, context)
+
+    denied = AwsError("AccessDenied", f"User: {caller.arn} is not authorized to perform: "
+                                      f"sts:AssumeRole on resource: {role_arn}", 403)
+    try:
+        role = iam_backend().get_role_by_arn(role_arn)
+    except Exception:
+        raise denied
+    if caller.kind != "admin":
+        trust_context = dict(context)
+        if req.params.get("ExternalId") is not None:
+            trust_context["sts:externalid"] = req.params["ExternalId"]
+        if not policies.trust_allows(role.assume_role_policy_document, "sts:AssumeRole",
+                                     trust_identities(caller), trust_context):
+            raise denied
+    if source is not None and source.role_arn is not None and duration > CHAINING_LIMIT:
+        raise AwsError("ValidationError", MSG_CHAINING, 400)
+    if duration > int(role.max_session_duration or ROLE_DEFAULT_DURATION):
+        raise AwsError("ValidationError", MSG_ROLE_MAX, 400)
+
+    key_id, secret, token = new_session_keys("IQoJb3JpZ2luX2VjE")
+    session_name = req.params["RoleSessionName"]
+    session = Session(
+        access_key_id=key_id, secret=secret, token=token, parent_key_id=caller.access_key_id,
+        user_name=None, mfa=mfa, issued=time.time(),
+        expires=utcnow() + dt.timedelta(seconds=duration), mfa_at=mfa_at,
+        role_arn=role.arn, role_id=role.id, role_name=role.name, session_name=session_name)
+    with STATE.lock:
+        store_session(session)
+        STATE.ar_ok[role_arn] = STATE.ar_ok.get(role_arn, 0) + 1
+    return sts_response("AssumeRole", (
+        "    <AssumedRoleUser>\n"
+        f"      <AssumedRoleId>{role.id}:{escape(session_name)}</AssumedRoleId>\n"
+        f"      <Arn>{escape(session.assumed_role_arn)}</Arn>\n"
+        "    </AssumedRoleUser>\n"
+        "    <Credentials>\n"
+        f"      <AccessKeyId>{session.access_key_id}</AccessKeyId>\n"
+        f"      <SecretAccessKey>{session.secret}</SecretAccessKey>\n"
+        f"      <SessionToken>{session.token}</SessionToken>\n"
+        f"      <Expiration>{expiration(session.expires)}</Expiration>\n"
         "    </Credentials>\n"))
 
 
@@ -443,6 +628,7 @@ def decode_authorization_message(req, caller):
 
 STS_ACTIONS = {
     "GetSessionToken": get_session_token,
+    "AssumeRole": assume_role,
     "GetCallerIdentity": get_caller_identity,
     "DecodeAuthorizationMessage": decode_authorization_message,
 }
@@ -476,13 +662,17 @@ class Emulator:
             return self.hook(req, start_response)
         try:
             caller = authenticate(req)
-            check_policies(req, caller)
+            if not (req.service == "sts" and req.action == "AssumeRole"):
+                check_policies(req, caller)  # AssumeRole: after its MFA check, with its context
             if req.service == "sts" and req.action in STS_ACTIONS:
                 return self.reply(start_response, *STS_ACTIONS[req.action](req, caller))
-            if req.service == "iam" and caller.kind != "admin":
-                if req.action in CALLER_DEFAULT_USERNAME and not req.params.get("UserName") \
-                        and caller.user_name:
+            if req.service == "iam" and caller.kind != "admin" \
+                    and req.action in CALLER_DEFAULT_USERNAME and not req.params.get("UserName"):
+                if caller.user_name:
                     req.add_param("UserName", caller.user_name)
+                elif caller.session is not None and caller.session.role_arn is not None:
+                    raise AwsError("ValidationError", "Must specify userName when calling with "
+                                                      "non-User credentials", 400)
             if req.service == "iam" and req.action == "EnableMFADevice":
                 check_enable_mfa_device(req)
         except AwsError as err:
@@ -506,7 +696,9 @@ class Emulator:
         if req.path == "/_awsmfa/stats":
             with STATE.lock:
                 return answer(200, {"get_session_token": dict(STATE.gst_ok),
-                                    "get_session_token_attempts": dict(STATE.gst_attempts)})
+                                    "get_session_token_attempts": dict(STATE.gst_attempts),
+                                    "assume_role": dict(STATE.ar_ok),
+                                    "assume_role_attempts": dict(STATE.ar_attempts)})
         if req.path == "/_awsmfa/expire" and req.method == "POST":
             key_id = req.params.get("access_key_id", "")
             with STATE.lock:

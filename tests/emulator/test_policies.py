@@ -18,12 +18,6 @@ def error_of(call):
         response["Error"]["Message"]
 
 
-@pytest.fixture(scope="module")
-def image_id(endpoint):
-    import fixture
-    return fixture.client("ec2", endpoint).describe_images()["Images"][0]["ImageId"]
-
-
 @pytest.mark.parametrize("dry_run", [True, False])
 def test_long_term_keys_may_not_run_instances(endpoint, user, image_id, dry_run):
     ec2 = client_for(endpoint, "ec2", user)
