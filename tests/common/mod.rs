@@ -140,6 +140,8 @@ pub fn sts_attempts(access_key_id: &str) -> u64 {
 pub struct World {
     pub home: tempfile::TempDir,
     pub user: User,
+    /// Codes this test already handed out: AWS takes each code once.
+    spent: std::cell::RefCell<Vec<String>>,
 }
 
 impl World {
@@ -150,7 +152,7 @@ impl World {
     pub fn with_fixture(args: &[&str]) -> World {
         let home = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(home.path().join(".aws")).unwrap();
-        World { home, user: fixture(args) }
+        World { home, user: fixture(args), spent: Default::default() }
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -219,8 +221,17 @@ impl World {
         (command, counter)
     }
 
+    /// A code the emulator accepts now and this test has not used yet: the one `offset`
+    /// steps from now, or, when a 30 s boundary made that one spent, a neighbour.
     pub fn code(&self, offset: i64) -> String {
-        totp(&self.user.seed, offset)
+        let mut spent = self.spent.borrow_mut();
+        let code = [offset, 0, 1, -1]
+            .iter()
+            .map(|o| totp(&self.user.seed, *o))
+            .find(|c| !spent.contains(c))
+            .expect("three fresh codes in a row");
+        spent.push(code.clone());
+        code
     }
 
     pub fn sts_calls(&self) -> u64 {
