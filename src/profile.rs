@@ -322,17 +322,49 @@ impl Settings {
                 "{origin} has only one of aws_access_key_id and aws_secret_access_key"
             ))
             .hint("add the missing one, or run `aws configure` for this profile")),
-            Err(KeyProblem::Incomplete(_)) => Err(Error::config(format!(
-                "no long-term keys for profile '{}'",
-                self.base_profile
-            ))
-            .hint(format!(
-                "put aws_access_key_id and aws_secret_access_key in [{}] or [{}-long-term] of {}, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-                self.base_profile,
-                self.base_profile,
-                self.credentials_path.display()
-            ))),
+            Err(KeyProblem::Incomplete(_)) if self.profile_named && !self.profile_exists(&self.base_profile) => {
+                let known = self.profile_names();
+                Err(Error::config(format!(
+                    "profile '{}' is in neither {} nor {}",
+                    self.base_profile,
+                    self.config_path.display(),
+                    self.credentials_path.display()
+                ))
+                .hint(if known.is_empty() {
+                    "run `aws configure --profile NAME` to create one".to_string()
+                } else {
+                    format!("known profiles: {}", known.join(", "))
+                }))
+            }
+            Err(KeyProblem::Incomplete(_)) => {
+                let env = if self.profile_named { "" } else { ", or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" };
+                Err(Error::config(format!("no long-term keys for profile '{}'", self.base_profile)).hint(format!(
+                    "put aws_access_key_id and aws_secret_access_key in [{0}] or [{0}-long-term] of {1}{env}",
+                    self.base_profile,
+                    self.credentials_path.display()
+                )))
+            }
         }
+    }
+
+    fn profile_exists(&self, name: &str) -> bool {
+        self.config.section(&config_section(name)).is_some()
+            || self.credentials.section(name).is_some()
+            || self.credentials.section(&format!("{name}-long-term")).is_some()
+    }
+
+    /// Every profile named in the two files, for hints.
+    fn profile_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .config
+            .section_names()
+            .filter_map(|s| if s == "default" { Some(s) } else { s.strip_prefix("profile ") })
+            .chain(self.credentials.section_names())
+            .map(|s| s.trim().to_string())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
     }
 
     /// The endpoint for `service` ("sts", "iam", "ec2") as the AWS CLI finds it:

@@ -343,3 +343,14 @@ fn secrets_never_reach_stderr_even_verbose() {
         assert!(!String::from_utf8_lossy(&status.stdout).contains(secret.as_str()));
     }
 }
+
+#[test]
+fn an_unknown_profile_lists_the_known_ones() {
+    let w = World::new();
+    w.credentials("\n[work]\naws_access_key_id = AKIAWORK\naws_secret_access_key = x\n");
+    w.awsmfa()
+        .args(["--profile", "wrok", "login", "--code", "123456"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("profile 'wrok' is in neither").and(predicate::str::contains("known profiles: default, work")));
+}

@@ -93,9 +93,15 @@ impl SessionCache {
         self.dir.join(format!("{}.lock", key.stem()))
     }
 
-    /// Creates the cache directory (0700) if needed.
+    /// Creates the cache directory (0700) if needed, and narrows it to 0700 if someone
+    /// widened it: it holds session tokens.
     pub fn ensure_dir(&self) -> Result<()> {
-        atomic::ensure_dir(&self.dir, 0o700)
+        atomic::ensure_dir(&self.dir, 0o700)?;
+        if atomic::mode_of(&self.dir).is_some_and(|m| m & 0o077 != 0) {
+            fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))
+                .map_err(|e| crate::error::Error::io("restrict", &self.dir, e))?;
+        }
+        Ok(())
     }
 
     /// The cached session for `key`, whatever its expiry; `Err` says why none is usable.
@@ -224,6 +230,16 @@ mod tests {
         fs::write(&path, text.replace("\"version\": 1", "\"version\": 99")).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
         assert!(matches!(cache.load(&key()), Err(Rejected::Unsafe(m)) if m.contains("version")));
+    }
+
+    #[test]
+    fn a_widened_cache_directory_is_narrowed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = SessionCache::new(dir.path().join("awsmfa"));
+        fs::create_dir(cache.dir()).unwrap();
+        fs::set_permissions(cache.dir(), fs::Permissions::from_mode(0o755)).unwrap();
+        cache.store(&key(), "arn:mfa", &session()).unwrap();
+        assert_eq!(atomic::mode_of(cache.dir()), Some(0o700));
     }
 
     #[test]
