@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sts::config::Credentials;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
@@ -98,44 +98,35 @@ impl ClientSpec {
     }
 
     pub fn sts(&self) -> aws_sdk_sts::Client {
-        let mut b = aws_sdk_sts::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(self.region.clone()))
-            .credentials_provider(self.credentials.clone())
-            .retry_config(self.retry_config())
-            .timeout_config(Self::timeouts());
-        if let Some(url) = &self.endpoint {
-            b = b.endpoint_url(url);
-        }
-        aws_sdk_sts::Client::from_conf(b.build())
+        client!(aws_sdk_sts, self)
     }
 
     pub fn iam(&self) -> aws_sdk_iam::Client {
-        let mut b = aws_sdk_iam::Config::builder()
-            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
-            .region(aws_sdk_iam::config::Region::new(self.region.clone()))
-            .credentials_provider(self.credentials.clone())
-            .retry_config(self.retry_config())
-            .timeout_config(Self::timeouts());
-        if let Some(url) = &self.endpoint {
-            b = b.endpoint_url(url);
-        }
-        aws_sdk_iam::Client::from_conf(b.build())
+        client!(aws_sdk_iam, self)
     }
 
     pub fn ec2(&self) -> aws_sdk_ec2::Client {
-        let mut b = aws_sdk_ec2::Config::builder()
-            .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
-            .region(aws_sdk_ec2::config::Region::new(self.region.clone()))
-            .credentials_provider(self.credentials.clone())
-            .retry_config(self.retry_config())
-            .timeout_config(Self::timeouts());
-        if let Some(url) = &self.endpoint {
-            b = b.endpoint_url(url);
-        }
-        aws_sdk_ec2::Client::from_conf(b.build())
+        client!(aws_sdk_ec2, self)
     }
 }
+
+/// One client of service crate `$sdk`: each crate has its own (identical) config types.
+macro_rules! client {
+    ($sdk:ident, $spec:expr) => {{
+        let spec = $spec;
+        let mut b = $sdk::Config::builder()
+            .behavior_version($sdk::config::BehaviorVersion::latest())
+            .region($sdk::config::Region::new(spec.region.clone()))
+            .credentials_provider(spec.credentials.clone())
+            .retry_config(spec.retry_config())
+            .timeout_config(ClientSpec::timeouts());
+        if let Some(url) = &spec.endpoint {
+            b = b.endpoint_url(url);
+        }
+        $sdk::Client::from_conf(b.build())
+    }};
+}
+use client;
 
 /// Runs `future` on a single-threaded runtime made for this call: only the slow path pays.
 pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {

@@ -12,23 +12,18 @@ pub fn now() -> OffsetDateTime {
 /// `2026-11-29T12:00:00+00:00`: what Python's `isoformat()` prints for a UTC time, and so
 /// what `aws configure export-credentials` and `aws sts get-session-token` print.
 pub fn iso_utc(t: OffsetDateTime) -> String {
-    let t = t.to_offset(UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    utc(t, "T", "+00:00")
 }
 
 /// `2026-11-29 12:00:00 UTC`: for people.
 pub fn human_utc(t: OffsetDateTime) -> String {
+    utc(t, " ", " UTC")
+}
+
+fn utc(t: OffsetDateTime, between: &str, suffix: &str) -> String {
     let t = t.to_offset(UtcOffset::UTC);
     format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        "{:04}-{:02}-{:02}{between}{:02}:{:02}:{:02}{suffix}",
         t.year(),
         u8::from(t.month()),
         t.day(),
@@ -102,6 +97,11 @@ mod tests {
     fn iso_matches_python_isoformat_for_utc() {
         assert_eq!(iso_utc(datetime!(2026-11-29 07:05:09 UTC)), "2026-11-29T07:05:09+00:00");
         assert_eq!(iso_utc(datetime!(2026-11-29 08:05:09 +01:00)), "2026-11-29T07:05:09+00:00");
+    }
+
+    #[test]
+    fn people_read_utc_with_a_space_and_the_zone() {
+        assert_eq!(human_utc(datetime!(2026-11-29 07:05:09 UTC)), "2026-11-29 07:05:09 UTC");
     }
 
     #[test]

@@ -3,13 +3,12 @@
 
 use std::time::Duration;
 
-use super::{ec2_for, print, request, settings, table};
+use super::{ID, PRIVATE_IP, PUBLIC_IP, STATE, TYPE, ec2_session, print_instances};
 use crate::aws;
 use crate::cli::{GlobalArgs, LaunchArgs};
 use crate::ec2::{Ec2, InstanceInfo};
 use crate::error::Result;
 use crate::profile::env_var;
-use crate::session::sts;
 use crate::ui;
 
 /// How often to poll DescribeInstances while waiting (AWSMFA_POLL_SECONDS overrides).
@@ -36,26 +35,8 @@ pub async fn wait_with_spinner(ec2: &Ec2, ids: &[String], state: &str, timeout: 
     result
 }
 
-pub fn rows(instances: &[InstanceInfo]) -> String {
-    let rows: Vec<Vec<String>> = instances
-        .iter()
-        .map(|i| {
-            vec![
-                i.id.clone(),
-                i.state.clone(),
-                i.instance_type.clone(),
-                i.private_ip.clone().unwrap_or_else(|| "-".into()),
-                i.public_ip.clone().unwrap_or_else(|| "-".into()),
-            ]
-        })
-        .collect();
-    table(&["ID", "STATE", "TYPE", "PRIVATE IP", "PUBLIC IP"], &rows)
-}
-
 pub fn run(global: &GlobalArgs, args: LaunchArgs) -> Result<i32> {
-    let settings = settings(global, &args.session)?;
-    let got = sts::get_session(&settings, &request(&args.session, false))?;
-    let ec2 = ec2_for(&settings, &got.session);
+    let (_, ec2) = ec2_session(global, &args.session)?;
     let mut tags = Vec::new();
     if let Some(name) = &args.name {
         tags.push(("Name".to_string(), name.clone()));
@@ -75,9 +56,5 @@ pub fn run(global: &GlobalArgs, args: LaunchArgs) -> Result<i32> {
         wait_with_spinner(&ec2, &ids, "running", timeout).await
     })??;
     let Some(instances) = outcome else { return Ok(130) };
-    if args.json {
-        print(format!("{}\n", serde_json::to_string_pretty(&instances).expect("json")).as_bytes())
-    } else {
-        print(rows(&instances).as_bytes())
-    }
+    print_instances(&instances, args.json, &[ID, STATE, TYPE, PRIVATE_IP, PUBLIC_IP])
 }

@@ -4,17 +4,12 @@
 use crate::cli::{GlobalArgs, LogoutArgs};
 use crate::error::Result;
 use crate::files::{self, ini};
-use crate::profile::{Overrides, Settings};
 use crate::session::cache::SessionCache;
 use crate::session::sts;
 use crate::ui;
 
 pub fn run(global: &GlobalArgs, args: LogoutArgs) -> Result<i32> {
-    let settings = Settings::resolve(&Overrides {
-        profile: global.profile.clone(),
-        region: global.region.clone(),
-        ..Default::default()
-    })?;
+    let settings = super::profile_settings(global)?;
     if args.all {
         let n = SessionCache::new(&settings.cache_dir).remove_all()?;
         ui::note(&format!("deleted {n} cached session(s) from {}", settings.cache_dir.display()));

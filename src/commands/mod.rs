@@ -78,6 +78,46 @@ fn print(bytes: &[u8]) -> Result<i32> {
     }
 }
 
+/// Settings from the global flags alone, for commands that never log in.
+fn profile_settings(global: &GlobalArgs) -> Result<Settings> {
+    settings(global, &SessionArgs::default())
+}
+
+/// Settings, the session (cached or new) and EC2 signed with it: what every EC2 command
+/// starts with.
+fn ec2_session(global: &GlobalArgs, session: &SessionArgs) -> Result<(Settings, crate::ec2::Ec2)> {
+    let settings = settings(global, session)?;
+    let got = crate::session::sts::get_session(&settings, &request(session, false))?;
+    let ec2 = ec2_for(&settings, &got.session);
+    Ok((settings, ec2))
+}
+
+/// A table column of instances: its header and how to show an instance in it.
+type Column = (&'static str, fn(&crate::ec2::InstanceInfo) -> String);
+
+const ID: Column = ("ID", |i| i.id.clone());
+const STATE: Column = ("STATE", |i| i.state.clone());
+const TYPE: Column = ("TYPE", |i| i.instance_type.clone());
+const PRIVATE_IP: Column = ("PRIVATE IP", |i| i.private_ip.clone().unwrap_or_else(|| "-".into()));
+const PUBLIC_IP: Column = ("PUBLIC IP", |i| i.public_ip.clone().unwrap_or_else(|| "-".into()));
+const LAUNCHED: Column = ("LAUNCHED", |i| i.launch_time.clone().unwrap_or_else(|| "-".into()));
+const NAME: Column = ("NAME", |i| i.name.clone().unwrap_or_else(|| "-".into()));
+
+fn instance_table(instances: &[crate::ec2::InstanceInfo], columns: &[Column]) -> String {
+    let header: Vec<&str> = columns.iter().map(|c| c.0).collect();
+    let rows: Vec<Vec<String>> = instances.iter().map(|i| columns.iter().map(|c| (c.1)(i)).collect()).collect();
+    table(&header, &rows)
+}
+
+/// Instances as JSON (`--json`) or as a table with `columns`.
+fn print_instances(instances: &[crate::ec2::InstanceInfo], json: bool, columns: &[Column]) -> Result<i32> {
+    if json {
+        print(format!("{}\n", serde_json::to_string_pretty(instances).expect("json")).as_bytes())
+    } else {
+        print(instance_table(instances, columns).as_bytes())
+    }
+}
+
 /// EC2 signed with `session`, in the settings' region.
 fn ec2_for(settings: &Settings, session: &crate::session::Session) -> crate::ec2::Ec2 {
     let spec = crate::aws::ClientSpec::new(settings, "ec2", crate::aws::Signer::Session(session), crate::aws::Retries::Standard);

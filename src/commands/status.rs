@@ -7,16 +7,11 @@ use super::print;
 use crate::cli::{GlobalArgs, StatusArgs};
 use crate::clock;
 use crate::error::{Error, Kind, Result};
-use crate::profile::{Overrides, Settings};
 use crate::session::cache::Rejected;
 use crate::session::{key_tail, sts};
 
 pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<i32> {
-    let settings = Settings::resolve(&Overrides {
-        profile: global.profile.clone(),
-        region: global.region.clone(),
-        ..Default::default()
-    })?;
+    let settings = super::profile_settings(global)?;
     let keys = settings.keys();
     let now = clock::now();
     let (cache_path, loaded) = match keys {

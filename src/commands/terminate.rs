@@ -4,18 +4,15 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
-use super::{ec2_for, request, settings};
+use super::ec2_session;
 use crate::aws;
 use crate::cli::{GlobalArgs, TerminateArgs};
 use crate::ec2::{CREATED_BY_KEY, CREATED_BY_VALUE};
 use crate::error::{Error, Result};
-use crate::session::sts;
 use crate::ui;
 
 pub fn run(global: &GlobalArgs, args: TerminateArgs) -> Result<i32> {
-    let settings = settings(global, &args.session)?;
-    let got = sts::get_session(&settings, &request(&args.session, false))?;
-    let ec2 = ec2_for(&settings, &got.session);
+    let (_, ec2) = ec2_session(global, &args.session)?;
     let found = aws::block_on(ec2.describe(&args.ids, false))??;
     for id in &args.ids {
         let Some(instance) = found.iter().find(|i| &i.id == id) else {

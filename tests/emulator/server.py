@@ -458,12 +458,9 @@ def expiration(moment):
     return moment.strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
-def get_session_token(req, caller):
-    if caller.kind == "session":
-        raise AwsError("AccessDenied", "Cannot call GetSessionToken with session credentials", 403)
-    with STATE.lock:
-        STATE.gst_attempts[caller.access_key_id] = STATE.gst_attempts.get(caller.access_key_id, 0) + 1
-    raw_duration = req.params.get("DurationSeconds", str(DEFAULT_DURATION))
+def duration_param(req, default, maximum):
+    """DurationSeconds, checked against MIN_DURATION..maximum with AWS's ValidationError."""
+    raw_duration = req.params.get("DurationSeconds", str(default))
     try:
         duration = int(raw_duration)
     except ValueError:
@@ -471,9 +468,18 @@ def get_session_token(req, caller):
     if duration < MIN_DURATION:
         raise validation_error(raw_duration, "durationSeconds",
                                f"Member must have value greater than or equal to {MIN_DURATION}")
-    if duration > MAX_DURATION:
+    if duration > maximum:
         raise validation_error(raw_duration, "durationSeconds",
-                               f"Member must have value less than or equal to {MAX_DURATION}")
+                               f"Member must have value less than or equal to {maximum}")
+    return duration
+
+
+def get_session_token(req, caller):
+    if caller.kind == "session":
+        raise AwsError("AccessDenied", "Cannot call GetSessionToken with session credentials", 403)
+    with STATE.lock:
+        STATE.gst_attempts[caller.access_key_id] = STATE.gst_attempts.get(caller.access_key_id, 0) + 1
+    duration = duration_param(req, DEFAULT_DURATION, MAX_DURATION)
     check_token_code_format(req)
     mfa = check_mfa(req, caller)
     key_id, secret, token = new_session_keys("FwoGZXIvYXdzE")
@@ -542,17 +548,7 @@ def assume_role(req, caller):
         ("ExternalId", "externalId", False, 2, 1224, r"[\w+=,.@:\/-]*"),
         ("SerialNumber", "serialNumber", False, 9, 256, r"[\w+=/:,.@-]*"),
     ])
-    raw_duration = req.params.get("DurationSeconds", str(ROLE_DEFAULT_DURATION))
-    try:
-        duration = int(raw_duration)
-    except ValueError:
-        raise validation_error(raw_duration, "durationSeconds", "Member must be a number")
-    if duration < MIN_DURATION:
-        raise validation_error(raw_duration, "durationSeconds",
-                               f"Member must have value greater than or equal to {MIN_DURATION}")
-    if duration > ROLE_MAX_DURATION:
-        raise validation_error(raw_duration, "durationSeconds",
-                               f"Member must have value less than or equal to {ROLE_MAX_DURATION}")
+    duration = duration_param(req, ROLE_DEFAULT_DURATION, ROLE_MAX_DURATION)
     check_token_code_format(req)
 
     # The MFA context of this request: the caller's, or "direct" MFA (serial + code here).
