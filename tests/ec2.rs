@@ -188,3 +188,14 @@ fn the_recipe_variables_are_the_launch_defaults() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     w.awsmfa().arg("launch").assert().code(2).stderr(predicate::str::contains("--image-id"));
 }
+
+#[test]
+fn a_launch_denied_by_policy_keeps_aws_words_and_suggests_verify() {
+    let w = World::with_fixture(&["--policy", "deny-ec2-always"]);
+    w.standard_profile();
+    w.awsmfa()
+        .args(["launch", "--image-id", AMI, "--code", &w.code(0)])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("UnauthorizedOperation").and(predicate::str::contains("awsmfa verify")));
+}
