@@ -27,6 +27,9 @@ pub fn acquire(path: &Path, timeout: Duration, on_wait: impl FnOnce()) -> Result
         .map_err(|e| Error::io("open lock file", path, e))?;
     let started = Instant::now();
     let mut on_wait = Some(on_wait);
+    // Short polls first, so a waiter sees a quick holder's result at once; longer ones
+    // later, so a holder waiting on a person's code costs the waiters nothing.
+    let mut pause = Duration::from_millis(1);
     loop {
         match file.try_lock() {
             Ok(()) => return Ok(FileLock { _file: file }),
@@ -37,7 +40,8 @@ pub fn acquire(path: &Path, timeout: Duration, on_wait: impl FnOnce()) -> Result
                 if started.elapsed() >= timeout {
                     return Err(timed_out(path, timeout));
                 }
-                std::thread::sleep(Duration::from_millis(25));
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(16));
             }
             Err(TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
         }
