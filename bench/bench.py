@@ -105,7 +105,7 @@ def prepare(work, case):
             f'output = "{here}/answer.xml"',
             "silent", "show-error", "fail", "",
         ]))
-    elif case == "recipe":
+    elif case in ("recipe", "aws-sts"):
         write(here / "env", "".join(f"export {k}='{v}'\n" for k, v in [
             ("AWS_ACCESS_KEY_ID", user["access_key_id"]),
             ("AWS_SECRET_ACCESS_KEY", user["secret_access_key"]),
@@ -314,6 +314,7 @@ def report(work, out):
         t.append(f"- fresh `login --force` {ms(login)} ms = {login / curl:.2f}× the raw HTTP floor "
                  f"(curl, {ms(curl)} ms; target ≤ 1.5×): {verdict(login <= 1.5 * curl)}.")
     for peer, what in [("recipe", "the manual recipe (credential part)"),
+                       ("aws-sts", "`aws sts get-session-token` alone"),
                        ("aws-mfa-fresh", "aws-mfa --force"), ("awsume-fresh", "awsume -r (fresh)")]:
         if median(peer) and login:
             t.append(f"- {what}: {ms(median(peer))} ms, {median(peer) / login:.1f}× awsmfa `login --force`.")

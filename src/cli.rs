@@ -37,7 +37,7 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Profile to use (its keys, mfa_serial, region...) [env: AWS_PROFILE]
+    /// Profile to use (its keys, mfa_serial, region...) [env: AWS_PROFILE, AWS_DEFAULT_PROFILE]
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
     /// Region for AWS calls [env: AWS_REGION, AWS_DEFAULT_REGION]

@@ -116,7 +116,8 @@ impl Settings {
             .map(PathBuf::from)
             .unwrap_or_else(|| aws_dir.join("credentials"));
         let cache_dir = env_var("AWSMFA_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|| aws_dir.join("awsmfa"));
-        let (profile, profile_named) = match (&overrides.profile, env_var("AWS_PROFILE")) {
+        let named_by_env = env_var("AWS_PROFILE").or_else(|| env_var("AWS_DEFAULT_PROFILE"));
+        let (profile, profile_named) = match (&overrides.profile, named_by_env) {
             (Some(p), _) => (p.clone(), true),
             (None, Some(p)) => (p, true),
             (None, None) => ("default".to_string(), false),
