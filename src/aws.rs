@@ -78,9 +78,7 @@ impl ClientSpec {
 
     /// Where the calls go, for messages: the endpoint override, or AWS's regional name.
     pub fn describe_endpoint(&self, service: &str) -> String {
-        self.endpoint
-            .clone()
-            .unwrap_or_else(|| format!("https://{service}.{}.amazonaws.com", self.region))
+        self.endpoint.clone().unwrap_or_else(|| format!("https://{service}.{}.amazonaws.com", self.region))
     }
 
     fn retry_config(&self) -> RetryConfig {
@@ -161,11 +159,9 @@ where
                 message: e.message().unwrap_or("").to_string(),
             }
         }
-        SdkError::DispatchFailure(d) => Failure::Unreachable(if d.is_timeout() {
-            "timed out".into()
-        } else {
-            source_chain(&err)
-        }),
+        SdkError::DispatchFailure(d) => {
+            Failure::Unreachable(if d.is_timeout() { "timed out".into() } else { source_chain(&err) })
+        }
         SdkError::TimeoutError(_) => Failure::Unreachable("timed out".into()),
         _ => Failure::Other(source_chain(&err)),
     }

@@ -61,9 +61,8 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
             's' => 1,
             _ => return Err(format!("'{text}' is not a duration (use e.g. 3600, 15m, 12h, 1h30m)")),
         };
-        let n: u64 = digits
-            .parse()
-            .map_err(|_| format!("'{text}' is not a duration (use e.g. 3600, 15m, 12h, 1h30m)"))?;
+        let n: u64 =
+            digits.parse().map_err(|_| format!("'{text}' is not a duration (use e.g. 3600, 15m, 12h, 1h30m)"))?;
         total = total.saturating_add(n.saturating_mul(unit));
         digits.clear();
     }

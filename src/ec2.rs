@@ -50,11 +50,8 @@ pub struct InstanceInfo {
 }
 
 fn instance_info(i: &aws_sdk_ec2::types::Instance) -> InstanceInfo {
-    let tags: std::collections::BTreeMap<String, String> = i
-        .tags()
-        .iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
-        .collect();
+    let tags: std::collections::BTreeMap<String, String> =
+        i.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string()))).collect();
     InstanceInfo {
         id: i.instance_id().unwrap_or("").to_string(),
         state: i.state().and_then(|s| s.name()).map(|n| n.as_str().to_string()).unwrap_or_default(),
@@ -82,7 +79,10 @@ impl Ec2 {
         Ec2 { client: spec.ec2(), endpoint: spec.describe_endpoint("ec2"), region: region.to_string() }
     }
 
-    fn run_request(&self, launch: &LaunchSpec) -> aws_sdk_ec2::operation::run_instances::builders::RunInstancesFluentBuilder {
+    fn run_request(
+        &self,
+        launch: &LaunchSpec,
+    ) -> aws_sdk_ec2::operation::run_instances::builders::RunInstancesFluentBuilder {
         let mut req = self
             .client
             .run_instances()
@@ -109,10 +109,8 @@ impl Ec2 {
             Err(e) => match aws::classify(e) {
                 Failure::Service { code, .. } if code == "DryRunOperation" => ProbeResult::Allowed,
                 Failure::Service { code, message } if code == "UnauthorizedOperation" => {
-                    let encoded = message
-                        .split("Encoded authorization failure message: ")
-                        .nth(1)
-                        .map(|s| s.trim().to_string());
+                    let encoded =
+                        message.split("Encoded authorization failure message: ").nth(1).map(|s| s.trim().to_string());
                     ProbeResult::Denied { message, encoded }
                 }
                 other => ProbeResult::Failed(self.explain(other, "ec2:RunInstances", launch).await),
@@ -130,7 +128,8 @@ impl Ec2 {
 
     /// The instances `ids`, or (when `ids` is empty) all, or only awsmfa's.
     pub async fn describe(&self, ids: &[String], only_ours: bool) -> Result<Vec<InstanceInfo>> {
-        let mut req = self.client.describe_instances().set_instance_ids(if ids.is_empty() { None } else { Some(ids.to_vec()) });
+        let mut req =
+            self.client.describe_instances().set_instance_ids(if ids.is_empty() { None } else { Some(ids.to_vec()) });
         if only_ours {
             req = req.filters(Filter::builder().name(format!("tag:{CREATED_BY_KEY}")).values(CREATED_BY_VALUE).build());
         }
@@ -174,7 +173,9 @@ impl Ec2 {
             if !now.is_empty() && now.iter().all(|i| i.state == state) {
                 return Ok(Some(now));
             }
-            if let Some(bad) = now.iter().find(|i| state == "running" && (i.state == "terminated" || i.state == "shutting-down")) {
+            if let Some(bad) =
+                now.iter().find(|i| state == "running" && (i.state == "terminated" || i.state == "shutting-down"))
+            {
                 return Err(Error::denied(format!("instance {} is {} instead of running", bad.id, bad.state))
                     .hint("check the instance's state reason in the EC2 console"));
             }
@@ -208,8 +209,12 @@ impl Ec2 {
         };
         let region = &self.region;
         match code.as_str() {
-            "InvalidAMIID.NotFound" | "InvalidAMIID.Malformed" => Error::config(format!("{action} failed: {code}: {message}"))
-                .hint(format!("AMIs are regional: {} may exist in another region than {region} (set --region)", launch.image_id)),
+            "InvalidAMIID.NotFound" | "InvalidAMIID.Malformed" => {
+                Error::config(format!("{action} failed: {code}: {message}")).hint(format!(
+                    "AMIs are regional: {} may exist in another region than {region} (set --region)",
+                    launch.image_id
+                ))
+            }
             "InvalidKeyPair.NotFound" => {
                 let names = self.key_pair_names().await;
                 let list = if names.is_empty() { "none".to_string() } else { names.join(", ") };

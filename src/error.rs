@@ -123,11 +123,7 @@ mod tests {
 
     #[test]
     fn io_errors_name_the_file_without_os_noise() {
-        let err = Error::io(
-            "read",
-            std::path::Path::new("/x/config"),
-            std::io::Error::from_raw_os_error(13),
-        );
+        let err = Error::io("read", std::path::Path::new("/x/config"), std::io::Error::from_raw_os_error(13));
         assert_eq!(err.message, "cannot read /x/config: permission denied");
         assert_eq!(err.kind, Kind::Config);
     }

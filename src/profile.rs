@@ -97,8 +97,11 @@ fn read_ini(path: &Path) -> Result<Ini> {
         Err(e) => return Err(Error::io("read", path, e)),
     };
     Ini::parse(&text).map_err(|e| {
-        Error::config(format!("{}:{}: {}", path.display(), e.line, e.message))
-            .hint(format!("fix line {} of {}", e.line, path.display()))
+        Error::config(format!("{}:{}: {}", path.display(), e.line, e.message)).hint(format!(
+            "fix line {} of {}",
+            e.line,
+            path.display()
+        ))
     })
 }
 
@@ -112,9 +115,8 @@ impl Settings {
         let home = home_dir()?;
         let aws_dir = home.join(".aws");
         let config_path = env_var("AWS_CONFIG_FILE").map(PathBuf::from).unwrap_or_else(|| aws_dir.join("config"));
-        let credentials_path = env_var("AWS_SHARED_CREDENTIALS_FILE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| aws_dir.join("credentials"));
+        let credentials_path =
+            env_var("AWS_SHARED_CREDENTIALS_FILE").map(PathBuf::from).unwrap_or_else(|| aws_dir.join("credentials"));
         let cache_dir = env_var("AWSMFA_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|| aws_dir.join("awsmfa"));
         let named_by_env = env_var("AWS_PROFILE").or_else(|| env_var("AWS_DEFAULT_PROFILE"));
         let (profile, profile_named) = match (&overrides.profile, named_by_env) {
@@ -193,8 +195,10 @@ impl Settings {
             };
             if seen.contains(&source.value) {
                 seen.push(source.value);
-                return Err(Error::config(format!("source_profile cycle: {}", seen.join(" -> ")))
-                    .hint(format!("make the chain end at a profile with long-term keys (see {})", self.config_path.display())));
+                return Err(Error::config(format!("source_profile cycle: {}", seen.join(" -> "))).hint(format!(
+                    "make the chain end at a profile with long-term keys (see {})",
+                    self.config_path.display()
+                )));
             }
             seen.push(source.value.clone());
             current = source.value;
@@ -251,7 +255,10 @@ impl Settings {
     fn value_in(&self, profile: &str, key: &str) -> Option<Sourced<String>> {
         let section = config_section(profile);
         if let Some(v) = self.config.get(&section, key) {
-            return Some(Sourced::new(v.to_string(), format!("{key} in [{section}] of {}", self.config_path.display())));
+            return Some(Sourced::new(
+                v.to_string(),
+                format!("{key} in [{section}] of {}", self.config_path.display()),
+            ));
         }
         let long = format!("{profile}-long-term");
         for section in [long.as_str(), profile] {
@@ -266,17 +273,18 @@ impl Settings {
     }
 
     fn find_keys(&self) -> std::result::Result<LongTermKeys, KeyProblem> {
-        if !self.profile_named && self.base_profile == self.profile {
-            if let (Some(id), Some(secret)) = (env_var("AWS_ACCESS_KEY_ID"), env_var("AWS_SECRET_ACCESS_KEY")) {
-                if env_var("AWS_SESSION_TOKEN").is_some() || env_var("AWS_SECURITY_TOKEN").is_some() {
-                    return Err(KeyProblem::SessionKeys("AWS_ACCESS_KEY_ID (AWS_SESSION_TOKEN is set)".into()));
-                }
-                return Ok(LongTermKeys {
-                    access_key_id: id,
-                    secret_access_key: Secret::new(secret),
-                    origin: "AWS_ACCESS_KEY_ID".into(),
-                });
+        if !self.profile_named
+            && self.base_profile == self.profile
+            && let (Some(id), Some(secret)) = (env_var("AWS_ACCESS_KEY_ID"), env_var("AWS_SECRET_ACCESS_KEY"))
+        {
+            if env_var("AWS_SESSION_TOKEN").is_some() || env_var("AWS_SECURITY_TOKEN").is_some() {
+                return Err(KeyProblem::SessionKeys("AWS_ACCESS_KEY_ID (AWS_SESSION_TOKEN is set)".into()));
             }
+            return Ok(LongTermKeys {
+                access_key_id: id,
+                secret_access_key: Secret::new(secret),
+                origin: "AWS_ACCESS_KEY_ID".into(),
+            });
         }
         let long = format!("{}-long-term", self.base_profile);
         let config_name = config_section(&self.base_profile);
@@ -315,14 +323,19 @@ impl Settings {
                 "the keys in {origin} are temporary session keys; awsmfa needs an IAM user's long-term keys"
             ))
             .hint(if origin.starts_with("AWS_ACCESS_KEY_ID") {
-                "unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN, or name a profile with --profile".to_string()
+                "unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN, or name a profile with --profile"
+                    .to_string()
             } else {
-                format!("put the long-term keys in [{}-long-term] of {}", self.base_profile, self.credentials_path.display())
+                format!(
+                    "put the long-term keys in [{}-long-term] of {}",
+                    self.base_profile,
+                    self.credentials_path.display()
+                )
             })),
-            Err(KeyProblem::Incomplete(origin)) if !origin.is_empty() => Err(Error::config(format!(
-                "{origin} has only one of aws_access_key_id and aws_secret_access_key"
-            ))
-            .hint("add the missing one, or run `aws configure` for this profile")),
+            Err(KeyProblem::Incomplete(origin)) if !origin.is_empty() => {
+                Err(Error::config(format!("{origin} has only one of aws_access_key_id and aws_secret_access_key"))
+                    .hint("add the missing one, or run `aws configure` for this profile"))
+            }
             Err(KeyProblem::Incomplete(_)) if self.profile_named && !self.profile_exists(&self.base_profile) => {
                 let known = self.profile_names();
                 Err(Error::config(format!(
@@ -371,13 +384,12 @@ impl Settings {
     /// The endpoint for `service` ("sts", "iam", "ec2") as the AWS CLI finds it:
     /// AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, then the profile's endpoint_url.
     pub fn endpoint(&self, service: &str) -> Option<String> {
-        let ignore = env_var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-            .map(|v| v.eq_ignore_ascii_case("true"))
-            .unwrap_or(false)
-            || self
-                .profile_value("ignore_configured_endpoint_urls")
-                .map(|v| v.value.eq_ignore_ascii_case("true"))
-                .unwrap_or(false);
+        let ignore =
+            env_var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").map(|v| v.eq_ignore_ascii_case("true")).unwrap_or(false)
+                || self
+                    .profile_value("ignore_configured_endpoint_urls")
+                    .map(|v| v.value.eq_ignore_ascii_case("true"))
+                    .unwrap_or(false);
         if ignore {
             return None;
         }

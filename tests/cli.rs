@@ -21,21 +21,13 @@ fn help_lists_every_command_with_an_example() {
 #[test]
 fn every_subcommand_help_teaches_by_example() {
     for command in ["login", "env", "exec", "credential-process", "status", "logout", "completions"] {
-        awsmfa()
-            .args([command, "--help"])
-            .assert()
-            .success()
-            .stdout(predicate::str::contains("Example"));
+        awsmfa().args([command, "--help"]).assert().success().stdout(predicate::str::contains("Example"));
     }
 }
 
 #[test]
 fn version_prints_the_crate_version() {
-    awsmfa()
-        .arg("--version")
-        .assert()
-        .success()
-        .stdout(format!("awsmfa {}\n", env!("CARGO_PKG_VERSION")));
+    awsmfa().arg("--version").assert().success().stdout(format!("awsmfa {}\n", env!("CARGO_PKG_VERSION")));
 }
 
 #[test]
@@ -56,11 +48,7 @@ fn a_bad_flag_value_is_a_usage_error() {
 #[test]
 fn completions_and_man_page_come_from_the_same_definitions() {
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
-        awsmfa()
-            .args(["completions", shell])
-            .assert()
-            .success()
-            .stdout(predicate::str::contains("credential-process"));
+        awsmfa().args(["completions", shell]).assert().success().stdout(predicate::str::contains("credential-process"));
     }
     awsmfa().arg("man").assert().success().stdout(predicate::str::contains(".TH awsmfa"));
 }

@@ -26,7 +26,10 @@ fn put_user_policy(w: &World, document: &str) {
 }
 
 fn key_pair(w: &World, name: &str) {
-    w.awsmfa().args(["exec", "--", &common::venv_bin("aws"), "ec2", "create-key-pair", "--key-name", name]).assert().success();
+    w.awsmfa()
+        .args(["exec", "--", &common::venv_bin("aws"), "ec2", "create-key-pair", "--key-name", name])
+        .assert()
+        .success();
 }
 
 #[test]
@@ -62,7 +65,10 @@ fn without_any_policy_verify_says_mfa_is_not_enforced() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["mfa_enforced"], false);
     assert_eq!(v["steps"][0]["got"], "DryRunOperation");
-    assert_eq!(v["suggested_policy"]["Statement"][0]["Condition"]["BoolIfExists"]["aws:MultiFactorAuthPresent"], "false");
+    assert_eq!(
+        v["suggested_policy"]["Statement"][0]["Condition"]["BoolIfExists"]["aws:MultiFactorAuthPresent"],
+        "false"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("MFA is NOT enforced: long-term keys can launch instances"));
     assert_eq!(w.sts_calls(), 0, "no login when the pre-test already failed");
 }
@@ -166,11 +172,11 @@ fn a_bad_ami_and_a_bad_key_pair_get_their_hints() {
         .assert()
         .code(3)
         .stderr(predicate::str::contains("InvalidAMIID").and(predicate::str::contains("us-east-1")));
-    w.awsmfa()
-        .args(["launch", "--image-id", AMI, "--key-name", "no-such-key"])
-        .assert()
-        .code(3)
-        .stderr(predicate::str::contains("InvalidKeyPair.NotFound").and(predicate::str::contains("key pairs in us-east-1: ")).and(predicate::str::contains(key.as_str())));
+    w.awsmfa().args(["launch", "--image-id", AMI, "--key-name", "no-such-key"]).assert().code(3).stderr(
+        predicate::str::contains("InvalidKeyPair.NotFound")
+            .and(predicate::str::contains("key pairs in us-east-1: "))
+            .and(predicate::str::contains(key.as_str())),
+    );
 }
 
 #[test]

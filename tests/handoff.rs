@@ -229,7 +229,10 @@ fn write_profile_rewrites_only_its_section_byte_for_byte() {
     assert!(after.ends_with(tail), "{after}");
     assert!(after.contains("aws_session_token = "));
     assert!(!after.contains("= OLD"));
-    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions()) & 0o777, 0o640);
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions()) & 0o777,
+        0o640
+    );
     // The written profile works with the AWS CLI.
     let out = w
         .command(&common::venv_bin("aws"))
@@ -251,7 +254,10 @@ fn write_profile_keeps_crlf_files_crlf() {
     let path = w.path(".aws/credentials");
     std::fs::write(
         &path,
-        format!("[default]\r\naws_access_key_id = {}\r\naws_secret_access_key = {}\r\n", w.user.access_key_id, w.user.secret_access_key),
+        format!(
+            "[default]\r\naws_access_key_id = {}\r\naws_secret_access_key = {}\r\n",
+            w.user.access_key_id, w.user.secret_access_key
+        ),
     )
     .unwrap();
     w.awsmfa().args(["login", "--code", &w.code(0), "--write-profile", "mfa"]).assert().success();

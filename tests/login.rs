@@ -76,10 +76,7 @@ fn the_long_term_profile_convention_of_aws_mfa_is_honoured() {
         ),
     )
     .unwrap();
-    w.awsmfa()
-        .args(["--profile", "work", "login", "--code", &w.code(0), "--write-profile", "work"])
-        .assert()
-        .success();
+    w.awsmfa().args(["--profile", "work", "login", "--code", &w.code(0), "--write-profile", "work"]).assert().success();
     let text = std::fs::read_to_string(w.path(".aws/credentials")).unwrap();
     assert!(text.starts_with("[work-long-term]\n"), "long-term keys stay first:\n{text}");
     assert!(text.contains("\n[work]\n# written by awsmfa; expires "), "{text}");
@@ -225,7 +222,11 @@ fn session_keys_are_never_used_as_long_term_keys() {
         "[default]\naws_access_key_id = ASIAX\naws_secret_access_key = x\naws_session_token = y\n",
     )
     .unwrap();
-    w.awsmfa().args(["login", "--code", "123456"]).assert().code(3).stderr(predicate::str::contains("temporary session keys"));
+    w.awsmfa()
+        .args(["login", "--code", "123456"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("temporary session keys"));
 }
 
 #[test]
@@ -348,9 +349,8 @@ fn secrets_never_reach_stderr_even_verbose() {
 fn an_unknown_profile_lists_the_known_ones() {
     let w = World::new();
     w.credentials("\n[work]\naws_access_key_id = AKIAWORK\naws_secret_access_key = x\n");
-    w.awsmfa()
-        .args(["--profile", "wrok", "login", "--code", "123456"])
-        .assert()
-        .code(3)
-        .stderr(predicate::str::contains("profile 'wrok' is in neither").and(predicate::str::contains("known profiles: default, work")));
+    w.awsmfa().args(["--profile", "wrok", "login", "--code", "123456"]).assert().code(3).stderr(
+        predicate::str::contains("profile 'wrok' is in neither")
+            .and(predicate::str::contains("known profiles: default, work")),
+    );
 }

@@ -10,7 +10,10 @@ use predicates::prelude::*;
 fn with_roles(w: &World, roles: &str) {
     std::fs::write(
         w.path(".aws/credentials"),
-        format!("[dev]\naws_access_key_id = {}\naws_secret_access_key = {}\n", w.user.access_key_id, w.user.secret_access_key),
+        format!(
+            "[dev]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            w.user.access_key_id, w.user.secret_access_key
+        ),
     )
     .unwrap();
     w.config(&format!("[profile dev]\nregion = us-east-1\nmfa_serial = {}\n\n{roles}", w.user.serial));
@@ -110,7 +113,8 @@ fn role_chaining_is_capped_at_one_hour_and_said_so() {
     assert!(arn.contains(&format!("assumed-role/{second_name}/")), "{arn}");
     assert!(!arn.contains(&first_name));
     let v: serde_json::Value =
-        serde_json::from_slice(&w.awsmfa().args(["--profile", "second", "status", "--json"]).output().unwrap().stdout).unwrap();
+        serde_json::from_slice(&w.awsmfa().args(["--profile", "second", "status", "--json"]).output().unwrap().stdout)
+            .unwrap();
     assert!(v["session"]["seconds_left"].as_i64().unwrap() <= 3600);
 }
 
@@ -131,7 +135,8 @@ fn direct_assumes_the_role_with_the_code_for_up_to_its_maximum() {
         w.user.serial
     ));
     let v: serde_json::Value =
-        serde_json::from_slice(&w.awsmfa().args(["--profile", "admin", "status", "--json"]).output().unwrap().stdout).unwrap();
+        serde_json::from_slice(&w.awsmfa().args(["--profile", "admin", "status", "--json"]).output().unwrap().stdout)
+            .unwrap();
     assert_eq!(v["direct"], true);
     let left = v["session"]["seconds_left"].as_i64().unwrap();
     assert!((14000..=14400).contains(&left), "4 h session, got {left}");
@@ -142,11 +147,9 @@ fn a_duration_over_the_roles_maximum_names_the_maximum() {
     let w = World::new();
     let (role, _) = common::role(&[&w.user.arn], &["--max-session", "3600"]);
     with_roles(&w, &format!("[profile admin]\nrole_arn = {role}\nsource_profile = dev\nduration_seconds = 7200\n"));
-    w.awsmfa()
-        .args(["--profile", "admin", "login", "--code", &w.code(0)])
-        .assert()
-        .code(3)
-        .stderr(predicate::str::contains("maximum session is 1h 00m").and(predicate::str::contains("duration_seconds")));
+    w.awsmfa().args(["--profile", "admin", "login", "--code", &w.code(0)]).assert().code(3).stderr(
+        predicate::str::contains("maximum session is 1h 00m").and(predicate::str::contains("duration_seconds")),
+    );
 }
 
 #[test]
@@ -155,11 +158,9 @@ fn a_trust_policy_that_rejects_the_caller_names_the_role() {
     let other = common::fixture(&[]);
     let (role, _) = common::role(&[&other.arn], &[]);
     with_roles(&w, &format!("[profile admin]\nrole_arn = {role}\nsource_profile = dev\n"));
-    w.awsmfa()
-        .args(["--profile", "admin", "login", "--code", &w.code(0)])
-        .assert()
-        .code(5)
-        .stderr(predicate::str::contains(format!("cannot assume role {role}")).and(predicate::str::contains(&w.user.arn)));
+    w.awsmfa().args(["--profile", "admin", "login", "--code", &w.code(0)]).assert().code(5).stderr(
+        predicate::str::contains(format!("cannot assume role {role}")).and(predicate::str::contains(&w.user.arn)),
+    );
 }
 
 #[test]

@@ -25,13 +25,11 @@ const CLEARED: &[&str] = &[
 ];
 
 pub fn run(global: &GlobalArgs, args: ExecArgs) -> Result<i32> {
-    if let Some(outer) = env_var("AWSMFA_PROFILE") {
-        if !args.force {
-            return Err(Error::config(format!(
-                "already inside `awsmfa exec` (profile '{outer}'): refusing to nest"
-            ))
+    if let Some(outer) = env_var("AWSMFA_PROFILE")
+        && !args.force
+    {
+        return Err(Error::config(format!("already inside `awsmfa exec` (profile '{outer}'): refusing to nest"))
             .hint("exit that shell first, or pass --force to run anyway"));
-        }
     }
     let settings = settings(global, &args.session)?;
     let got = sts::get_session(&settings, &request(&args.session, false))?;
@@ -49,7 +47,8 @@ pub fn run(global: &GlobalArgs, args: ExecArgs) -> Result<i32> {
     let shown = program.to_string_lossy();
     Err(match err.kind() {
         std::io::ErrorKind::NotFound => {
-            Error::new(crate::error::Kind::CommandNotFound, format!("command not found: {shown}")).hint("check the name and PATH")
+            Error::new(crate::error::Kind::CommandNotFound, format!("command not found: {shown}"))
+                .hint("check the name and PATH")
         }
         _ => Error::unexpected(format!("cannot run {shown}: {err}")),
     })

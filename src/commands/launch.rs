@@ -19,7 +19,12 @@ fn poll_interval() -> Duration {
 
 /// Waits for `state` with a spinner on stderr; None when the user pressed Ctrl-C (the
 /// instances are left as they are, and their ids printed).
-pub async fn wait_with_spinner(ec2: &Ec2, ids: &[String], state: &str, timeout: Duration) -> Result<Option<Vec<InstanceInfo>>> {
+pub async fn wait_with_spinner(
+    ec2: &Ec2,
+    ids: &[String],
+    state: &str,
+    timeout: Duration,
+) -> Result<Option<Vec<InstanceInfo>>> {
     let mut spinner = ui::Spinner::new();
     let shown = ids.join(", ");
     let result = ec2

@@ -23,9 +23,8 @@ pub fn run(global: &GlobalArgs, args: LogoutArgs) -> Result<i32> {
         }
     }
     if let Some(name) = &args.write_profile {
-        let changed = files::edit_ini(&settings.credentials_path, &settings.cache_dir, |old| {
-            ini::remove_section(old, name)
-        })?;
+        let changed =
+            files::edit_ini(&settings.credentials_path, &settings.cache_dir, |old| ini::remove_section(old, name))?;
         if changed {
             ui::note(&format!("removed [{name}] from {}", settings.credentials_path.display()));
         } else {

@@ -120,7 +120,12 @@ fn print_instances(instances: &[crate::ec2::InstanceInfo], json: bool, columns: 
 
 /// EC2 signed with `session`, in the settings' region.
 fn ec2_for(settings: &Settings, session: &crate::session::Session) -> crate::ec2::Ec2 {
-    let spec = crate::aws::ClientSpec::new(settings, "ec2", crate::aws::Signer::Session(session), crate::aws::Retries::Standard);
+    let spec = crate::aws::ClientSpec::new(
+        settings,
+        "ec2",
+        crate::aws::Signer::Session(session),
+        crate::aws::Retries::Standard,
+    );
     crate::ec2::Ec2::new(&spec, &region(settings))
 }
 

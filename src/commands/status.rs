@@ -73,7 +73,9 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<i32> {
         lines.push(format!("role:         {} ({how})", chain.join(" > ")));
     }
     lines.push(match (state, expiration) {
-        ("valid", Some(t)) => format!("session:      valid until {} ({} left)", clock::human_utc(t), clock::human_duration(left)),
+        ("valid", Some(t)) => {
+            format!("session:      valid until {} ({} left)", clock::human_utc(t), clock::human_duration(left))
+        }
         ("expired", Some(t)) => format!("session:      expired at {} (run `awsmfa login`)", clock::human_utc(t)),
         ("unusable", _) => "session:      cache file unusable (the next login replaces it)".into(),
         _ => "session:      none (run `awsmfa login`)".into(),

@@ -16,12 +16,15 @@ pub fn run(global: &GlobalArgs, args: TerminateArgs) -> Result<i32> {
     let found = aws::block_on(ec2.describe(&args.ids, false))??;
     for id in &args.ids {
         let Some(instance) = found.iter().find(|i| &i.id == id) else {
-            return Err(Error::config(format!("no instance {id} in this region")).hint("list them with `awsmfa instances --all`"));
+            return Err(Error::config(format!("no instance {id} in this region"))
+                .hint("list them with `awsmfa instances --all`"));
         };
         let ours = instance.tags.get(CREATED_BY_KEY).map(String::as_str) == Some(CREATED_BY_VALUE);
         if !ours && !args.any {
-            return Err(Error::config(format!("{id} was not launched by awsmfa (no tag {CREATED_BY_KEY}={CREATED_BY_VALUE})"))
-                .hint("pass --any to terminate it anyway"));
+            return Err(Error::config(format!(
+                "{id} was not launched by awsmfa (no tag {CREATED_BY_KEY}={CREATED_BY_VALUE})"
+            ))
+            .hint("pass --any to terminate it anyway"));
         }
     }
     if !args.yes && !confirm(&args.ids)? {

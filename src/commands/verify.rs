@@ -100,7 +100,13 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
             return report.finish(Err(err));
         }
         ProbeResult::Failed(err) => {
-            report.step("pre-test", "UnauthorizedOperation", short(&err.message), false, "error (not a verdict on MFA)");
+            report.step(
+                "pre-test",
+                "UnauthorizedOperation",
+                short(&err.message),
+                false,
+                "error (not a verdict on MFA)",
+            );
             return report.finish(Err(err));
         }
     }
@@ -176,7 +182,12 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
 }
 
 /// The post-test failed: say why, decoded when the session may decode it.
-fn denied_with_mfa(settings: &crate::profile::Settings, session: &crate::session::Session, message: &str, encoded: Option<&str>) -> Error {
+fn denied_with_mfa(
+    settings: &crate::profile::Settings,
+    session: &crate::session::Session,
+    message: &str,
+    encoded: Option<&str>,
+) -> Error {
     let err = Error::denied("denied even with MFA: a policy denies ec2:RunInstances to the MFA session");
     let Some(encoded) = encoded else { return err.hint(format!("AWS said: {message}")) };
     let spec = ClientSpec::new(settings, "sts", Signer::Session(session), Retries::Standard);
@@ -194,5 +205,9 @@ fn denied_with_mfa(settings: &crate::profile::Settings, session: &crate::session
 /// The first line of a message, shortened for a table cell.
 fn short(message: &str) -> String {
     let first = message.lines().next().unwrap_or("");
-    if first.chars().count() > 60 { format!("{}…", first.chars().take(59).collect::<String>()) } else { first.to_string() }
+    if first.chars().count() > 60 {
+        format!("{}…", first.chars().take(59).collect::<String>())
+    } else {
+        first.to_string()
+    }
 }

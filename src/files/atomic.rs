@@ -14,11 +14,7 @@ pub fn ensure_dir(dir: &Path, mode: u32) -> Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(mode)
-        .create(dir)
-        .map_err(|e| Error::io("create directory", dir, e))
+    fs::DirBuilder::new().recursive(true).mode(mode).create(dir).map_err(|e| Error::io("create directory", dir, e))
 }
 
 /// Writes `bytes` to `path` atomically with permission bits `mode`. Symlinks are followed,

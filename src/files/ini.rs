@@ -229,8 +229,7 @@ mod tests {
 
     #[test]
     fn nested_values_are_accepted() {
-        let ini = Ini::parse("[profile a]\ns3 =\n  max_concurrent_requests = 20\nregion = us-east-1\n")
-            .unwrap();
+        let ini = Ini::parse("[profile a]\ns3 =\n  max_concurrent_requests = 20\nregion = us-east-1\n").unwrap();
         assert_eq!(ini.get("profile a", "region"), Some("us-east-1"));
     }
 

@@ -79,11 +79,8 @@ impl CodeSource for ProcessCode {
             .output()
             .map_err(|e| Error::config(format!("cannot run mfa_process ({}): {e}", self.command.origin)))?;
         if !output.status.success() {
-            return Err(Error::config(format!(
-                "mfa_process ({}) failed with {}",
-                self.command.origin, output.status
-            ))
-            .hint("run the command by hand to see why; it must print a 6-digit code"));
+            return Err(Error::config(format!("mfa_process ({}) failed with {}", self.command.origin, output.status))
+                .hint("run the command by hand to see why; it must print a 6-digit code"));
         }
         let text = String::from_utf8_lossy(&output.stdout);
         MfaCode::parse(&text).ok_or_else(|| {
@@ -168,10 +165,8 @@ mod tests {
         let mut source = TotpCode::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap();
         let now = crate::clock::now().unix_timestamp() as u64;
         let code = source.code("arn", None).unwrap();
-        let expected: Vec<String> = [now / 30, now / 30 + 1]
-            .iter()
-            .map(|s| totp::code_at_step(b"12345678901234567890", *s))
-            .collect();
+        let expected: Vec<String> =
+            [now / 30, now / 30 + 1].iter().map(|s| totp::code_at_step(b"12345678901234567890", *s)).collect();
         assert!(expected.contains(&code.as_str().to_string()));
         assert!(TotpCode::from_base32("!!").is_err());
     }

@@ -42,14 +42,17 @@ impl CodeSource for TtyPrompt {
             let read = input.read_line(&mut line).map_err(|e| Error::unexpected(format!("terminal: {e}")))?;
             if read == 0 {
                 let _ = writeln!(out);
-                return Err(Error::config("no MFA code entered (end of input)").hint("run again and type the 6-digit code"));
+                return Err(
+                    Error::config("no MFA code entered (end of input)").hint("run again and type the 6-digit code")
+                );
             }
             if let Some(code) = MfaCode::parse(&line) {
                 return Ok(code);
             }
             let _ = writeln!(out, "a code is 6 digits, e.g. 123456; try again");
         }
-        Err(Error::config(format!("no valid MFA code after {ATTEMPTS} tries")).hint("type the 6 digits your device shows"))
+        Err(Error::config(format!("no valid MFA code after {ATTEMPTS} tries"))
+            .hint("type the 6 digits your device shows"))
     }
 
     fn renews(&self) -> bool {

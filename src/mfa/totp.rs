@@ -45,8 +45,7 @@ pub fn hotp(key: &[u8], step: u64, digits: u32) -> String {
     mac.update(&step.to_be_bytes());
     let hash = mac.finalize().into_bytes();
     let offset = (hash[hash.len() - 1] & 0x0f) as usize;
-    let binary = u32::from_be_bytes([hash[offset], hash[offset + 1], hash[offset + 2], hash[offset + 3]])
-        & 0x7fff_ffff;
+    let binary = u32::from_be_bytes([hash[offset], hash[offset + 1], hash[offset + 2], hash[offset + 3]]) & 0x7fff_ffff;
     format!("{:0width$}", binary % 10u32.pow(digits), width = digits as usize)
 }
 

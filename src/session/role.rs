@@ -26,8 +26,10 @@ fn hop_duration(hop: &RoleHop, index: usize) -> Result<u64> {
     let asked = hop.duration.as_ref().map(|d| d.value).unwrap_or(DEFAULT_ROLE_DURATION);
     if !(sts::MIN_DURATION..=ROLE_MAX).contains(&asked) {
         let origin = hop.duration.as_ref().map(|d| d.origin.as_str()).unwrap_or("the default");
-        return Err(Error::config(format!("role session duration {asked}s (from {origin}) is outside what AWS allows"))
-            .hint("use between 15m and 12h for a role"));
+        return Err(Error::config(format!(
+            "role session duration {asked}s (from {origin}) is outside what AWS allows"
+        ))
+        .hint("use between 15m and 12h for a role"));
     }
     if index > 0 && asked > CHAINED_MAX {
         ui::note(&format!(
@@ -54,16 +56,20 @@ pub fn assume_chain(settings: &Settings, keys: &LongTermKeys, request: &Request)
     for hop in &settings.roles {
         check_arn(hop)?;
     }
-    let durations: Vec<u64> = settings.roles.iter().enumerate().map(|(i, h)| hop_duration(h, i)).collect::<Result<_>>()?;
+    let durations: Vec<u64> =
+        settings.roles.iter().enumerate().map(|(i, h)| hop_duration(h, i)).collect::<Result<_>>()?;
     let (mut current, serial) = if settings.direct {
         let serial = sts::serial(settings, keys)?;
         let code = sts::next_code(settings, request, &serial)?;
         let first = &settings.roles[0];
-        let session = assume(settings, Signer::LongTerm(keys), first, durations[0], Some((&serial, &code)))
-            .map_err(|e| match e {
-                AssumeFailure::Mfa(f, endpoint) => sts::explain(f, settings, keys, &serial, &endpoint, "sts:AssumeRole"),
+        let session = assume(settings, Signer::LongTerm(keys), first, durations[0], Some((&serial, &code))).map_err(
+            |e| match e {
+                AssumeFailure::Mfa(f, endpoint) => {
+                    sts::explain(f, settings, keys, &serial, &endpoint, "sts:AssumeRole")
+                }
                 AssumeFailure::Other(e) => e,
-            })?;
+            },
+        )?;
         (session, serial)
     } else {
         // The MFA session is reused while valid; only the roles are (re)assumed.
@@ -74,7 +80,8 @@ pub fn assume_chain(settings: &Settings, keys: &LongTermKeys, request: &Request)
         (first, base.serial)
     };
     for (index, hop) in settings.roles.iter().enumerate().skip(1) {
-        current = assume(settings, Signer::Session(&current), hop, durations[index], None).map_err(AssumeFailure::into_error)?;
+        current = assume(settings, Signer::Session(&current), hop, durations[index], None)
+            .map_err(AssumeFailure::into_error)?;
     }
     Ok(Obtained { session: current, serial, fresh: true })
 }
@@ -104,10 +111,7 @@ fn assume(
     let retries = if mfa.is_some() { Retries::Never } else { Retries::Standard };
     let spec = ClientSpec::new(settings, "sts", signer, retries);
     let endpoint = spec.describe_endpoint("sts");
-    let session_name = hop
-        .session_name
-        .clone()
-        .unwrap_or_else(|| format!("awsmfa-{}", clock::now().unix_timestamp()));
+    let session_name = hop.session_name.clone().unwrap_or_else(|| format!("awsmfa-{}", clock::now().unix_timestamp()));
     ui::trace(&format!("sts:AssumeRole {} for {}s at {endpoint}", hop.role_arn, duration));
     let client = spec.sts();
     let answer = aws::block_on(async {
@@ -130,7 +134,13 @@ fn assume(
                 Failure::Service { code, message } if message.contains("MultiFactorAuthentication") => {
                     AssumeFailure::Mfa(Failure::Service { code, message }, endpoint)
                 }
-                failure => AssumeFailure::Other(explain(failure, &spec.with_service(settings, "iam"), hop, duration, &endpoint)),
+                failure => AssumeFailure::Other(explain(
+                    failure,
+                    &spec.with_service(settings, "iam"),
+                    hop,
+                    duration,
+                    &endpoint,
+                )),
             });
         }
     };

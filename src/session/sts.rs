@@ -117,11 +117,11 @@ fn cached_or_locked(
     make: impl FnOnce() -> Result<Obtained>,
 ) -> Result<Obtained> {
     let ttl = min_ttl(request)?;
-    if !request.force {
-        if let Some(c) = usable(cache.load(key), clock::now(), ttl) {
-            ui::trace("using the cached session");
-            return Ok(found(c));
-        }
+    if !request.force
+        && let Some(c) = usable(cache.load(key), clock::now(), ttl)
+    {
+        ui::trace("using the cached session");
+        return Ok(found(c));
     }
     cache.ensure_dir()?;
     let timeout = env_var("AWSMFA_LOCK_TIMEOUT").and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_LOCK_TIMEOUT);
@@ -131,10 +131,10 @@ fn cached_or_locked(
         ui::trace("another awsmfa is logging in; waiting for its session");
     })?;
     // Whoever held the lock may have just stored a fresh session: use it instead of a code.
-    if !request.force || waited {
-        if let Some(c) = usable(cache.load(key), clock::now(), ttl) {
-            return Ok(found(c));
-        }
+    if (!request.force || waited)
+        && let Some(c) = usable(cache.load(key), clock::now(), ttl)
+    {
+        return Ok(found(c));
     }
     let made = make()?;
     cache.store(key, &made.serial, &made.session)?;
@@ -185,10 +185,11 @@ pub fn next_code(settings: &Settings, request: &Request, serial: &str) -> Result
             None => break code,
             Some(wait) if source.renews() => refused = Some(wait),
             Some(wait) => {
-                return Err(Error::mfa(format!(
-                    "this code was already used; wait for the next one (in {wait} s)"
-                ))
-                .hint(format!("AWS accepts each code once; pass the next code from your device ({})", source.origin())));
+                return Err(Error::mfa(format!("this code was already used; wait for the next one (in {wait} s)"))
+                    .hint(format!(
+                        "AWS accepts each code once; pass the next code from your device ({})",
+                        source.origin()
+                    )));
             }
         }
     };
@@ -216,10 +217,10 @@ fn call_get_session_token(
             .send()
             .await
     })?;
-    let output = answer.map_err(|e| explain(aws::classify(e), settings, keys, serial, &endpoint, "sts:GetSessionToken"))?;
-    let creds = output
-        .credentials()
-        .ok_or_else(|| Error::unexpected("sts:GetSessionToken answered without credentials"))?;
+    let output =
+        answer.map_err(|e| explain(aws::classify(e), settings, keys, serial, &endpoint, "sts:GetSessionToken"))?;
+    let creds =
+        output.credentials().ok_or_else(|| Error::unexpected("sts:GetSessionToken answered without credentials"))?;
     let expiration = OffsetDateTime::from_unix_timestamp(creds.expiration().secs())
         .map_err(|_| Error::unexpected("sts:GetSessionToken answered with an impossible expiry"))?;
     Ok(Session {
@@ -231,11 +232,19 @@ fn call_get_session_token(
 }
 
 /// GetSessionToken's (and a direct AssumeRole's) MFA failures, in words that say what to do.
-pub fn explain(failure: Failure, settings: &Settings, keys: &LongTermKeys, serial: &str, endpoint: &str, action: &str) -> Error {
-    let serial_origin =
-        settings.serial.as_ref().map(|s| s.origin.clone()).unwrap_or_else(|| "ListMFADevices".into());
+pub fn explain(
+    failure: Failure,
+    settings: &Settings,
+    keys: &LongTermKeys,
+    serial: &str,
+    endpoint: &str,
+    action: &str,
+) -> Error {
+    let serial_origin = settings.serial.as_ref().map(|s| s.origin.clone()).unwrap_or_else(|| "ListMFADevices".into());
     match &failure {
-        Failure::Service { code, message } if code == "AccessDenied" && message.contains("MultiFactorAuthentication") => {
+        Failure::Service { code, message }
+            if code == "AccessDenied" && message.contains("MultiFactorAuthentication") =>
+        {
             if message.contains("serial number is valid") {
                 Error::mfa(format!(
                     "AWS rejected MFA device {serial} (from {serial_origin}): it is not an MFA device of this user"
