@@ -76,27 +76,43 @@ fn env_prints_every_format_and_the_values_match_the_session() {
 
 #[test]
 fn env_matches_aws_configure_export_credentials_byte_for_byte() {
+    // The AWS CLI on PyPI (v1) has no `configure export-credentials`; these are the line
+    // templates of AWS CLI v2's exportcreds.py, with its isoformat() expiry (+00:00).
+    let templates = [
+        ("env", "export {name}={value}"),
+        ("env-no-export", "{name}={value}"),
+        ("powershell", "$Env:{name}=\"{value}\""),
+        ("windows-cmd", "set {name}={value}"),
+        ("fish", "set -gx {name} \"{value}\""),
+    ];
     let w = World::new();
-    w.standard_profile();
-    w.awsmfa().args(["login", "--code", &w.code(0), "--write-profile", "mfa"]).assert().success();
-    // Without a region, awsmfa prints exactly the AWS CLI's four lines.
-    std::fs::write(w.path(".aws/config"), format!("[default]\nmfa_serial = {}\n", w.user.serial)).unwrap();
-    let ours = w.awsmfa().args(["env"]).output().unwrap();
-    let theirs = w
-        .command(&common::venv_bin("aws"))
-        .args(["configure", "export-credentials", "--profile", "mfa", "--format", "env"])
-        .output()
-        .unwrap();
-    if !theirs.status.success() && String::from_utf8_lossy(&theirs.stderr).contains("Invalid choice") {
-        // AWS CLI v1 has no export-credentials; the formats are checked in src/output.rs.
-        return;
+    w.credentials("");
+    // No region anywhere: awsmfa then prints exactly the AWS CLI's four lines.
+    w.config(&format!("[default]\nmfa_serial = {}\n", w.user.serial));
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let json = w.awsmfa().args(["credential-process"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let values = [
+        ("AWS_ACCESS_KEY_ID", v["AccessKeyId"].as_str().unwrap()),
+        ("AWS_SECRET_ACCESS_KEY", v["SecretAccessKey"].as_str().unwrap()),
+        ("AWS_SESSION_TOKEN", v["SessionToken"].as_str().unwrap()),
+        ("AWS_CREDENTIAL_EXPIRATION", v["Expiration"].as_str().unwrap()),
+    ];
+    for (format, template) in templates {
+        let expected: String = values
+            .iter()
+            .map(|(name, value)| format!("{}\n", template.replace("{name}", name).replace("{value}", value)))
+            .collect();
+        let ours = w.awsmfa().args(["env", "--format", format]).output().unwrap();
+        assert_eq!(stdout(&ours), expected, "format {format}");
     }
-    let ours = stdout(&ours);
-    let theirs = stdout(&theirs);
-    // The AWS CLI knows no expiry for a static profile: compare the lines it prints.
-    for line in theirs.lines() {
-        assert!(ours.contains(line), "{line} missing from:\n{ours}");
-    }
+    // credential_process JSON as `export-credentials --format process` prints it (indent 2).
+    let expected = format!(
+        "{{\n  \"Version\": 1,\n  \"AccessKeyId\": \"{}\",\n  \"SecretAccessKey\": \"{}\",\n  \"SessionToken\": \"{}\",\n  \"Expiration\": \"{}\"\n}}\n",
+        values[0].1, values[1].1, values[2].1, values[3].1
+    );
+    assert_eq!(stdout(&json), expected);
+    assert!(values[3].1.ends_with("+00:00"), "isoformat() of a UTC time");
 }
 
 #[test]

@@ -354,3 +354,25 @@ fn an_unknown_profile_lists_the_known_ones() {
             .and(predicate::str::contains("known profiles: default, work")),
     );
 }
+
+#[test]
+fn a_spent_code_typed_at_the_prompt_is_refused_and_asked_again() {
+    let w = World::new();
+    w.standard_profile();
+    let spent = w.code(0);
+    w.awsmfa().args(["login", "--code", &spent]).assert().success();
+    w.awsmfa().arg("logout").assert().success();
+    let out = w
+        .command(common::python())
+        .arg(common::repo().join("tests/support/pty_answer.py"))
+        .args(["MFA code for", &spent, &w.code(1), "--"])
+        .arg(assert_cmd::cargo::cargo_bin("awsmfa"))
+        .arg("login")
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{screen}");
+    assert!(screen.contains("this code was already used; wait for the next one (in "), "{screen}");
+    assert_eq!(w.sts_calls(), 2);
+    assert_eq!(common::sts_attempts(&w.user.access_key_id), 2, "the spent code never reached AWS");
+}
