@@ -376,3 +376,17 @@ fn a_spent_code_typed_at_the_prompt_is_refused_and_asked_again() {
     assert_eq!(w.sts_calls(), 2);
     assert_eq!(common::sts_attempts(&w.user.access_key_id), 2, "the spent code never reached AWS");
 }
+
+#[test]
+fn a_profile_name_that_would_corrupt_the_credentials_file_is_refused() {
+    let w = World::new();
+    w.standard_profile();
+    let before = std::fs::read_to_string(w.path(".aws/credentials")).unwrap();
+    w.awsmfa()
+        .args(["login", "--code", "123456", "--write-profile", "evil]\n[default"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("is not a usable profile name"));
+    assert_eq!(std::fs::read_to_string(w.path(".aws/credentials")).unwrap(), before);
+    assert_eq!(common::sts_attempts(&w.user.access_key_id), 0, "refused before any call");
+}

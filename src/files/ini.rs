@@ -106,6 +106,11 @@ impl Ini {
     }
 }
 
+/// Whether `name` can be written as `[name]` and read back as the same name.
+pub fn valid_section_name(name: &str) -> bool {
+    !name.is_empty() && name.trim() == name && !name.contains(['[', ']', '\n', '\r', '#', ';'])
+}
+
 /// The line ending a file already uses; new lines follow it.
 fn line_ending(text: &str) -> &'static str {
     if text.contains("\r\n") { "\r\n" } else { "\n" }
@@ -286,6 +291,15 @@ mod tests {
         for original in ["[a]\nx = 1\n", "[a]\nx = 1\n\n# end\n", ""] {
             let added = replace_section(original, "b", &body(&["y = 2"]));
             assert_eq!(remove_section(&added, "b").unwrap(), original);
+        }
+    }
+
+    #[test]
+    fn section_names_that_would_break_the_file_are_invalid() {
+        assert!(valid_section_name("mfa"));
+        assert!(valid_section_name("work-mfa.prod_1"));
+        for bad in ["", " mfa", "a]b", "a\n[b]", "x#y"] {
+            assert!(!valid_section_name(bad), "{bad:?}");
         }
     }
 

@@ -178,11 +178,11 @@ pub fn next_code(settings: &Settings, request: &Request, serial: &str) -> Result
     let mut source = mfa::choose(settings, request.code.as_deref())?;
     let mut used = UsedCodes::load(&settings.cache_dir, serial);
     let mut refused = None;
-    let code = loop {
+    loop {
         let code = source.code(serial, refused)?;
         let now = clock::now().unix_timestamp().max(0) as u64;
-        match used.wait_before_reuse(code.as_str(), now) {
-            None => break code,
+        match used.claim(code.as_str(), now)? {
+            None => return Ok(code),
             Some(wait) if source.renews() => refused = Some(wait),
             Some(wait) => {
                 return Err(Error::mfa(format!("this code was already used; wait for the next one (in {wait} s)"))
@@ -192,9 +192,7 @@ pub fn next_code(settings: &Settings, request: &Request, serial: &str) -> Result
                     )));
             }
         }
-    };
-    used.record(code.as_str(), clock::now().unix_timestamp().max(0) as u64)?;
-    Ok(code)
+    }
 }
 
 fn call_get_session_token(

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::cache::short_hash;
-use crate::files::atomic;
+use std::time::Duration;
+
+use crate::files::{atomic, lock};
 use crate::mfa::totp;
 
 /// AWS accepts a code one step either side of its own: a code lives at most three steps.
@@ -50,8 +52,26 @@ impl UsedCodes {
             .next()
     }
 
+    /// Claims `code` for sending at `now`: None when it was free (it is now recorded as
+    /// sent), else the seconds until the device shows a new one. Checking and recording
+    /// happen under one lock, so two processes can never both claim the same code.
+    pub fn claim(&mut self, code: &str, now: u64) -> crate::error::Result<Option<u64>> {
+        if let Some(dir) = self.path.parent() {
+            atomic::ensure_dir(dir, 0o700)?;
+        }
+        let _lock = lock::acquire(&self.path.with_extension("lock"), Duration::from_secs(10), || {})?;
+        if let Some(fresh) = fs::read(&self.path).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
+            self.record = fresh;
+        }
+        if let Some(wait) = self.wait_before_reuse(code, now) {
+            return Ok(Some(wait));
+        }
+        self.record(code, now)?;
+        Ok(None)
+    }
+
     /// Records `code` as sent at `now`; forgets codes too old to matter.
-    pub fn record(&mut self, code: &str, now: u64) -> crate::error::Result<()> {
+    fn record(&mut self, code: &str, now: u64) -> crate::error::Result<()> {
         let hash = self.code_hash(code);
         self.record.sent.retain(|(_, at)| now < at + LIFETIME_SECONDS);
         self.record.sent.push((hash, now));
@@ -71,13 +91,33 @@ mod tests {
     fn a_sent_code_is_refused_until_it_has_expired() {
         let dir = tempfile::tempdir().unwrap();
         let mut used = UsedCodes::load(dir.path(), "arn:mfa");
-        assert_eq!(used.wait_before_reuse("123456", 1000), None);
-        used.record("123456", 1000).unwrap();
+        assert_eq!(used.claim("123456", 1000).unwrap(), None);
+        assert_eq!(
+            used.claim("123456", 1001).unwrap(),
+            Some(19),
+            "claimed once only: 1001 s is 19 s before the next step"
+        );
         let reloaded = UsedCodes::load(dir.path(), "arn:mfa");
         assert_eq!(reloaded.wait_before_reuse("123456", 1005), Some(15), "1005 s is 15 s before the next step");
         assert_eq!(reloaded.wait_before_reuse("654321", 1005), None);
         assert_eq!(reloaded.wait_before_reuse("123456", 1000 + 90), None);
         let other_device = UsedCodes::load(dir.path(), "arn:other");
         assert_eq!(other_device.wait_before_reuse("123456", 1005), None);
+    }
+
+    #[test]
+    fn of_many_processes_claiming_one_code_exactly_one_gets_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_path_buf();
+        let winners: usize = (0..8)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || UsedCodes::load(&path, "arn:mfa").claim("123456", 1000).unwrap().is_none())
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap() as usize)
+            .sum();
+        assert_eq!(winners, 1);
     }
 }
