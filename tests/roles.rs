@@ -40,11 +40,11 @@ fn a_role_that_requires_mfa_is_assumed_with_the_mfa_session() {
     assert_eq!(w.sts_calls(), 1, "one MFA session");
     assert_eq!(common::assume_role_calls(&role), 1);
     assert!(caller_arn(&w, "admin", &[]).contains(&format!(":assumed-role/{name}/")));
-    w.awsmfa()
-        .args(["--profile", "admin", "status"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains(format!("role:         {role}")).and(predicate::str::contains("valid until")));
+    w.awsmfa().args(["--profile", "admin", "status"]).assert().success().stdout(
+        predicate::str::contains(format!("role:         {role}"))
+            .and(predicate::str::contains("MFA session:  valid until"))
+            .and(predicate::str::contains("roles renew without a code")),
+    );
 
     // Without MFA, the same role is out of reach: the long-term keys are denied.
     let out = w

@@ -33,6 +33,14 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<i32> {
         let min = args.min_ttl.unwrap_or(0) as i64;
         return if state == "valid" && left > min { Ok(0) } else { Err(Error::new(Kind::NoSession, "")) };
     }
+    // With roles, the MFA session behind them says whether the next role needs a new code.
+    let mfa_until = match (&keys, settings.roles.is_empty() || settings.direct) {
+        (Ok(keys), false) => {
+            let (cache, key) = sts::mfa_cache_key(&settings, keys);
+            cache.load(&key).ok().map(|c| c.session.expiration).filter(|t| *t > now)
+        }
+        _ => None,
+    };
     let serial = settings.serial.as_ref().map(|s| s.value.clone()).or(cached_serial);
     let serial_origin = settings
         .serial
@@ -48,6 +56,7 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<i32> {
             "mfa_serial_origin": if serial_origin.is_empty() { None } else { Some(serial_origin.clone()) },
             "region": settings.region,
             "roles": settings.roles.iter().map(|h| h.role_arn.clone()).collect::<Vec<_>>(),
+            "mfa_session_expiration": mfa_until.map(clock::iso_utc),
             "direct": settings.direct,
             "session": {
                 "state": state,
@@ -71,6 +80,16 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<i32> {
         let chain: Vec<&str> = settings.roles.iter().map(|h| h.role_arn.as_str()).collect();
         let how = if settings.direct { "assumed directly with the MFA code" } else { "assumed with the MFA session" };
         lines.push(format!("role:         {} ({how})", chain.join(" > ")));
+        if !settings.direct {
+            lines.push(match mfa_until {
+                Some(t) => format!(
+                    "MFA session:  valid until {} ({} left): roles renew without a code",
+                    clock::human_utc(t),
+                    clock::human_duration((t - now).whole_seconds())
+                ),
+                None => "MFA session:  none (the next role session asks for a code)".into(),
+            });
+        }
     }
     lines.push(match (state, expiration) {
         ("valid", Some(t)) => {

@@ -42,7 +42,7 @@ pub struct Obtained {
 }
 
 /// The cache and the key of the MFA session itself (GetSessionToken), roles or not.
-fn mfa_cache_key(settings: &Settings, keys: &LongTermKeys) -> (SessionCache, CacheKey) {
+pub fn mfa_cache_key(settings: &Settings, keys: &LongTermKeys) -> (SessionCache, CacheKey) {
     let key = CacheKey {
         source_access_key_id: keys.access_key_id.clone(),
         serial: settings.serial.as_ref().map(|s| s.value.clone()),
