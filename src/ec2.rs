@@ -165,8 +165,9 @@ impl Ec2 {
         mut progress: impl FnMut(&[InstanceInfo]),
     ) -> Result<Option<Vec<InstanceInfo>>> {
         let started = Instant::now();
-        let interrupted = tokio::signal::ctrl_c();
-        tokio::pin!(interrupted);
+        // Registered now, before the first poll, so a Ctrl-C at any point of the wait counts.
+        let mut interrupted = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+            .map_err(|e| Error::unexpected(format!("cannot watch for Ctrl-C: {e}")))?;
         loop {
             let now = self.describe(ids, false).await?;
             progress(&now);
@@ -189,7 +190,7 @@ impl Ec2 {
             }
             tokio::select! {
                 _ = tokio::time::sleep(poll) => {}
-                _ = &mut interrupted => return Ok(None),
+                _ = interrupted.recv() => return Ok(None),
             }
         }
     }

@@ -205,3 +205,49 @@ fn a_launch_denied_by_policy_keeps_aws_words_and_suggests_verify() {
         .code(5)
         .stderr(predicate::str::contains("UnauthorizedOperation").and(predicate::str::contains("awsmfa verify")));
 }
+
+/// `launch --wait` on an instance the emulator keeps `pending` (tag awsmfa-emulator-stuck).
+fn stuck_launch(w: &World, extra: &[&str]) -> std::process::Command {
+    let mut cmd = w.command(assert_cmd::cargo::cargo_bin("awsmfa").to_str().unwrap());
+    cmd.args(["launch", "--image-id", AMI, "--tag", "awsmfa-emulator-stuck=pending", "--wait"])
+        .args(extra)
+        .env("AWSMFA_POLL_SECONDS", "0.2");
+    cmd
+}
+
+#[test]
+fn waiting_gives_up_after_the_timeout_and_leaves_the_instance() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let out = stuck_launch(&w, &["--timeout", "2s"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert!(err.contains("gave up after 2s waiting for i-") && err.contains("to be running"), "{err}");
+    assert!(err.contains("left as they are"), "{err}");
+}
+
+#[test]
+fn ctrl_c_stops_waiting_and_names_the_instance_left_running() {
+    use std::io::Read;
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let mut child = stuck_launch(&w, &[]).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 256];
+    while !seen.contains("launched i-") {
+        let n = stderr.read(&mut buf).unwrap();
+        assert!(n > 0, "launch ended early: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    let id = seen.split("launched ").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    stderr.read_to_string(&mut seen).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{seen}");
+    assert!(seen.contains(&format!("stopped waiting; {id} left as they are")), "{seen}");
+    let listed = w.awsmfa().args(["instances", "--json"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&listed.stdout).contains(&id), "the instance still exists");
+}

@@ -643,6 +643,33 @@ def check_enable_mfa_device(req):
         raise AwsError("InvalidAuthenticationCode", "Authentication code for device is not valid.", 403)
 
 
+# ---------------------------------------------------------------- EC2 test states
+
+EC2_STATE_CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48,
+                   "stopping": 64, "stopped": 80}
+
+
+def stick_states(body):
+    """Rewrites the instanceState of every instance tagged awsmfa-emulator-stuck=STATE."""
+    import xml.etree.ElementTree as ET
+    root = ET.fromstring(body)
+    ns = root.tag[1:].split("}")[0] if root.tag.startswith("{") else ""
+    q = (lambda name: f"{{{ns}}}{name}") if ns else (lambda name: name)
+    for instance in root.iter(q("item")):
+        state = instance.find(q("instanceState"))
+        tags = instance.find(q("tagSet"))
+        if state is None or tags is None:
+            continue
+        for tag in tags.findall(q("item")):
+            if tag.findtext(q("key")) == "awsmfa-emulator-stuck":
+                wanted = tag.findtext(q("value")) or "pending"
+                state.find(q("code")).text = str(EC2_STATE_CODES.get(wanted, 0))
+                state.find(q("name")).text = wanted
+    if ns:
+        ET.register_namespace("", ns)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
+
+
 # ---------------------------------------------------------------- the middleware
 
 class Emulator:
@@ -673,7 +700,26 @@ class Emulator:
                 check_enable_mfa_device(req)
         except AwsError as err:
             return self.reply(start_response, *error_response(req, err))
+        if req.service == "ec2" and req.action == "DescribeInstances":
+            return self.describe_instances(environ, start_response)
         return self.moto_app(environ, start_response)
+
+    def describe_instances(self, environ, start_response):
+        """moto's DescribeInstances, except that an instance tagged
+        `awsmfa-emulator-stuck=STATE` always reports STATE: moto moves instances to running
+        (and terminated) at once, so tests could not otherwise see a wait time out."""
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        body = b"".join(self.moto_app(environ, capture))
+        if b"awsmfa-emulator-stuck" in body:
+            body = stick_states(body)
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+        start_response(captured["status"], headers + [("Content-Length", str(len(body)))])
+        return [body]
 
     @staticmethod
     def reply(start_response, status, ctype, body, rid):
