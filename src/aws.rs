@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use aws_sdk_sts::config::Credentials;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 
@@ -54,16 +56,19 @@ pub struct ClientSpec {
     endpoint: Option<String>,
     credentials: Credentials,
     retries: Retries,
+    /// An HTTPS client that trusts only the configured CA bundle, when there is one.
+    http_client: Option<SharedHttpClient>,
 }
 
 impl ClientSpec {
-    pub fn new(settings: &Settings, service: &str, signer: Signer<'_>, retries: Retries) -> Self {
-        ClientSpec {
+    pub fn new(settings: &Settings, service: &str, signer: Signer<'_>, retries: Retries) -> Result<Self> {
+        Ok(ClientSpec {
             region: settings.region.clone().unwrap_or_else(|| FALLBACK_REGION.to_string()),
             endpoint: settings.endpoint(service),
             credentials: signer.credentials(),
             retries,
-        }
+            http_client: ca_bundle_client(settings)?,
+        })
     }
 
     /// The same credentials and region, for another service (its own endpoint override).
@@ -73,6 +78,7 @@ impl ClientSpec {
             endpoint: settings.endpoint(service),
             credentials: self.credentials.clone(),
             retries: self.retries,
+            http_client: self.http_client.clone(),
         }
     }
 
@@ -121,10 +127,39 @@ macro_rules! client {
         if let Some(url) = &spec.endpoint {
             b = b.endpoint_url(url);
         }
+        if let Some(http) = &spec.http_client {
+            b = b.http_client(http.clone());
+        }
         $sdk::Client::from_conf(b.build())
     }};
 }
 use client;
+
+/// With AWS_CA_BUNDLE (or the profile's `ca_bundle`), as the AWS CLI does: an HTTPS client
+/// that trusts the certificates of that PEM file and nothing else. None: the SDK's default.
+fn ca_bundle_client(settings: &Settings) -> Result<Option<SharedHttpClient>> {
+    let Some(bundle) = settings.ca_bundle() else { return Ok(None) };
+    let path = std::path::Path::new(&bundle.value);
+    let pem = std::fs::read(path).map_err(|e| {
+        let err = Error::io("read the CA bundle", path, e);
+        Error::config(format!("{} (from {})", err.message, bundle.origin))
+    })?;
+    if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+        return Err(Error::config(format!("{} (from {}) holds no PEM certificate", path.display(), bundle.origin))
+            .hint("AWS_CA_BUNDLE must name a PEM file of CA certificates"));
+    }
+    let trust = TrustStore::empty().with_native_roots(false).with_pem_certificate(pem);
+    let context = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .map_err(|e| Error::config(format!("the CA bundle {} is unusable: {e}", path.display())))?;
+    Ok(Some(
+        aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
+            .tls_context(context)
+            .build_https(),
+    ))
+}
 
 /// Runs `future` on a single-threaded runtime made for this call: only the slow path pays.
 pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
@@ -194,8 +229,14 @@ impl Failure {
                 let err = Error::denied(format!("{action} failed: {code}: {message}"));
                 if hint.is_empty() { err } else { err.hint(hint) }
             }
-            Failure::Unreachable(why) => Error::unreachable(format!("cannot reach AWS at {endpoint}: {why}"))
-                .hint("check the network, the region and AWS_ENDPOINT_URL"),
+            Failure::Unreachable(why) => {
+                let hint = if why.contains("certificate") {
+                    "the endpoint's TLS certificate is not trusted: name your CA's PEM file in AWS_CA_BUNDLE (or ca_bundle in the profile), as for the AWS CLI"
+                } else {
+                    "check the network, the region and AWS_ENDPOINT_URL"
+                };
+                Error::unreachable(format!("cannot reach AWS at {endpoint}: {why}")).hint(hint)
+            }
             Failure::Other(why) => Error::unexpected(format!("{action} failed: {why}")),
         }
     }

@@ -398,6 +398,12 @@ impl Settings {
             .or_else(|| self.profile_value("endpoint_url").map(|v| v.value))
     }
 
+    /// The CA bundle to trust for HTTPS, as the AWS CLI finds it: AWS_CA_BUNDLE, then the
+    /// profile's `ca_bundle`.
+    pub fn ca_bundle(&self) -> Option<Sourced<String>> {
+        env_var("AWS_CA_BUNDLE").map(|v| Sourced::new(v, "AWS_CA_BUNDLE")).or_else(|| self.profile_value("ca_bundle"))
+    }
+
     /// Whether the credentials file has a section `name`.
     pub fn has_credentials_section(&self, name: &str) -> bool {
         self.credentials.section(name).is_some()

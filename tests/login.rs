@@ -390,3 +390,48 @@ fn a_profile_name_that_would_corrupt_the_credentials_file_is_refused() {
     assert_eq!(std::fs::read_to_string(w.path(".aws/credentials")).unwrap(), before);
     assert_eq!(common::sts_attempts(&w.user.access_key_id), 0, "refused before any call");
 }
+
+#[test]
+fn an_https_endpoint_is_trusted_through_aws_ca_bundle_as_in_the_aws_cli() {
+    use std::io::BufRead;
+    let w = World::new();
+    w.standard_profile();
+    let upstream = common::endpoint().trim_start_matches("http://").to_string();
+    let mut proxy = std::process::Command::new(common::python())
+        .arg(common::repo().join("tests/support/tls_proxy.py"))
+        .arg(&upstream)
+        .arg(w.home.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(proxy.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let https = line.trim().strip_prefix("ready ").expect("proxy ready").to_string();
+    let ca = w.path("ca.pem");
+
+    // The system's roots do not know the test CA: the TLS handshake fails, nothing is sent.
+    w.awsmfa()
+        .args(["login", "--code", &w.code(0)])
+        .env("AWS_ENDPOINT_URL", &https)
+        .assert()
+        .code(6)
+        .stderr(predicate::str::contains(&https).and(predicate::str::contains("AWS_CA_BUNDLE")));
+    // With the CA in AWS_CA_BUNDLE, the same endpoint works end to end.
+    w.awsmfa()
+        .args(["login", "--code", &w.code(0)])
+        .env("AWS_ENDPOINT_URL", &https)
+        .env("AWS_CA_BUNDLE", &ca)
+        .assert()
+        .success();
+    assert_eq!(w.sts_calls(), 1);
+    // A bundle that is not there is a configuration error that names where it came from.
+    w.awsmfa()
+        .args(["login", "--force", "--code", &w.code(0)])
+        .env("AWS_CA_BUNDLE", w.path("nope.pem"))
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("CA bundle").and(predicate::str::contains("AWS_CA_BUNDLE")));
+    drop(proxy.stdin.take());
+    let _ = proxy.wait();
+}

@@ -88,7 +88,7 @@ fn profile_settings(global: &GlobalArgs) -> Result<Settings> {
 fn ec2_session(global: &GlobalArgs, session: &SessionArgs) -> Result<(Settings, crate::ec2::Ec2)> {
     let settings = settings(global, session)?;
     let got = crate::session::sts::get_session(&settings, &request(session, false))?;
-    let ec2 = ec2_for(&settings, &got.session);
+    let ec2 = ec2_for(&settings, &got.session)?;
     Ok((settings, ec2))
 }
 
@@ -119,14 +119,14 @@ fn print_instances(instances: &[crate::ec2::InstanceInfo], json: bool, columns: 
 }
 
 /// EC2 signed with `session`, in the settings' region.
-fn ec2_for(settings: &Settings, session: &crate::session::Session) -> crate::ec2::Ec2 {
+fn ec2_for(settings: &Settings, session: &crate::session::Session) -> Result<crate::ec2::Ec2> {
     let spec = crate::aws::ClientSpec::new(
         settings,
         "ec2",
         crate::aws::Signer::Session(session),
         crate::aws::Retries::Standard,
-    );
-    crate::ec2::Ec2::new(&spec, &region(settings))
+    )?;
+    Ok(crate::ec2::Ec2::new(&spec, &region(settings)))
 }
 
 fn region(settings: &Settings) -> String {

@@ -77,7 +77,7 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
     let mut report = Report { json: args.json, ..Default::default() };
 
     // 1. Pre-test: the long-term keys must not be able to launch.
-    let long_term = ClientSpec::new(&settings, "ec2", Signer::LongTerm(keys), Retries::Standard);
+    let long_term = ClientSpec::new(&settings, "ec2", Signer::LongTerm(keys), Retries::Standard)?;
     let without_mfa = Ec2::new(&long_term, &region(&settings));
     match aws::block_on(without_mfa.probe(&spec))? {
         ProbeResult::Denied { .. } => {
@@ -124,7 +124,7 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
     report.step("session", "MFA session", format!("{how}, {left} left"), true, "ok");
 
     // 3. Post-test: the same dry run with the session must be allowed.
-    let ec2 = ec2_for(&settings, &got.session);
+    let ec2 = ec2_for(&settings, &got.session)?;
     match aws::block_on(ec2.probe(&spec))? {
         ProbeResult::Allowed => {
             report.step("post-test", "DryRunOperation", "DryRunOperation", true, "allowed with MFA: ok");
@@ -190,7 +190,7 @@ fn denied_with_mfa(
 ) -> Error {
     let err = Error::denied("denied even with MFA: a policy denies ec2:RunInstances to the MFA session");
     let Some(encoded) = encoded else { return err.hint(format!("AWS said: {message}")) };
-    let spec = ClientSpec::new(settings, "sts", Signer::Session(session), Retries::Standard);
+    let Ok(spec) = ClientSpec::new(settings, "sts", Signer::Session(session), Retries::Standard) else { return err };
     match aws::block_on(ec2::decode_authorization_message(&spec, encoded)) {
         Ok(Ok(decoded)) => {
             let compact = serde_json::from_str::<serde_json::Value>(&decoded)

@@ -7,7 +7,7 @@ use crate::profile::Settings;
 use crate::session::LongTermKeys;
 
 pub fn discover_serial(settings: &Settings, keys: &LongTermKeys) -> Result<String> {
-    let spec = ClientSpec::new(settings, "iam", Signer::LongTerm(keys), Retries::Standard);
+    let spec = ClientSpec::new(settings, "iam", Signer::LongTerm(keys), Retries::Standard)?;
     let client = spec.iam();
     let result = aws::block_on(async { client.list_mfa_devices().send().await })?;
     let devices = result.map_err(|e| {

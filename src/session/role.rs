@@ -109,7 +109,7 @@ fn assume(
     mfa: Option<(&str, &MfaCode)>,
 ) -> std::result::Result<Session, AssumeFailure> {
     let retries = if mfa.is_some() { Retries::Never } else { Retries::Standard };
-    let spec = ClientSpec::new(settings, "sts", signer, retries);
+    let spec = ClientSpec::new(settings, "sts", signer, retries).map_err(AssumeFailure::Other)?;
     let endpoint = spec.describe_endpoint("sts");
     let session_name = hop.session_name.clone().unwrap_or_else(|| format!("awsmfa-{}", clock::now().unix_timestamp()));
     ui::trace(&format!("sts:AssumeRole {} for {}s at {endpoint}", hop.role_arn, duration));

@@ -202,7 +202,7 @@ fn call_get_session_token(
     code: &MfaCode,
     duration: u64,
 ) -> Result<Session> {
-    let spec = ClientSpec::new(settings, "sts", Signer::LongTerm(keys), Retries::Never);
+    let spec = ClientSpec::new(settings, "sts", Signer::LongTerm(keys), Retries::Never)?;
     let endpoint = spec.describe_endpoint("sts");
     ui::trace(&format!("sts:GetSessionToken at {endpoint} with key {}", super::key_tail(&keys.access_key_id)));
     let client = spec.sts();
