@@ -211,7 +211,7 @@ fn session_keys_are_never_used_as_long_term_keys() {
     let w = World::new();
     w.awsmfa()
         .args(["login", "--code", "123456"])
-        .env("AWS_ACCESS_KEY_ID", "ASIAEXAMPLEEXAMPLE12")
+        .env("AWS_ACCESS_KEY_ID", "ASIA-TEST-SESSION")
         .env("AWS_SECRET_ACCESS_KEY", "x")
         .env("AWS_SESSION_TOKEN", "y")
         .assert()

@@ -19,17 +19,17 @@ def test_the_administrator_may_do_anything(admin):
 
 
 def test_admin_keys_can_be_overridden_by_environment():
-    proc, url = start_emulator({"AWSMFA_EMULATOR_ADMIN_KEY_ID": "AKIAOTHERADMIN000001",
+    proc, url = start_emulator({"AWSMFA_EMULATOR_ADMIN_KEY_ID": "AKIA-TEST-OTHER-ADMIN",
                                 "AWSMFA_EMULATOR_ADMIN_SECRET": "other-secret"})
     try:
-        assert raw_call(url, "sts", STS, "AKIAOTHERADMIN000001", "other-secret").status == 200
+        assert raw_call(url, "sts", STS, "AKIA-TEST-OTHER-ADMIN", "other-secret").status == 200
         assert raw_call(url, "sts", STS, *ADMIN).code == "InvalidClientTokenId"
     finally:
         assert stop_emulator(proc) == 0
 
 
 def test_an_unknown_key_is_an_invalid_client_token(endpoint):
-    answer = raw_call(endpoint, "sts", STS, "AKIANOBODY0000000000", "whatever")
+    answer = raw_call(endpoint, "sts", STS, "AKIA-TEST-NOBODY", "whatever")
     assert answer.status == 403
     assert answer.body.startswith('<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">')
     assert "<Type>Sender</Type>" in answer.body and "<RequestId>" in answer.body
@@ -38,7 +38,7 @@ def test_an_unknown_key_is_an_invalid_client_token(endpoint):
 
 
 def test_ec2_words_an_unknown_key_as_auth_failure(endpoint):
-    answer = raw_call(endpoint, "ec2", EC2, "AKIANOBODY0000000000", "whatever")
+    answer = raw_call(endpoint, "ec2", EC2, "AKIA-TEST-NOBODY", "whatever")
     assert answer.status == 401
     assert "<Response><Errors><Error><Code>AuthFailure</Code>" in answer.body
     assert "AWS was not able to validate the provided access credentials" in answer.body
