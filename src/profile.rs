@@ -403,9 +403,4 @@ impl Settings {
     pub fn ca_bundle(&self) -> Option<Sourced<String>> {
         env_var("AWS_CA_BUNDLE").map(|v| Sourced::new(v, "AWS_CA_BUNDLE")).or_else(|| self.profile_value("ca_bundle"))
     }
-
-    /// Whether the credentials file has a section `name`.
-    pub fn has_credentials_section(&self, name: &str) -> bool {
-        self.credentials.section(name).is_some()
-    }
 }

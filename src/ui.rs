@@ -8,14 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::error::Error;
 
 static VERBOSE: AtomicBool = AtomicBool::new(false);
-static QUIET: AtomicBool = AtomicBool::new(false);
 
 pub fn set_verbose(on: bool) {
     VERBOSE.store(on, Ordering::Relaxed);
-}
-
-pub fn set_quiet(on: bool) {
-    QUIET.store(on, Ordering::Relaxed);
 }
 
 fn colour() -> bool {
@@ -28,9 +23,7 @@ fn paint(code: &str, text: &str) -> String {
 
 /// Something the user should know ("using MFA device ...").
 pub fn note(message: &str) {
-    if !QUIET.load(Ordering::Relaxed) {
-        eprintln!("{message}");
-    }
+    eprintln!("{message}");
 }
 
 /// Something went wrong but awsmfa carries on.

@@ -40,7 +40,7 @@ pub fn run(global: &GlobalArgs, args: LoginArgs) -> Result<i32> {
 
 /// `--write-profile default` with the long-term keys in [default] would destroy them.
 fn refuse_to_overwrite_long_term_keys(settings: &crate::profile::Settings, name: &str) -> Result<()> {
-    check_profile_name(name)?;
+    super::check_profile_name(name)?;
     let keys = settings.keys()?;
     let section = settings.long_term_section();
     if name == section && keys.origin.starts_with(&format!("[{section}] of")) {
@@ -53,15 +53,6 @@ fn refuse_to_overwrite_long_term_keys(settings: &crate::profile::Settings, name:
         )));
     }
     Ok(())
-}
-
-/// A name that cannot be written as `[NAME]` is refused before anything is touched.
-pub fn check_profile_name(name: &str) -> Result<()> {
-    if ini::valid_section_name(name) {
-        return Ok(());
-    }
-    Err(Error::config(format!("{name:?} is not a usable profile name"))
-        .hint("use letters, digits, '-', '_' or '.', e.g. --write-profile mfa"))
 }
 
 pub fn write_profile(settings: &crate::profile::Settings, name: &str, session: &Session) -> Result<()> {

@@ -23,7 +23,7 @@ pub fn run(global: &GlobalArgs, args: LogoutArgs) -> Result<i32> {
         }
     }
     if let Some(name) = &args.write_profile {
-        super::login::check_profile_name(name)?;
+        super::check_profile_name(name)?;
         let changed =
             files::edit_ini(&settings.credentials_path, &settings.cache_dir, |old| ini::remove_section(old, name))?;
         if changed {

@@ -13,13 +13,19 @@ mod terminate;
 mod verify;
 
 use std::io::Write;
+use std::time::Duration;
 
 use clap::CommandFactory;
 
+use crate::cli::InstanceArgs;
 use crate::cli::{Cli, Command, GlobalArgs, SessionArgs};
+use crate::ec2::{self, Ec2, InstanceInfo, LaunchSpec};
 use crate::error::{Error, Result};
+use crate::files::ini;
+use crate::profile::env_var;
 use crate::profile::{Overrides, Settings};
 use crate::session::sts::Request;
+use crate::ui;
 
 /// Runs the parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
@@ -85,7 +91,7 @@ fn profile_settings(global: &GlobalArgs) -> Result<Settings> {
 
 /// Settings, the session (cached or new) and EC2 signed with it: what every EC2 command
 /// starts with.
-fn ec2_session(global: &GlobalArgs, session: &SessionArgs) -> Result<(Settings, crate::ec2::Ec2)> {
+fn ec2_session(global: &GlobalArgs, session: &SessionArgs) -> Result<(Settings, Ec2)> {
     let settings = settings(global, session)?;
     let got = crate::session::sts::get_session(&settings, &request(session, false))?;
     let ec2 = ec2_for(&settings, &got.session)?;
@@ -93,7 +99,7 @@ fn ec2_session(global: &GlobalArgs, session: &SessionArgs) -> Result<(Settings, 
 }
 
 /// A table column of instances: its header and how to show an instance in it.
-type Column = (&'static str, fn(&crate::ec2::InstanceInfo) -> String);
+type Column = (&'static str, fn(&InstanceInfo) -> String);
 
 const ID: Column = ("ID", |i| i.id.clone());
 const STATE: Column = ("STATE", |i| i.state.clone());
@@ -103,14 +109,14 @@ const PUBLIC_IP: Column = ("PUBLIC IP", |i| i.public_ip.clone().unwrap_or_else(|
 const LAUNCHED: Column = ("LAUNCHED", |i| i.launch_time.clone().unwrap_or_else(|| "-".into()));
 const NAME: Column = ("NAME", |i| i.name.clone().unwrap_or_else(|| "-".into()));
 
-fn instance_table(instances: &[crate::ec2::InstanceInfo], columns: &[Column]) -> String {
+fn instance_table(instances: &[InstanceInfo], columns: &[Column]) -> String {
     let header: Vec<&str> = columns.iter().map(|c| c.0).collect();
     let rows: Vec<Vec<String>> = instances.iter().map(|i| columns.iter().map(|c| (c.1)(i)).collect()).collect();
     table(&header, &rows)
 }
 
 /// Instances as JSON (`--json`) or as a table with `columns`.
-fn print_instances(instances: &[crate::ec2::InstanceInfo], json: bool, columns: &[Column]) -> Result<i32> {
+fn print_instances(instances: &[InstanceInfo], json: bool, columns: &[Column]) -> Result<i32> {
     if json {
         print(format!("{}\n", serde_json::to_string_pretty(instances).expect("json")).as_bytes())
     } else {
@@ -119,14 +125,14 @@ fn print_instances(instances: &[crate::ec2::InstanceInfo], json: bool, columns: 
 }
 
 /// EC2 signed with `session`, in the settings' region.
-fn ec2_for(settings: &Settings, session: &crate::session::Session) -> Result<crate::ec2::Ec2> {
+fn ec2_for(settings: &Settings, session: &crate::session::Session) -> Result<Ec2> {
     let spec = crate::aws::ClientSpec::new(
         settings,
         "ec2",
         crate::aws::Signer::Session(session),
         crate::aws::Retries::Standard,
     )?;
-    Ok(crate::ec2::Ec2::new(&spec, &region(settings)))
+    Ok(Ec2::new(&spec, &region(settings)))
 }
 
 fn region(settings: &Settings) -> String {
@@ -150,4 +156,55 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
         out.push_str(&line(row.clone()));
     }
     out
+}
+
+/// How often to poll DescribeInstances while waiting (AWSMFA_POLL_SECONDS overrides).
+fn poll_interval() -> Duration {
+    let ms = env_var("AWSMFA_POLL_SECONDS").and_then(|v| v.parse::<f64>().ok()).map(|s| (s * 1000.0) as u64);
+    Duration::from_millis(ms.unwrap_or(2000))
+}
+
+/// Waits for `state` with a spinner on stderr; None when the user pressed Ctrl-C (the
+/// instances are left as they are, and their ids printed).
+async fn wait_with_spinner(
+    ec2: &Ec2,
+    ids: &[String],
+    state: &str,
+    timeout: Duration,
+) -> Result<Option<Vec<InstanceInfo>>> {
+    let mut spinner = ui::Spinner::new();
+    let shown = ids.join(", ");
+    let result = ec2
+        .wait_for(ids, state, timeout, poll_interval(), |now| {
+            let states: Vec<&str> = now.iter().map(|i| i.state.as_str()).collect();
+            spinner.tick(&format!("waiting for {shown} to be {state}: {}", states.join(", ")));
+        })
+        .await;
+    spinner.clear();
+    if let Ok(None) = result {
+        ui::note(&format!("stopped waiting; {shown} left as they are"));
+    }
+    result
+}
+
+/// What to launch, tagged `created-by=awsmfa` first, then `tags`.
+fn launch_spec(instance: &InstanceArgs, count: i32, mut tags: Vec<(String, String)>) -> LaunchSpec {
+    tags.insert(0, (ec2::CREATED_BY_KEY.to_string(), ec2::CREATED_BY_VALUE.to_string()));
+    LaunchSpec {
+        image_id: instance.image_id.clone(),
+        key_name: instance.key_name.clone(),
+        instance_type: instance.instance_type.clone(),
+        count,
+        tags,
+        ..Default::default()
+    }
+}
+
+/// A name that cannot be written as `[NAME]` is refused before anything is touched.
+fn check_profile_name(name: &str) -> Result<()> {
+    if ini::valid_section_name(name) {
+        return Ok(());
+    }
+    Err(Error::config(format!("{name:?} is not a usable profile name"))
+        .hint("use letters, digits, '-', '_' or '.', e.g. --write-profile mfa"))
 }

@@ -35,7 +35,7 @@ pub fn run(global: &GlobalArgs, args: TerminateArgs) -> Result<i32> {
     ui::note(&format!("terminating {}", args.ids.join(", ")));
     if args.wait {
         let timeout = Duration::from_secs(args.wait_args.timeout);
-        match aws::block_on(super::launch::wait_with_spinner(&ec2, &args.ids, "terminated", timeout))?? {
+        match aws::block_on(super::wait_with_spinner(&ec2, &args.ids, "terminated", timeout))?? {
             Some(_) => ui::note(&format!("terminated {}", args.ids.join(", "))),
             None => return Ok(130),
         }

@@ -7,10 +7,10 @@ use serde::Serialize;
 
 use super::{ec2_for, print, region, request, settings, table};
 use crate::aws::{self, ClientSpec, Retries, Signer};
-use crate::cli::{GlobalArgs, InstanceArgs, VerifyArgs};
+use crate::cli::{GlobalArgs, VerifyArgs};
 use crate::clock;
 use crate::commands::policy;
-use crate::ec2::{self, Ec2, InstanceInfo, LaunchSpec, ProbeResult};
+use crate::ec2::{self, Ec2, InstanceInfo, ProbeResult};
 use crate::error::{Error, Kind, Result};
 use crate::session::sts;
 use crate::ui;
@@ -58,22 +58,10 @@ impl Report {
     }
 }
 
-pub fn launch_spec(instance: &InstanceArgs, count: i32, mut tags: Vec<(String, String)>) -> LaunchSpec {
-    tags.insert(0, (ec2::CREATED_BY_KEY.to_string(), ec2::CREATED_BY_VALUE.to_string()));
-    LaunchSpec {
-        image_id: instance.image_id.clone(),
-        key_name: instance.key_name.clone(),
-        instance_type: instance.instance_type.clone(),
-        count,
-        tags,
-        ..Default::default()
-    }
-}
-
 pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
     let settings = settings(global, &args.session)?;
     let keys = settings.keys()?;
-    let spec = launch_spec(&args.instance, 1, vec![("Name".into(), "awsmfa-verify".into())]);
+    let spec = super::launch_spec(&args.instance, 1, vec![("Name".into(), "awsmfa-verify".into())]);
     let mut report = Report { json: args.json, ..Default::default() };
 
     // 1. Pre-test: the long-term keys must not be able to launch.
@@ -147,7 +135,7 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
         let result = aws::block_on(async {
             let launched = ec2.launch(&spec).await?;
             let ids: Vec<String> = launched.iter().map(|i| i.id.clone()).collect();
-            let running = super::launch::wait_with_spinner(&ec2, &ids, "running", timeout).await?;
+            let running = super::wait_with_spinner(&ec2, &ids, "running", timeout).await?;
             Ok::<_, Error>((ids, running))
         })?;
         let (ids, running) = match result {
@@ -163,7 +151,7 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
         if args.terminate {
             let done = aws::block_on(async {
                 ec2.terminate(&ids).await?;
-                super::launch::wait_with_spinner(&ec2, &ids, "terminated", timeout).await
+                super::wait_with_spinner(&ec2, &ids, "terminated", timeout).await
             })?;
             match done {
                 Ok(Some(gone)) => {

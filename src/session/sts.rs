@@ -101,13 +101,6 @@ fn found(c: Cached) -> Obtained {
     Obtained { session: c.session, serial: c.serial, fresh: false }
 }
 
-/// The cached credentials if they are still good for `min_ttl`; no lock, no network.
-pub fn cached(settings: &Settings, request: &Request) -> Result<Option<Obtained>> {
-    let keys = settings.keys()?;
-    let (cache, key) = cache_for(settings, keys);
-    Ok(usable(cache.load(&key), clock::now(), min_ttl(request)?).map(found))
-}
-
 /// Runs `make` under the cache lock of `key`, unless the cache (checked before and, when
 /// another process held the lock, after waiting) already has what is needed.
 fn cached_or_locked(

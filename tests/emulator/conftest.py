@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from botocore.auth import SigV4Auth
+from botocore.exceptions import ClientError
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
@@ -91,6 +92,14 @@ def mfa_session(endpoint, user, step_offset=0, **kwargs):
     return sts.get_session_token(SerialNumber=user["serial"],
                                  TokenCode=fixture.totp(user["seed"], step_offset=step_offset),
                                  **kwargs)["Credentials"]
+
+
+def refusal(call):
+    """Runs a boto3 call that must fail; returns (HTTP status, error code, message)."""
+    with pytest.raises(ClientError) as info:
+        call()
+    error = info.value.response["Error"]
+    return info.value.response["ResponseMetadata"]["HTTPStatusCode"], error["Code"], error["Message"]
 
 
 class Raw:

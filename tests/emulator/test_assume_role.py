@@ -5,9 +5,8 @@ import re
 from datetime import datetime, timezone
 
 import pytest
-from botocore.exceptions import ClientError
 
-from conftest import client_for, hook, mfa_session, raw_call
+from conftest import client_for, hook, mfa_session, raw_call, refusal
 import fixture
 import policies
 
@@ -20,13 +19,6 @@ NEED_BOTH = ("MultiFactorAuthentication failed, must provide both MFA serial num
 ROLE_MAX = "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
 CHAINING = ("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by "
             "role chaining.")
-
-
-def refusal(call):
-    with pytest.raises(ClientError) as info:
-        call()
-    error = info.value.response["Error"]
-    return info.value.response["ResponseMetadata"]["HTTPStatusCode"], error["Code"], error["Message"]
 
 
 def not_authorized(caller_arn, role_arn):

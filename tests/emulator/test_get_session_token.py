@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import client_for, mfa_session, raw_call, hook
+from conftest import client_for, hook, mfa_session, raw_call, refusal
 import fixture
 
 BAD_SERIAL = ("MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your "
@@ -19,13 +19,6 @@ NEED_BOTH = ("MultiFactorAuthentication failed, must provide both MFA serial num
 def wrong_code(seed):
     valid = {fixture.totp(seed, step_offset=k) for k in (-2, -1, 0, 1, 2)}
     return next(c for c in ("000000", "111111", "222222", "333333") if c not in valid)
-
-
-def refusal(call):
-    with pytest.raises(ClientError) as info:
-        call()
-    error = info.value.response["Error"]
-    return info.value.response["ResponseMetadata"]["HTTPStatusCode"], error["Code"], error["Message"]
 
 
 def test_a_valid_code_gives_fresh_session_credentials(endpoint, user):

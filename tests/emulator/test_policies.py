@@ -2,26 +2,17 @@
 import json
 
 import pytest
-from botocore.exceptions import ClientError
 
-from conftest import client_for, mfa_session
+from conftest import client_for, mfa_session, refusal
 import policies
 
 RUN = dict(ImageId="ami-03cf127a", MinCount=1, MaxCount=1, InstanceType="t2.micro")
 
 
-def error_of(call):
-    with pytest.raises(ClientError) as info:
-        call()
-    response = info.value.response
-    return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"], \
-        response["Error"]["Message"]
-
-
 @pytest.mark.parametrize("dry_run", [True, False])
 def test_long_term_keys_may_not_run_instances(endpoint, user, image_id, dry_run):
     ec2 = client_for(endpoint, "ec2", user)
-    status, code, message = error_of(
+    status, code, message = refusal(
         lambda: ec2.run_instances(**dict(RUN, ImageId=image_id), DryRun=dry_run))
     assert (status, code) == (403, "UnauthorizedOperation")
     assert message.startswith(
@@ -33,7 +24,7 @@ def test_long_term_keys_may_not_run_instances(endpoint, user, image_id, dry_run)
 
 def test_the_encoded_message_decodes_to_the_denial(endpoint, user, admin, image_id):
     ec2 = client_for(endpoint, "ec2", user)
-    message = error_of(lambda: ec2.run_instances(**dict(RUN, ImageId=image_id), DryRun=True))[2]
+    message = refusal(lambda: ec2.run_instances(**dict(RUN, ImageId=image_id), DryRun=True))[2]
     encoded = message.rsplit(" ", 1)[1]
     decoded = json.loads(admin("sts").decode_authorization_message(
         EncodedMessage=encoded)["DecodedMessage"])
@@ -46,13 +37,13 @@ def test_the_encoded_message_decodes_to_the_denial(endpoint, user, admin, image_
 
 
 def test_a_garbled_message_does_not_decode(admin):
-    assert error_of(lambda: admin("sts").decode_authorization_message(
+    assert refusal(lambda: admin("sts").decode_authorization_message(
         EncodedMessage="not-a-message"))[1] == "InvalidAuthorizationMessageException"
 
 
 def test_an_mfa_session_may_run_instances(endpoint, user, image_id):
     ec2 = client_for(endpoint, "ec2", mfa_session(endpoint, user))
-    assert error_of(lambda: ec2.run_instances(**dict(RUN, ImageId=image_id), DryRun=True)) == (
+    assert refusal(lambda: ec2.run_instances(**dict(RUN, ImageId=image_id), DryRun=True)) == (
         412, "DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
     launched = ec2.run_instances(**dict(RUN, ImageId=image_id))["Instances"][0]
     described = ec2.describe_instances(InstanceIds=[launched["InstanceId"]])
@@ -62,20 +53,20 @@ def test_an_mfa_session_may_run_instances(endpoint, user, image_id):
 def test_a_session_without_mfa_is_denied(endpoint, user, image_id):
     creds = client_for(endpoint, "sts", user).get_session_token()["Credentials"]
     ec2 = client_for(endpoint, "ec2", creds)
-    assert error_of(lambda: ec2.run_instances(**dict(RUN, ImageId=image_id), DryRun=True))[1] == \
+    assert refusal(lambda: ec2.run_instances(**dict(RUN, ImageId=image_id), DryRun=True))[1] == \
         "UnauthorizedOperation"
 
 
 def test_an_unconditional_deny_holds_even_with_mfa(endpoint, make_user, image_id):
     user = make_user(policy="deny-ec2-always")
     ec2 = client_for(endpoint, "ec2", mfa_session(endpoint, user))
-    assert error_of(lambda: ec2.run_instances(**dict(RUN, ImageId=image_id), DryRun=True))[1] == \
+    assert refusal(lambda: ec2.run_instances(**dict(RUN, ImageId=image_id), DryRun=True))[1] == \
         "UnauthorizedOperation"
     ec2.describe_instances()  # other actions are not denied
 
 
 def test_a_denied_query_service_call_is_access_denied(endpoint, user):
-    status, code, message = error_of(client_for(endpoint, "iam", user).list_users)
+    status, code, message = refusal(client_for(endpoint, "iam", user).list_users)
     assert (status, code) == (403, "AccessDenied")
     assert message == (f"User: {user['user_arn']} is not authorized to perform: iam:ListUsers on "
                        f"resource: * with an explicit deny in an identity-based policy")
@@ -108,9 +99,9 @@ def test_group_and_managed_policies_count_too(endpoint, make_user, admin, image_
                             PolicyDocument=deny_iam)["Policy"]["Arn"]
     iam.attach_user_policy(UserName=with_managed["user_name"], PolicyArn=arn)
     ec2 = client_for(endpoint, "ec2", in_group)
-    assert error_of(lambda: ec2.run_instances(**dict(RUN, ImageId=image_id), DryRun=True))[1] == \
+    assert refusal(lambda: ec2.run_instances(**dict(RUN, ImageId=image_id), DryRun=True))[1] == \
         "UnauthorizedOperation"
-    assert error_of(client_for(endpoint, "iam", with_managed).list_access_keys)[1] == "AccessDenied"
+    assert refusal(client_for(endpoint, "iam", with_managed).list_access_keys)[1] == "AccessDenied"
 
 
 def test_get_caller_identity_is_never_denied(endpoint, make_user, admin):

@@ -1,18 +1,8 @@
 """Session credentials work until they expire; a wrong or missing session token is refused."""
-import pytest
-from botocore.exceptions import ClientError
 
-from conftest import client_for, hook, mfa_session, raw_call
+from conftest import client_for, hook, mfa_session, raw_call, refusal
 
 EXPIRED = "The security token included in the request is expired"
-
-
-def error_of(call):
-    with pytest.raises(ClientError) as info:
-        call()
-    response = info.value.response
-    return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"], \
-        response["Error"]["Message"]
 
 
 def test_a_session_works_until_it_expires(endpoint, user):
@@ -22,8 +12,8 @@ def test_a_session_works_until_it_expires(endpoint, user):
     ec2.describe_instances()
     status, answer = hook(endpoint, f"/_awsmfa/expire?access_key_id={creds['AccessKeyId']}", "POST")
     assert status == 200
-    assert error_of(sts.get_caller_identity) == (403, "ExpiredToken", EXPIRED)
-    assert error_of(ec2.describe_instances) == (403, "ExpiredToken", EXPIRED)
+    assert refusal(sts.get_caller_identity) == (403, "ExpiredToken", EXPIRED)
+    assert refusal(ec2.describe_instances) == (403, "ExpiredToken", EXPIRED)
 
 
 def test_expiring_an_unknown_session_is_a_404(endpoint):
@@ -32,9 +22,9 @@ def test_expiring_an_unknown_session_is_a_404(endpoint):
 
 def test_a_wrong_session_token_is_refused(endpoint, user):
     creds = dict(mfa_session(endpoint, user), SessionToken="FwoGZXIvYXdzEforged")
-    assert error_of(client_for(endpoint, "sts", creds).get_caller_identity)[1] == \
+    assert refusal(client_for(endpoint, "sts", creds).get_caller_identity)[1] == \
         "InvalidClientTokenId"
-    assert error_of(client_for(endpoint, "ec2", creds).describe_instances)[:2] == \
+    assert refusal(client_for(endpoint, "ec2", creds).describe_instances)[:2] == \
         (401, "AuthFailure")
 
 
@@ -47,5 +37,5 @@ def test_a_missing_session_token_is_refused(endpoint, user):
 
 def test_a_session_secret_must_sign_correctly(endpoint, user):
     creds = dict(mfa_session(endpoint, user), SecretAccessKey="x" * 40)
-    assert error_of(client_for(endpoint, "sts", creds).get_caller_identity)[1] == \
+    assert refusal(client_for(endpoint, "sts", creds).get_caller_identity)[1] == \
         "SignatureDoesNotMatch"
