@@ -1,5 +1,5 @@
 //! The one error type of awsmfa: every failure carries a one-line message, an optional
-//! hint that says what to do, and the exit code of DESIGN.md's table (kept here, once).
+//! hint that says what to do, and the exit code of the exit-code table of docs/architecture.md (kept here, once).
 //! Messages never contain secrets: callers pass key ids, ARNs and paths, never keys.
 
 use std::fmt;

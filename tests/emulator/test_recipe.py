@@ -1,4 +1,4 @@
-"""The manual recipe of RECIPE.md, run as written with the real AWS CLI and jq, works against
+"""The manual recipe of docs/how-to-recipe.md, run as written with the real AWS CLI and jq, works against
 the emulator; and the CLI's get-session-token refuses a wrong or a reused code."""
 import os
 import shutil

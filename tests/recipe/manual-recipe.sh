@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The manual recipe of RECIPE.md ("How to set AWS multi-factor authentication (MFA)
+# The manual recipe of docs/how-to-recipe.md ("How to set AWS multi-factor authentication (MFA)
 # credentials"), run exactly as written, with the AWS CLI and jq, plus checks of its outcome.
 # Expects in the environment: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (long-term keys),
 # AWS_DEFAULT_REGION, AWS_IMAGE_ID, SENZING_AWS_KEYPAIR, AWS_MFA_SERIAL_NUMBER,
