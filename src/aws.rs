@@ -50,12 +50,21 @@ pub enum Retries {
     Standard,
 }
 
+/// Limits for a silent endpoint, as the AWS CLI's `cli_connect_timeout` and
+/// `cli_read_timeout` (whose own defaults, 60 s each, would hold a lock for minutes).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The limits in force, for the message of a timed-out call (set with the first client).
+static LIMITS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 /// What every client needs, resolved from settings once.
 pub struct ClientSpec {
     region: String,
     endpoint: Option<String>,
     credentials: Credentials,
     retries: Retries,
+    timeouts: TimeoutConfig,
     /// An HTTPS client that trusts only the configured CA bundle, when there is one.
     http_client: Option<SharedHttpClient>,
 }
@@ -67,6 +76,7 @@ impl ClientSpec {
             endpoint: settings.endpoint(service),
             credentials: signer.credentials(),
             retries,
+            timeouts: timeouts(settings),
             http_client: ca_bundle_client(settings)?,
         })
     }
@@ -78,6 +88,7 @@ impl ClientSpec {
             endpoint: settings.endpoint(service),
             credentials: self.credentials.clone(),
             retries: self.retries,
+            timeouts: self.timeouts.clone(),
             http_client: self.http_client.clone(),
         }
     }
@@ -92,13 +103,6 @@ impl ClientSpec {
             Retries::Never => RetryConfig::disabled(),
             Retries::Standard => RetryConfig::standard().with_max_attempts(3),
         }
-    }
-
-    fn timeouts() -> TimeoutConfig {
-        TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .operation_attempt_timeout(Duration::from_secs(20))
-            .build()
     }
 
     pub fn sts(&self) -> aws_sdk_sts::Client {
@@ -123,7 +127,7 @@ macro_rules! client {
             .region($sdk::config::Region::new(spec.region.clone()))
             .credentials_provider(spec.credentials.clone())
             .retry_config(spec.retry_config())
-            .timeout_config(ClientSpec::timeouts());
+            .timeout_config(spec.timeouts.clone());
         if let Some(url) = &spec.endpoint {
             b = b.endpoint_url(url);
         }
@@ -134,6 +138,27 @@ macro_rules! client {
     }};
 }
 use client;
+
+/// Connect and read limits from the profile (0: none), else the defaults. A whole call,
+/// retries included, ends when one attempt could have: a silent endpoint does not get
+/// faster by being asked again, and the caller may hold a lock.
+fn timeouts(settings: &Settings) -> TimeoutConfig {
+    let connect = settings.connect_timeout.unwrap_or(Some(DEFAULT_CONNECT_TIMEOUT));
+    let read = settings.read_timeout.unwrap_or(Some(DEFAULT_READ_TIMEOUT));
+    let shown = |d: Option<Duration>| d.map(|d| format!("{}s", d.as_secs_f64())).unwrap_or_else(|| "none".into());
+    let _ = LIMITS.set(format!("cli_connect_timeout {}, cli_read_timeout {}", shown(connect), shown(read)));
+    let mut b = TimeoutConfig::builder();
+    if let Some(c) = connect {
+        b = b.connect_timeout(c);
+    }
+    if let Some(r) = read {
+        b = b.read_timeout(r);
+    }
+    if let (Some(c), Some(r)) = (connect, read) {
+        b = b.operation_attempt_timeout(c + r).operation_timeout(c + r);
+    }
+    b.build()
+}
 
 /// With AWS_CA_BUNDLE (or the profile's `ca_bundle`), as the AWS CLI does: an HTTPS client
 /// that trusts the certificates of that PEM file and nothing else. None: the SDK's default.
@@ -170,6 +195,8 @@ pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
     Ok(runtime.block_on(future))
 }
 
+const TIMED_OUT: &str = "timed out";
+
 /// An SDK failure, sorted.
 #[derive(Debug)]
 pub enum Failure {
@@ -195,9 +222,9 @@ where
             }
         }
         SdkError::DispatchFailure(d) => {
-            Failure::Unreachable(if d.is_timeout() { "timed out".into() } else { source_chain(&err) })
+            Failure::Unreachable(if d.is_timeout() { TIMED_OUT.into() } else { source_chain(&err) })
         }
-        SdkError::TimeoutError(_) => Failure::Unreachable("timed out".into()),
+        SdkError::TimeoutError(_) => Failure::Unreachable(TIMED_OUT.into()),
         _ => Failure::Other(source_chain(&err)),
     }
 }
@@ -228,6 +255,12 @@ impl Failure {
                 };
                 let err = Error::denied(format!("{action} failed: {code}: {message}"));
                 if hint.is_empty() { err } else { err.hint(hint) }
+            }
+            Failure::Unreachable(why) if why == TIMED_OUT => {
+                let limits = LIMITS.get().map(String::as_str).unwrap_or("the default limits");
+                Error::unreachable(format!("no answer from AWS at {endpoint} in time ({limits})")).hint(
+                    "check the network and AWS_ENDPOINT_URL; on a slow link raise cli_connect_timeout / cli_read_timeout (seconds) in the profile",
+                )
             }
             Failure::Unreachable(why) => {
                 let hint = if why.contains("certificate") {

@@ -21,6 +21,8 @@ pub enum Kind {
     NotEnforced,
     /// 1, silently: `status --check` found no valid session.
     NoSession,
+    /// 126, as in shells: `exec` found the command but cannot run it.
+    CannotRun,
     /// 127, as in shells: `exec` could not find the command.
     CommandNotFound,
 }
@@ -34,6 +36,7 @@ impl Kind {
             Kind::Denied => 5,
             Kind::Unreachable => 6,
             Kind::NotEnforced => 10,
+            Kind::CannotRun => 126,
             Kind::CommandNotFound => 127,
         }
     }
@@ -73,12 +76,32 @@ impl Error {
         self
     }
     /// An I/O failure on a named file, e.g. "cannot read ~/.aws/config: permission denied".
+    /// Failures that come from the path the user gave (missing, not allowed, a directory, a
+    /// symlink loop, a read-only place) are configuration errors (3); the rest unexpected.
     pub fn io(action: &str, path: &std::path::Path, err: std::io::Error) -> Self {
-        let kind = match err.kind() {
-            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::NotFound => Kind::Config,
-            _ => Kind::Unexpected,
-        };
-        Self::new(kind, format!("cannot {action} {}: {}", path.display(), io_reason(&err)))
+        use std::io::ErrorKind as E;
+        let from_path = matches!(
+            err.kind(),
+            E::PermissionDenied
+                | E::NotFound
+                | E::IsADirectory
+                | E::NotADirectory
+                | E::InvalidInput
+                | E::InvalidFilename
+                | E::ReadOnlyFilesystem
+                | E::AlreadyExists
+        ) || err.raw_os_error() == Some(libc::ELOOP);
+        let kind = if from_path { Kind::Config } else { Kind::Unexpected };
+        let error = Self::new(kind, format!("cannot {action} {}: {}", path.display(), io_reason(&err)));
+        match err.kind() {
+            E::PermissionDenied => {
+                error.hint(format!("check the owner and permissions of {} (`ls -ld` it)", path.display()))
+            }
+            _ if err.raw_os_error() == Some(libc::ELOOP) => {
+                error.hint(format!("{} is a loop of symlinks: point it at a real file", path.display()))
+            }
+            _ => error,
+        }
     }
     pub fn exit_code(&self) -> i32 {
         self.kind.exit_code()
@@ -86,7 +109,7 @@ impl Error {
 }
 
 /// The OS's reason without Rust's "(os error 13)" suffix, lower-cased like the rest.
-fn io_reason(err: &std::io::Error) -> String {
+pub(crate) fn io_reason(err: &std::io::Error) -> String {
     let text = err.to_string();
     let text = match text.find(" (os error") {
         Some(at) => text[..at].to_string(),

@@ -73,36 +73,80 @@ pub struct Settings {
     pub serial: Option<Sourced<String>>,
     pub mfa_process: Option<Sourced<String>>,
     pub duration: Option<Sourced<u64>>,
+    /// The AWS CLI's `cli_connect_timeout` / `cli_read_timeout`, in seconds: None when not
+    /// set, Some(None) when set to 0 (no limit).
+    pub connect_timeout: Option<Option<std::time::Duration>>,
+    pub read_timeout: Option<Option<std::time::Duration>>,
     keys: Option<std::result::Result<LongTermKeys, KeyProblem>>,
     config: Ini,
     credentials: Ini,
+    config_trusted: bool,
+    credentials_trusted: bool,
 }
 
 #[derive(Debug, Clone)]
 enum KeyProblem {
     SessionKeys(String),
     Incomplete(String),
+    Malformed(String),
 }
 
 pub fn home_dir() -> Result<PathBuf> {
-    env_var("HOME")
-        .map(PathBuf::from)
-        .ok_or_else(|| Error::config("HOME is not set").hint("set HOME to your home directory"))
+    env_var("HOME").map(PathBuf::from).ok_or_else(|| {
+        Error::config("HOME is not set")
+            .hint("set HOME, or name every file: AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE and AWSMFA_CACHE_DIR")
+    })
 }
 
-fn read_ini(path: &Path) -> Result<Ini> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Ini::default()),
-        Err(e) => return Err(Error::io("read", path, e)),
-    };
-    Ini::parse(&text).map_err(|e| {
+/// A path from a variable, `~/` expanded as the AWS SDKs do; else `default` under HOME.
+/// HOME is needed only when a path uses it.
+fn path_setting(var: &str, default: &str) -> Result<PathBuf> {
+    match env_var(var) {
+        Some(v) if v == "~" => home_dir(),
+        Some(v) => match v.strip_prefix("~/") {
+            Some(rest) => Ok(home_dir()?.join(rest)),
+            None => Ok(PathBuf::from(v)),
+        },
+        None => Ok(home_dir()?.join(default)),
+    }
+}
+
+/// An AWS file, parsed; and whether it is safe to take commands (`mfa_process`) from.
+fn read_ini(path: &Path) -> Result<(Ini, bool)> {
+    let Some(file) = crate::files::read::user_file(path)? else { return Ok((Ini::default(), true)) };
+    let ini = Ini::parse(&file.text).map_err(|e| {
         Error::config(format!("{}:{}: {}", path.display(), e.line, e.message)).hint(format!(
             "fix line {} of {}",
             e.line,
             path.display()
         ))
-    })
+    })?;
+    Ok((ini, file.trusted))
+}
+
+/// An access key id as AWS makes them: 16 to 128 ASCII letters, digits or underscores.
+pub fn valid_key_id(id: &str) -> bool {
+    (16..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// A region name: lower-case letters, digits and dashes (`eu-west-1`), nothing a shell or
+/// a URL could read as more.
+pub fn valid_region(region: &str) -> bool {
+    !region.is_empty()
+        && region.len() <= 64
+        && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// An endpoint URL the SDK can use: http(s), a host, no spaces or control characters.
+fn valid_endpoint(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")) else { return false };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    !host.is_empty()
+        && !host.starts_with(':')
+        && url.bytes().all(|b| b.is_ascii_graphic())
+        && host.rsplit_once(':').is_none_or(|(h, port)| {
+            h.ends_with(']') || (!h.is_empty() && !port.is_empty() && port.parse::<u16>().is_ok())
+        })
 }
 
 /// The section of the config file that holds profile `name`.
@@ -112,20 +156,17 @@ pub fn config_section(name: &str) -> String {
 
 impl Settings {
     pub fn resolve(overrides: &Overrides) -> Result<Settings> {
-        let home = home_dir()?;
-        let aws_dir = home.join(".aws");
-        let config_path = env_var("AWS_CONFIG_FILE").map(PathBuf::from).unwrap_or_else(|| aws_dir.join("config"));
-        let credentials_path =
-            env_var("AWS_SHARED_CREDENTIALS_FILE").map(PathBuf::from).unwrap_or_else(|| aws_dir.join("credentials"));
-        let cache_dir = env_var("AWSMFA_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|| aws_dir.join("awsmfa"));
+        let config_path = path_setting("AWS_CONFIG_FILE", ".aws/config")?;
+        let credentials_path = path_setting("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials")?;
+        let cache_dir = path_setting("AWSMFA_CACHE_DIR", ".aws/awsmfa")?;
         let named_by_env = env_var("AWS_PROFILE").or_else(|| env_var("AWS_DEFAULT_PROFILE"));
         let (profile, profile_named) = match (&overrides.profile, named_by_env) {
             (Some(p), _) => (p.clone(), true),
             (None, Some(p)) => (p, true),
             (None, None) => ("default".to_string(), false),
         };
-        let config = read_ini(&config_path)?;
-        let credentials = read_ini(&credentials_path)?;
+        let (config, config_trusted) = read_ini(&config_path)?;
+        let (credentials, credentials_trusted) = read_ini(&credentials_path)?;
         let mut settings = Settings {
             base_profile: profile.clone(),
             roles: Vec::new(),
@@ -143,14 +184,31 @@ impl Settings {
             keys: None,
             config,
             credentials,
+            config_trusted,
+            credentials_trusted,
+            connect_timeout: None,
+            read_timeout: None,
         };
         settings.resolve_roles(overrides)?;
-        settings.region = overrides
-            .region
-            .clone()
-            .or_else(|| env_var("AWS_REGION"))
-            .or_else(|| env_var("AWS_DEFAULT_REGION"))
-            .or_else(|| settings.profile_value("region").map(|s| s.value));
+        let region = match &overrides.region {
+            Some(r) => Some(Sourced::new(r.clone(), "--region")),
+            None => env_var("AWS_REGION")
+                .map(|r| Sourced::new(r, "AWS_REGION"))
+                .or_else(|| env_var("AWS_DEFAULT_REGION").map(|r| Sourced::new(r, "AWS_DEFAULT_REGION")))
+                .or_else(|| settings.profile_value("region")),
+        };
+        if let Some(r) = &region
+            && !valid_region(&r.value)
+        {
+            return Err(Error::config(format!("{:?} (from {}) is not a region name", r.value, r.origin))
+                .hint("a region looks like us-east-1 or eu-west-1"));
+        }
+        settings.region = region.map(|r| r.value);
+        for service in ["sts", "iam", "ec2"] {
+            settings.check_endpoint(service)?;
+        }
+        settings.connect_timeout = settings.timeout_setting("cli_connect_timeout")?;
+        settings.read_timeout = settings.timeout_setting("cli_read_timeout")?;
         settings.serial = match &overrides.serial {
             Some(s) => Some(Sourced::new(s.clone(), "--serial")),
             None => env_var("AWS_MFA_SERIAL_NUMBER")
@@ -159,6 +217,15 @@ impl Settings {
                 .or_else(|| settings.profile_value("aws_mfa_device")),
         };
         settings.mfa_process = settings.profile_value("mfa_process");
+        if let Some(command) = &settings.mfa_process
+            && !(settings.config_trusted && settings.credentials_trusted)
+        {
+            return Err(Error::config(format!(
+                "refusing to run mfa_process ({}): the file it comes from can be written by others",
+                command.origin
+            ))
+            .hint("make your AWS files yours and not group/world-writable (`chmod go-w FILE`)"));
+        }
         // --duration is for the credentials asked for: the MFA session, or the last role.
         settings.duration = match overrides.duration {
             Some(d) if settings.roles.is_empty() => Some(Sourced::new(d, "--duration")),
@@ -280,6 +347,9 @@ impl Settings {
             if env_var("AWS_SESSION_TOKEN").is_some() || env_var("AWS_SECURITY_TOKEN").is_some() {
                 return Err(KeyProblem::SessionKeys("AWS_ACCESS_KEY_ID (AWS_SESSION_TOKEN is set)".into()));
             }
+            if !valid_key_id(&id) || secret.chars().any(char::is_control) {
+                return Err(KeyProblem::Malformed("AWS_ACCESS_KEY_ID".into()));
+            }
             return Ok(LongTermKeys {
                 access_key_id: id,
                 secret_access_key: Secret::new(secret),
@@ -301,6 +371,9 @@ impl Settings {
                 (Some(id), Some(secret)) => {
                     if ini.get(section, "aws_session_token").is_some() {
                         return Err(KeyProblem::SessionKeys(origin));
+                    }
+                    if !valid_key_id(id) || secret.chars().any(char::is_control) {
+                        return Err(KeyProblem::Malformed(origin));
                     }
                     return Ok(LongTermKeys {
                         access_key_id: id.to_string(),
@@ -332,6 +405,10 @@ impl Settings {
                     self.credentials_path.display()
                 )
             })),
+            Err(KeyProblem::Malformed(origin)) => Err(Error::config(format!(
+                "the access key id in {origin} is not one AWS makes (16 to 128 letters and digits)"
+            ))
+            .hint("copy the key id again from the IAM console or `aws iam list-access-keys`")),
             Err(KeyProblem::Incomplete(origin)) if !origin.is_empty() => {
                 Err(Error::config(format!("{origin} has only one of aws_access_key_id and aws_secret_access_key"))
                     .hint("add the missing one, or run `aws configure` for this profile"))
@@ -358,6 +435,42 @@ impl Settings {
                     self.credentials_path.display()
                 )))
             }
+        }
+    }
+
+    /// Where profile `name` itself keeps long-term keys (a key id without a session token),
+    /// in the credentials file or the config file; None when it keeps none.
+    pub fn long_term_keys_of(&self, name: &str) -> Option<String> {
+        let config_name = config_section(name);
+        [(&self.credentials, name, &self.credentials_path), (&self.config, config_name.as_str(), &self.config_path)]
+            .into_iter()
+            .find(|(ini, section, _)| {
+                ini.get(section, "aws_access_key_id").is_some() && ini.get(section, "aws_session_token").is_none()
+            })
+            .map(|(_, section, path)| format!("[{section}] of {}", path.display()))
+    }
+
+    /// A malformed endpoint URL is a configuration error, found before any code is spent.
+    fn check_endpoint(&self, service: &str) -> Result<()> {
+        match self.endpoint(service) {
+            Some(url) if !valid_endpoint(&url) => Err(Error::config(format!(
+                "{url:?} is not a usable endpoint URL (for {service}; from AWS_ENDPOINT_URL*, or endpoint_url in the profile)"
+            ))
+            .hint("an endpoint URL looks like https://sts.eu-west-1.amazonaws.com or http://127.0.0.1:5000")),
+            _ => Ok(()),
+        }
+    }
+
+    /// A timeout in seconds from the profile (`cli_connect_timeout`, `cli_read_timeout`).
+    fn timeout_setting(&self, key: &str) -> Result<Option<Option<std::time::Duration>>> {
+        let Some(v) = self.profile_value(key) else { return Ok(None) };
+        match v.value.parse::<f64>() {
+            Ok(0.0) => Ok(Some(None)),
+            Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= 86_400.0 => {
+                Ok(Some(Some(std::time::Duration::from_secs_f64(secs))))
+            }
+            _ => Err(Error::config(format!("{key} = {:?} ({}) is not a number of seconds", v.value, v.origin))
+                .hint(format!("use e.g. {key} = 5 (0 waits without limit)"))),
         }
     }
 

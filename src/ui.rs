@@ -1,8 +1,9 @@
 //! Messages for people, on stderr: notes, warnings, `--verbose` traces and the error
-//! report. Machine output (stdout) never goes through here. Colour only on a terminal and
-//! never with NO_COLOR. Nothing printed here may contain a secret.
+//! report. Machine output (stdout) never goes through here. Colour only on a terminal, never
+//! with NO_COLOR or TERM=dumb. Nothing printed here may contain a secret. A closed or broken
+//! stderr never stops awsmfa: messages are best effort, the work still completes.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::Error;
@@ -14,7 +15,16 @@ pub fn set_verbose(on: bool) {
 }
 
 fn colour() -> bool {
-    std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+    std::env::var_os("NO_COLOR").is_none()
+        && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+        && std::io::stderr().is_terminal()
+}
+
+/// Writes `text` to stderr in one write, ignoring failure (a closed pipe, a full disk).
+fn emit(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes());
+    let _ = err.flush();
 }
 
 fn paint(code: &str, text: &str) -> String {
@@ -23,27 +33,33 @@ fn paint(code: &str, text: &str) -> String {
 
 /// Something the user should know ("using MFA device ...").
 pub fn note(message: &str) {
-    eprintln!("{message}");
+    emit(&format!("{message}\n"));
 }
 
 /// Something went wrong but awsmfa carries on.
 pub fn warn(message: &str) {
-    eprintln!("{} {message}", paint("1;33", "warning:"));
+    emit(&format!("{} {message}\n", paint("1;33", "warning:")));
 }
 
 /// A step of the work, shown with --verbose.
 pub fn trace(message: &str) {
     if VERBOSE.load(Ordering::Relaxed) {
-        eprintln!("{} {message}", paint("2", "awsmfa:"));
+        emit(&format!("{} {message}\n", paint("2", "awsmfa:")));
     }
 }
 
 /// The final report of a failed run: one line, and a hint line when there is one.
 pub fn report(err: &Error) {
-    eprintln!("{} {}", paint("1;31", "error:"), err.message);
+    let mut text = format!("{} {}\n", paint("1;31", "error:"), err.message);
     if let Some(hint) = &err.hint {
-        eprintln!("{} {hint}", paint("1;36", "hint:"));
+        text.push_str(&format!("{} {hint}\n", paint("1;36", "hint:")));
     }
+    emit(&text);
+}
+
+/// A question on stderr, without a newline (the answer is typed after it).
+pub fn ask(question: &str) {
+    emit(question);
 }
 
 /// A one-line spinner on stderr, shown only when stderr is a terminal.
@@ -55,7 +71,8 @@ pub struct Spinner {
 
 impl Spinner {
     pub fn new() -> Self {
-        Spinner { on: std::io::stderr().is_terminal(), frame: 0, started: std::time::Instant::now() }
+        let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+        Spinner { on: std::io::stderr().is_terminal() && !dumb, frame: 0, started: std::time::Instant::now() }
     }
 
     pub fn tick(&mut self, message: &str) {
@@ -64,12 +81,12 @@ impl Spinner {
         }
         const FRAMES: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
         self.frame = (self.frame + 1) % FRAMES.len();
-        eprint!("\r\x1b[K{} {message} ({}s)", FRAMES[self.frame], self.started.elapsed().as_secs());
+        emit(&format!("\r\x1b[K{} {message} ({}s)", FRAMES[self.frame], self.started.elapsed().as_secs()));
     }
 
     pub fn clear(&self) {
         if self.on {
-            eprint!("\r\x1b[K");
+            emit("\r\x1b[K");
         }
     }
 }

@@ -290,7 +290,7 @@ fn write_profile_never_overwrites_the_long_term_keys() {
         .args(["login", "--serial", &w.user.serial, "--code", &w.code(0), "--write-profile", "default"])
         .assert()
         .code(3)
-        .stderr(predicate::str::contains("would overwrite the long-term keys"));
+        .stderr(predicate::str::contains("it holds the long-term keys in [default]"));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
 }
 

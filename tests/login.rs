@@ -254,7 +254,7 @@ fn a_typed_code_is_asked_on_the_terminal_and_malformed_ones_are_asked_again() {
     let out = w
         .command(common::python())
         .arg(common::repo().join("tests/support/pty_answer.py"))
-        .args(["MFA code for", "12ab", &w.code(0), "--"])
+        .args([&format!("MFA code for {}: ", w.user.serial), "12ab", &w.code(0), "--"])
         .arg(assert_cmd::cargo::cargo_bin("awsmfa"))
         .arg("login")
         .output()
@@ -365,7 +365,7 @@ fn a_spent_code_typed_at_the_prompt_is_refused_and_asked_again() {
     let out = w
         .command(common::python())
         .arg(common::repo().join("tests/support/pty_answer.py"))
-        .args(["MFA code for", &spent, &w.code(1), "--"])
+        .args([&format!("MFA code for {}: ", w.user.serial), &spent, &w.code(1), "--"])
         .arg(assert_cmd::cargo::cargo_bin("awsmfa"))
         .arg("login")
         .output()

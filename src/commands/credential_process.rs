@@ -8,6 +8,6 @@ use crate::session::sts;
 
 pub fn run(global: &GlobalArgs, args: CredentialProcessArgs) -> Result<i32> {
     let settings = settings(global, &args.session)?;
-    let got = sts::get_session(&settings, &request(&args.session, false))?;
+    let got = sts::get_session(&settings, &request(&args.session, false)?)?;
     print(output::credential_process_json(&got.session).as_bytes())
 }

@@ -7,6 +7,6 @@ use crate::session::sts;
 
 pub fn run(global: &GlobalArgs, args: EnvArgs) -> Result<i32, crate::error::Error> {
     let settings = settings(global, &args.session)?;
-    let got = sts::get_session(&settings, &request(&args.session, false))?;
-    print(output::render(args.format, &got.session, settings.region.as_deref()).as_bytes())
+    let got = sts::get_session(&settings, &request(&args.session, false)?)?;
+    print(output::render(args.format, &got.session, settings.region.as_deref())?.as_bytes())
 }

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use super::{request, settings};
 use crate::cli::{ExecArgs, GlobalArgs};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, io_reason};
 use crate::output;
 use crate::profile::env_var;
 use crate::session::sts;
@@ -22,6 +22,10 @@ const CLEARED: &[&str] = &[
     "AWS_CREDENTIAL_EXPIRATION",
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
+    // MFA factors: the child asked for a session, not for the means to make new ones.
+    "AWSMFA_TOTP_SECRET",
+    "AWS_MFA_TOKEN_CODE",
+    "AWS_MFA_SERIAL_NUMBER",
 ];
 
 pub fn run(global: &GlobalArgs, args: ExecArgs) -> Result<i32> {
@@ -32,7 +36,7 @@ pub fn run(global: &GlobalArgs, args: ExecArgs) -> Result<i32> {
             .hint("exit that shell first, or pass --force to run anyway"));
     }
     let settings = settings(global, &args.session)?;
-    let got = sts::get_session(&settings, &request(&args.session, false))?;
+    let got = sts::get_session(&settings, &request(&args.session, false)?)?;
     let (program, rest) = args.command.split_first().expect("clap requires a command");
     let mut command = Command::new(program);
     command.args(rest);
@@ -50,6 +54,16 @@ pub fn run(global: &GlobalArgs, args: ExecArgs) -> Result<i32> {
             Error::new(crate::error::Kind::CommandNotFound, format!("command not found: {shown}"))
                 .hint("check the name and PATH")
         }
-        _ => Error::unexpected(format!("cannot run {shown}: {err}")),
+        // As shells do: found but not runnable (a directory, no execute permission, not a
+        // program) is 126.
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::IsADirectory => {
+            Error::new(crate::error::Kind::CannotRun, format!("cannot run {shown}: {}", io_reason(&err)))
+                .hint("it must be an executable file: check `ls -l` and chmod +x")
+        }
+        _ if err.raw_os_error() == Some(libc::ENOEXEC) => {
+            Error::new(crate::error::Kind::CannotRun, format!("cannot run {shown}: it is not a program"))
+                .hint("start a script with a #! line, or run it through its interpreter")
+        }
+        _ => Error::unexpected(format!("cannot run {shown}: {}", io_reason(&err))),
     })
 }

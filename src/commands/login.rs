@@ -5,17 +5,28 @@ use super::{request, settings};
 use crate::cli::{GlobalArgs, LoginArgs};
 use crate::clock;
 use crate::error::{Error, Result};
-use crate::files::{self, atomic, ini};
+use crate::files::atomic::{self, Links};
+use crate::files::{self, ini};
 use crate::output;
+use crate::profile::Settings;
 use crate::session::{Session, sts};
 use crate::ui;
 
+/// The keys of a session in a credentials profile; every other line of the profile stays.
+pub const SESSION_KEYS: [&str; 4] =
+    ["aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token"];
+
 pub fn run(global: &GlobalArgs, args: LoginArgs) -> Result<i32> {
     let settings = settings(global, &args.session)?;
+    // Everything that can be checked is checked before a code is spent.
     if let Some(name) = &args.write_profile {
-        refuse_to_overwrite_long_term_keys(&settings, name)?;
+        check_session_profile(&settings, name, "write the session into")?;
+        atomic::check_writable(&settings.credentials_path, Links::Follow, true)?;
     }
-    let got = sts::get_session(&settings, &request(&args.session, args.force))?;
+    if let Some(path) = &args.save_json {
+        atomic::check_writable(path, Links::Follow, false)?;
+    }
+    let got = sts::get_session(&settings, &request(&args.session, args.force)?)?;
     let now = clock::now();
     let until = format!(
         "{} ({} left)",
@@ -32,38 +43,51 @@ pub fn run(global: &GlobalArgs, args: LoginArgs) -> Result<i32> {
         ui::note(&format!("wrote profile [{name}] in {}", settings.credentials_path.display()));
     }
     if let Some(path) = &args.save_json {
-        atomic::write(path, output::sts_json(&got.session).as_bytes(), 0o600)?;
+        atomic::write(path, output::sts_json(&got.session).as_bytes(), 0o600, Links::Follow)?;
         ui::note(&format!("wrote {}", path.display()));
     }
     Ok(0)
 }
 
-/// `--write-profile default` with the long-term keys in [default] would destroy them.
-fn refuse_to_overwrite_long_term_keys(settings: &crate::profile::Settings, name: &str) -> Result<()> {
+/// A profile awsmfa may write a session into (or delete one from): a usable name, and no
+/// long-term keys in it, in either file: those would be lost, or shadowed by session keys.
+pub fn check_session_profile(settings: &Settings, name: &str, action: &str) -> Result<()> {
     super::check_profile_name(name)?;
-    let keys = settings.keys()?;
-    let section = settings.long_term_section();
-    if name == section && keys.origin.starts_with(&format!("[{section}] of")) {
-        return Err(Error::config(format!(
-            "--write-profile {name} would overwrite the long-term keys in [{name}] of {}",
-            settings.credentials_path.display()
-        ))
-        .hint(format!(
-            "move those keys to [{name}-long-term] (awsmfa reads them there), or write the session to another profile"
-        )));
+    if let Some(place) = settings.long_term_keys_of(name) {
+        return Err(Error::config(format!("refusing to {action} [{name}]: it holds the long-term keys in {place}"))
+            .hint(format!(
+                "choose another profile name (e.g. {name}-mfa), or move those keys to [{name}-long-term] of {}, where awsmfa reads them",
+                settings.credentials_path.display()
+            )));
     }
     Ok(())
 }
 
-pub fn write_profile(settings: &crate::profile::Settings, name: &str, session: &Session) -> Result<()> {
-    let body = vec![
-        format!("# written by awsmfa; expires {}", clock::iso_utc(session.expiration)),
-        format!("aws_access_key_id = {}", session.access_key_id),
-        format!("aws_secret_access_key = {}", session.secret_access_key.expose()),
-        format!("aws_session_token = {}", session.session_token.expose()),
+pub fn write_profile(settings: &Settings, name: &str, session: &Session) -> Result<()> {
+    let note = format!("{}; expires {}", ini::NOTE_PREFIX, clock::iso_utc(session.expiration));
+    let keys = [
+        (SESSION_KEYS[0], Some(session.access_key_id.as_str())),
+        (SESSION_KEYS[1], Some(session.secret_access_key.expose())),
+        (SESSION_KEYS[2], Some(session.session_token.expose())),
+        (SESSION_KEYS[3], None),
     ];
-    files::edit_ini(&settings.credentials_path, &settings.cache_dir, |old| {
-        Some(ini::replace_section(old, name, &body))
+    files::edit_ini(&settings.credentials_path, |old| {
+        // Checked again under the lock: another writer may have changed the file since.
+        refuse_long_term_section(old, settings, name)?;
+        Ok(Some(ini::set_keys(old, name, &keys, Some(&note))))
     })?;
+    Ok(())
+}
+
+/// The long-term-keys guard again, on the credentials text about to be edited.
+pub fn refuse_long_term_section(text: &str, settings: &Settings, name: &str) -> Result<()> {
+    let parsed = ini::Ini::parse(text).unwrap_or_default();
+    if parsed.get(name, "aws_access_key_id").is_some() && parsed.get(name, "aws_session_token").is_none() {
+        return Err(Error::config(format!(
+            "refusing to change [{name}] of {}: it now holds long-term keys",
+            settings.credentials_path.display()
+        ))
+        .hint("choose another profile name"));
+    }
     Ok(())
 }

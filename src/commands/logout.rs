@@ -1,6 +1,7 @@
-//! `awsmfa logout`: delete cached sessions, and on request the profile that
-//! `login --write-profile` wrote.
+//! `awsmfa logout`: delete cached sessions, and on request the session keys that
+//! `login --write-profile` wrote. Needs no long-term keys: logging out is always possible.
 
+use super::login::{SESSION_KEYS, check_session_profile, refuse_long_term_section};
 use crate::cli::{GlobalArgs, LogoutArgs};
 use crate::error::Result;
 use crate::files::{self, ini};
@@ -10,24 +11,37 @@ use crate::ui;
 
 pub fn run(global: &GlobalArgs, args: LogoutArgs) -> Result<i32> {
     let settings = super::profile_settings(global)?;
+    if let Some(name) = &args.write_profile {
+        check_session_profile(&settings, name, "delete the session keys of")?;
+    }
+    let cache = SessionCache::new(&settings.cache_dir);
     if args.all {
-        let n = SessionCache::new(&settings.cache_dir).remove_all()?;
+        let n = cache.remove_all()?;
         ui::note(&format!("deleted {n} cached session(s) from {}", settings.cache_dir.display()));
     } else {
-        let keys = settings.keys()?;
-        let (cache, key) = sts::cache_for(&settings, keys);
-        if cache.remove(&key)? {
-            ui::note(&format!("deleted the cached session of profile '{}'", settings.profile));
-        } else {
-            ui::note(&format!("no cached session for profile '{}'", settings.profile));
+        match settings.keys() {
+            Ok(keys) => {
+                let (cache, key) = sts::cache_for(&settings, keys);
+                if cache.remove(&key)? {
+                    ui::note(&format!("deleted the cached session of profile '{}'", settings.profile));
+                } else {
+                    ui::note(&format!("no cached session for profile '{}'", settings.profile));
+                }
+            }
+            // Without keys there is no way to name the session: say how to drop them all.
+            Err(_) => ui::note(&format!(
+                "profile '{}' has no long-term keys, so no session of its own; `awsmfa logout --all` deletes every cached session",
+                settings.profile
+            )),
         }
     }
     if let Some(name) = &args.write_profile {
-        super::check_profile_name(name)?;
-        let changed =
-            files::edit_ini(&settings.credentials_path, &settings.cache_dir, |old| ini::remove_section(old, name))?;
+        let changed = files::edit_ini(&settings.credentials_path, |old| {
+            refuse_long_term_section(old, &settings, name)?;
+            Ok(ini::remove_keys(old, name, &SESSION_KEYS))
+        })?;
         if changed {
-            ui::note(&format!("removed [{name}] from {}", settings.credentials_path.display()));
+            ui::note(&format!("removed the session keys of [{name}] from {}", settings.credentials_path.display()));
         } else {
             ui::note(&format!("no [{name}] in {}", settings.credentials_path.display()));
         }

@@ -12,7 +12,7 @@ mod status;
 mod terminate;
 mod verify;
 
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::time::Duration;
 
 use clap::CommandFactory;
@@ -70,8 +70,29 @@ fn settings(global: &GlobalArgs, session: &SessionArgs) -> Result<Settings> {
     })
 }
 
-fn request(session: &SessionArgs, force: bool) -> Request {
-    Request { code: session.code.clone(), force, min_ttl: session.min_ttl }
+/// What the session flags ask for, checked before anything else happens: a malformed
+/// `--code` is an error even when a cached session would make it unnecessary. `--code -`
+/// reads the code from the standard input (kept out of `ps` and shell history).
+fn request(session: &SessionArgs, force: bool) -> Result<Request> {
+    let code = match session.code.as_deref() {
+        None => None,
+        Some("-") => {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| Error::io("read the MFA code from", std::path::Path::new("stdin"), e))?;
+            Some(("standard input (--code -)", line.trim().to_string()))
+        }
+        Some(code) => Some(("--code", code.to_string())),
+    };
+    if let Some((origin, code)) = &code
+        && crate::mfa::MfaCode::parse(code).is_none()
+    {
+        return Err(Error::config(format!("the MFA code from {origin} is not 6 digits"))
+            .hint("pass the 6-digit code your MFA device shows now"));
+    }
+    Ok(Request { code: code.map(|(_, c)| c), force, min_ttl: session.min_ttl })
 }
 
 /// Writes machine output to stdout; a closed pipe is not an error worth a message.
@@ -93,7 +114,7 @@ fn profile_settings(global: &GlobalArgs) -> Result<Settings> {
 /// starts with.
 fn ec2_session(global: &GlobalArgs, session: &SessionArgs) -> Result<(Settings, Ec2)> {
     let settings = settings(global, session)?;
-    let got = crate::session::sts::get_session(&settings, &request(session, false))?;
+    let got = crate::session::sts::get_session(&settings, &request(session, false)?)?;
     let ec2 = ec2_for(&settings, &got.session)?;
     Ok((settings, ec2))
 }
@@ -159,9 +180,15 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 /// How often to poll DescribeInstances while waiting (AWSMFA_POLL_SECONDS overrides).
-fn poll_interval() -> Duration {
-    let ms = env_var("AWSMFA_POLL_SECONDS").and_then(|v| v.parse::<f64>().ok()).map(|s| (s * 1000.0) as u64);
-    Duration::from_millis(ms.unwrap_or(2000))
+fn poll_interval() -> Result<Duration> {
+    match env_var("AWSMFA_POLL_SECONDS") {
+        None => Ok(Duration::from_secs(2)),
+        Some(v) => match v.trim().parse::<f64>() {
+            Ok(secs) if secs.is_finite() && (0.01..=600.0).contains(&secs) => Ok(Duration::from_secs_f64(secs)),
+            _ => Err(Error::config(format!("AWSMFA_POLL_SECONDS={v:?} is not a number of seconds from 0.01 to 600"))
+                .hint("e.g. AWSMFA_POLL_SECONDS=2, or unset it for the default")),
+        },
+    }
 }
 
 /// Waits for `state` with a spinner on stderr; None when the user pressed Ctrl-C (the
@@ -175,7 +202,7 @@ async fn wait_with_spinner(
     let mut spinner = ui::Spinner::new();
     let shown = ids.join(", ");
     let result = ec2
-        .wait_for(ids, state, timeout, poll_interval(), |now| {
+        .wait_for(ids, state, timeout, poll_interval()?, |now| {
             let states: Vec<&str> = now.iter().map(|i| i.state.as_str()).collect();
             spinner.tick(&format!("waiting for {shown} to be {state}: {}", states.join(", ")));
         })

@@ -21,6 +21,11 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<i32> {
         }
         Err(_) => (None, None),
     };
+    // A cache that must not be trusted (another user's file) is an error, not a state.
+    let loaded = match loaded {
+        Some(Err(Rejected::Refused(err))) => return Err(err),
+        other => other,
+    };
     let (state, expiration, left, cached_serial) = match &loaded {
         Some(Ok(c)) => {
             let left = c.session.seconds_left(now);

@@ -1,7 +1,7 @@
 //! `awsmfa terminate`: terminate instances awsmfa launched, after a confirmation on the
 //! terminal; others only with --any.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::time::Duration;
 
 use super::ec2_session;
@@ -49,9 +49,11 @@ fn confirm(ids: &[String]) -> Result<bool> {
         return Err(Error::config("terminate needs a confirmation and there is no terminal to ask on")
             .hint("pass --yes to terminate without asking"));
     }
-    eprint!("terminate {}? [y/N] ", ids.join(", "));
-    let _ = std::io::stderr().flush();
+    crate::ui::ask(&format!("terminate {}? [y/N] ", ids.join(", ")));
     let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).map_err(|e| Error::unexpected(format!("stdin: {e}")))?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::io("read the answer from", std::path::Path::new("stdin"), e))?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
 }

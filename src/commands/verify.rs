@@ -100,7 +100,7 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
     }
 
     // 2. The MFA session.
-    let got = match sts::get_session(&settings, &request(&args.session, false)) {
+    let got = match sts::get_session(&settings, &request(&args.session, false)?) {
         Ok(got) => got,
         Err(err) => {
             report.step("session", "MFA session", short(&err.message), false, "error");

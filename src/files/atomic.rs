@@ -1,42 +1,132 @@
-//! Atomic, private writes: a temp file in the same directory, created with the final mode
-//! (never wider, not even for a moment), fsynced, renamed over the target, and the directory
-//! fsynced. A reader sees the old file or the new one, never half of either.
+//! Atomic, private writes: a temp file in the target's directory with an unpredictable name
+//! (O_EXCL, O_NOFOLLOW, 0600 from its first byte), fsynced, given the target's owner and
+//! mode, renamed over the target, and the directory fsynced. A reader sees the old file or
+//! the new one, never half of either; a crash leaves at most a private temp file, which a
+//! later write removes.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use crate::error::{Error, Result};
 
-/// Creates `dir` (and parents) if missing; a directory we create gets `mode`.
-pub fn ensure_dir(dir: &Path, mode: u32) -> Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    fs::DirBuilder::new().recursive(true).mode(mode).create(dir).map_err(|e| Error::io("create directory", dir, e))
+/// What to do when the path to write is a symlink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Links {
+    /// A user's file (`~/.aws/credentials`, `--save-json`): a symlink is followed, so the
+    /// file is updated where it really lives, and the link stays a link.
+    Follow,
+    /// One of awsmfa's own files (cache, used codes): never followed; a link planted in
+    /// its place is replaced by the new file, and its target is never touched.
+    Replace,
 }
 
-/// Writes `bytes` to `path` atomically with permission bits `mode`. Symlinks are followed,
-/// so a linked `~/.aws/credentials` is updated where it really lives.
-pub fn write(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let dir = target.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp = dir.join(format!(".{name}.awsmfa-{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
+/// A temp file older than this is a leftover of a killed writer (a write takes milliseconds).
+const STALE_AFTER: Duration = Duration::from_secs(60);
+
+/// Creates `dir` (and parents) with `mode` if missing. An existing directory is left as it
+/// is: awsmfa never changes the mode of a directory it did not create.
+pub fn ensure_dir(dir: &Path, mode: u32) -> Result<()> {
+    match fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(Error::config(format!("{} is not a directory", dir.display()))
+            .hint("move that file away, or point awsmfa at another directory")),
+        Err(_) => fs::DirBuilder::new()
+            .recursive(true)
             .mode(mode)
-            .open(&temp)
-            .map_err(|e| Error::io("create", &temp, e))?;
-        // The umask may have narrowed the mode; make it exactly what was asked.
-        file.set_permissions(fs::Permissions::from_mode(mode))
-            .map_err(|e| Error::io("set permissions on", &temp, e))?;
+            .create(dir)
+            .map_err(|e| Error::io("create directory", dir, e)),
+    }
+}
+
+/// Where a write of `path` really lands: the path itself, or with `Links::Follow` the file
+/// its symlinks lead to (a dangling link: the place it points at).
+pub fn target_of(path: &Path, links: Links) -> PathBuf {
+    if links == Links::Replace {
+        return path.to_path_buf();
+    }
+    if let Ok(real) = fs::canonicalize(path) {
+        return real;
+    }
+    // A dangling link (or a chain of them): follow by hand, a bounded number of times.
+    let mut current = path.to_path_buf();
+    for _ in 0..32 {
+        match fs::read_link(&current) {
+            Ok(next) => {
+                current = match current.parent() {
+                    Some(parent) if next.is_relative() => parent.join(next),
+                    _ => next,
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    current
+}
+
+/// Refuses to replace anything but a regular file: a device (`/dev/null`), a FIFO or a
+/// directory in the target's place is the user's, not ours to turn into a file.
+fn check_replaceable(target: &Path, shown: &Path, links: Links) -> Result<Option<fs::Metadata>> {
+    let meta = match fs::symlink_metadata(target) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("inspect", shown, e)),
+    };
+    let kind = meta.file_type();
+    if kind.is_file() || (kind.is_symlink() && links == Links::Replace) {
+        return Ok(Some(meta).filter(|m| m.is_file()));
+    }
+    let what = if kind.is_dir() {
+        "a directory"
+    } else if kind.is_symlink() {
+        "a symlink that leads nowhere usable"
+    } else {
+        "a device, FIFO or socket"
+    };
+    Err(Error::config(format!("refusing to write {}: it is {what}, not a regular file", shown.display()))
+        .hint("point awsmfa at a regular file (e.g. unset AWS_SHARED_CREDENTIALS_FILE), or write to another path"))
+}
+
+/// Checks, before any work that cannot be undone (an MFA code spent), that `path` can be
+/// written: nothing but a regular file (or nothing) in its place, in an existing directory
+/// unless `create_dir`.
+pub fn check_writable(path: &Path, links: Links, create_dir: bool) -> Result<()> {
+    let target = target_of(path, links);
+    check_replaceable(&target, path, links)?;
+    let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    match fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Err(_) if create_dir => Ok(()),
+        _ => Err(Error::config(format!("cannot write {}: {} is not a directory", path.display(), dir.display()))
+            .hint("create the directory first, or choose another path")),
+    }
+}
+
+/// Writes `bytes` to `path` atomically. A new file gets `mode`; an existing one keeps its
+/// mode, owner and group.
+pub fn write(path: &Path, bytes: &[u8], mode: u32, links: Links) -> Result<()> {
+    let target = target_of(path, links);
+    let existing = check_replaceable(&target, path, links)?;
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let (mut file, temp) = create_temp(&dir, &name)?;
+    let result = (|| {
+        if let Some(meta) = &existing {
+            keep_owner(&file, meta, path)?;
+        }
         file.write_all(bytes).map_err(|e| Error::io("write", &temp, e))?;
+        let final_mode = existing.as_ref().map(|m| m.mode() & 0o7777).unwrap_or(mode);
+        if final_mode != 0o600 {
+            file.set_permissions(fs::Permissions::from_mode(final_mode))
+                .map_err(|e| Error::io("set permissions on", &temp, e))?;
+        }
         file.sync_all().map_err(|e| Error::io("sync", &temp, e))?;
-        fs::rename(&temp, &target).map_err(|e| Error::io("replace", &target, e))?;
+        fs::rename(&temp, &target).map_err(|e| Error::io("replace", path, e))?;
         if let Ok(d) = File::open(&dir) {
             let _ = d.sync_all();
         }
@@ -45,7 +135,88 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     if result.is_err() {
         let _ = fs::remove_file(&temp);
     }
+    remove_stale_temps(&dir, &name);
     result
+}
+
+/// The temp file beside `name`: `.NAME.awsmfa-RANDOM.tmp`, created exclusively (never
+/// through a link), readable by us alone from its first byte whatever the umask says.
+fn create_temp(dir: &Path, name: &str) -> Result<(File, PathBuf)> {
+    for _ in 0..8 {
+        let temp = dir.join(format!(".{name}.awsmfa-{}.tmp", random_hex()));
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&temp)
+        {
+            Ok(file) => {
+                // The umask may have narrowed 0600 (e.g. to 0400): make it exactly 0600.
+                file.set_permissions(fs::Permissions::from_mode(0o600))
+                    .map_err(|e| Error::io("set permissions on", &temp, e))?;
+                return Ok((file, temp));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io("create a file in", dir, e)),
+        }
+    }
+    Err(Error::unexpected(format!("cannot create a temp file in {}", dir.display())))
+}
+
+/// A user's file rewritten by root (or by a member of its group) stays the user's.
+fn keep_owner(file: &File, old: &fs::Metadata, shown: &Path) -> Result<()> {
+    let now = file.metadata().map_err(|e| Error::io("inspect", shown, e))?;
+    if now.uid() == old.uid() && now.gid() == old.gid() {
+        return Ok(());
+    }
+    use std::os::fd::AsRawFd;
+    // SAFETY: fchown on a file descriptor we own; no memory is shared.
+    if unsafe { libc::fchown(file.as_raw_fd(), old.uid(), old.gid()) } != 0 {
+        let err = std::io::Error::last_os_error();
+        return Err(Error::config(format!(
+            "cannot keep the owner ({}:{}) of {}: {}",
+            old.uid(),
+            old.gid(),
+            shown.display(),
+            crate::error::io_reason(&err)
+        ))
+        .hint("run awsmfa as the file's owner"));
+    }
+    Ok(())
+}
+
+/// Removes temp files of `name` that a killed writer left behind.
+fn remove_stale_temps(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.awsmfa-");
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    let me = unsafe { libc::geteuid() };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let file_name = file_name.to_string_lossy();
+        if !(file_name.starts_with(&prefix) && file_name.ends_with(".tmp")) {
+            continue;
+        }
+        let Ok(meta) = entry.metadata() else { continue };
+        let old = meta.modified().ok().and_then(|t| SystemTime::now().duration_since(t).ok()).unwrap_or_default();
+        if meta.is_file() && meta.uid() == me && old > STALE_AFTER {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// 16 hex digits from the OS's random source: a temp name nobody can predict.
+fn random_hex() -> String {
+    let mut bytes = [0u8; 8];
+    // SAFETY: getrandom writes at most `len` bytes into the buffer we pass.
+    let got = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+    if got != bytes.len() as isize {
+        // No getrandom (very old kernels): the clock and pid still make a collision unlikely,
+        // and O_EXCL makes one harmless.
+        let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        bytes = ((nanos as u64) ^ ((std::process::id() as u64) << 32)).to_le_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The permission bits of an existing file, if it exists.
@@ -56,13 +227,14 @@ pub fn mode_of(path: &Path) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::symlink;
 
     #[test]
     fn writes_are_private_and_replace_the_old_content() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("secret.json");
-        write(&path, b"one", 0o600).unwrap();
-        write(&path, b"two", 0o600).unwrap();
+        write(&path, b"one", 0o600, Links::Replace).unwrap();
+        write(&path, b"two", 0o600, Links::Replace).unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "two");
         assert_eq!(mode_of(&path), Some(0o600));
         let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
@@ -70,14 +242,68 @@ mod tests {
     }
 
     #[test]
-    fn a_symlinked_file_is_updated_where_it_lives() {
+    fn a_symlinked_user_file_is_updated_where_it_lives() {
         let dir = tempfile::tempdir().unwrap();
         let real = dir.path().join("real");
         let link = dir.path().join("link");
         fs::write(&real, "old").unwrap();
-        std::os::unix::fs::symlink(&real, &link).unwrap();
-        write(&link, b"new", 0o600).unwrap();
+        symlink(&real, &link).unwrap();
+        write(&link, b"new", 0o600, Links::Follow).unwrap();
         assert_eq!(fs::read_to_string(&real).unwrap(), "new");
         assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    }
+
+    #[test]
+    fn a_link_planted_in_place_of_our_file_is_replaced_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        let ours = dir.path().join("session.json");
+        fs::write(&victim, "precious").unwrap();
+        fs::set_permissions(&victim, fs::Permissions::from_mode(0o644)).unwrap();
+        symlink(&victim, &ours).unwrap();
+        write(&ours, b"session", 0o600, Links::Replace).unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(mode_of(&victim), Some(0o644), "the link's target is never chmod-ed");
+        assert!(fs::symlink_metadata(&ours).unwrap().is_file());
+    }
+
+    #[test]
+    fn the_mode_of_an_existing_file_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials");
+        fs::write(&path, "x").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        write(&path, b"y", 0o600, Links::Follow).unwrap();
+        assert_eq!(mode_of(&path), Some(0o640));
+    }
+
+    #[test]
+    fn devices_fifos_and_directories_are_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        for path in [Path::new("/dev/null"), fifo.as_path(), dir.path()] {
+            let err = write(path, b"x", 0o600, Links::Follow).unwrap_err();
+            assert_eq!(err.exit_code(), 3, "{}", err.message);
+            assert!(err.message.contains("not a regular file"), "{}", err.message);
+        }
+        use std::os::unix::fs::FileTypeExt;
+        assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    }
+
+    #[test]
+    fn stale_temp_files_of_a_killed_writer_are_removed_and_do_not_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials");
+        let stale = dir.path().join(format!(".credentials.awsmfa-{}.tmp", std::process::id()));
+        fs::write(&stale, "secret").unwrap();
+        let old = SystemTime::now() - Duration::from_secs(3600);
+        File::options().write(true).open(&stale).unwrap().set_modified(old).unwrap();
+        let fresh = dir.path().join(".credentials.awsmfa-0123456789abcdef.tmp");
+        fs::write(&fresh, "in flight").unwrap();
+        write(&path, b"new", 0o600, Links::Follow).unwrap();
+        assert!(!stale.exists(), "a leftover older than a minute is removed");
+        assert!(fresh.exists(), "a temp file of a writer at work is left alone");
     }
 }

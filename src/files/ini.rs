@@ -186,6 +186,113 @@ pub fn replace_section(text: &str, name: &str, body: &[String]) -> String {
     out
 }
 
+/// The comment line awsmfa puts in a section it wrote; only such a line is ever replaced.
+pub const NOTE_PREFIX: &str = "# written by awsmfa";
+
+/// The line ending of one line: "\r\n", "\n", or "" for a last line without one.
+fn ending_of(line: &str) -> &str {
+    let body = line.trim_end_matches(['\n', '\r']);
+    &line[body.len()..]
+}
+
+/// Sets `keys` in section `[name]` and leaves every other byte alone: a key's first line is
+/// rewritten in place (its later duplicates and continuation lines dropped), a key not yet
+/// there is added after the section's last setting, a key with `None` is removed. `note`
+/// (a line starting with `NOTE_PREFIX`) replaces the note awsmfa wrote before, or goes right
+/// under the header; `None` removes an old note. A missing section is appended when there is
+/// anything to write. Other settings, comments and blank lines of the section stay.
+pub fn set_keys(text: &str, name: &str, keys: &[(&str, Option<&str>)], note: Option<&str>) -> String {
+    let eol = line_ending(text);
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let ranges = owned_ranges(&lines, name);
+    let Some(&(first_start, first_end)) = ranges.first() else {
+        let body: Vec<String> = note
+            .map(str::to_string)
+            .into_iter()
+            .chain(keys.iter().filter_map(|(k, v)| v.map(|v| format!("{k} = {v}"))))
+            .collect();
+        if keys.iter().all(|(_, v)| v.is_none()) {
+            return text.to_string();
+        }
+        return replace_section(text, name, &body);
+    };
+    let is_note = |line: &str| line.trim_start().starts_with(NOTE_PREFIX);
+    let in_ranges = |i: usize| ranges.iter().any(|(s, e)| (*s..*e).contains(&i));
+    let has_note = (0..lines.len()).any(|i| in_ranges(i) && is_note(lines[i]));
+    let mut written: Vec<&str> = Vec::new();
+    let mut note_written = false;
+    let mut dropping_continuation = false;
+    let mut out = String::with_capacity(text.len() + 256);
+    for (i, line) in lines.iter().enumerate() {
+        if !in_ranges(i) {
+            out.push_str(line);
+            continue;
+        }
+        let ending = match ending_of(line) {
+            "" => eol,
+            e => e,
+        };
+        match classify(line) {
+            Some(LineKind::Entry(key, _)) if keys.iter().any(|(k, _)| *k == key) => {
+                dropping_continuation = true;
+                let (k, value) = keys.iter().find(|(k, _)| *k == key).expect("found above");
+                if let Some(value) = value.filter(|_| !written.contains(k)) {
+                    out.push_str(&format!("{k} = {value}{ending}"));
+                    written.push(k);
+                }
+            }
+            Some(LineKind::Continuation) if dropping_continuation => {}
+            Some(LineKind::Comment) if is_note(line) => {
+                dropping_continuation = false;
+                if let Some(note) = note.filter(|_| !note_written) {
+                    out.push_str(&format!("{note}{ending}"));
+                    note_written = true;
+                }
+            }
+            kind => {
+                dropping_continuation = false;
+                out.push_str(line);
+                if i == first_start && matches!(kind, Some(LineKind::Header(_))) && !has_note {
+                    if let Some(note) = note {
+                        if !out.ends_with('\n') {
+                            out.push_str(eol);
+                        }
+                        out.push_str(&format!("{note}{eol}"));
+                    }
+                }
+            }
+        }
+        if i + 1 == first_end {
+            for (k, v) in keys {
+                if let Some(v) = v.filter(|_| !written.contains(k)) {
+                    if !out.ends_with('\n') {
+                        out.push_str(eol);
+                    }
+                    out.push_str(&format!("{k} = {v}{eol}"));
+                    written.push(k);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Removes `keys` and awsmfa's note from `[name]`; the whole section goes when nothing but
+/// its header and blank lines would be left. None when there is no such section.
+pub fn remove_keys(text: &str, name: &str, keys: &[&str]) -> Option<String> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    if owned_ranges(&lines, name).is_empty() {
+        return None;
+    }
+    let unset: Vec<(&str, Option<&str>)> = keys.iter().map(|k| (*k, None)).collect();
+    let edited = set_keys(text, name, &unset, None);
+    let lines: Vec<&str> = edited.split_inclusive('\n').collect();
+    let empty = owned_ranges(&lines, name)
+        .iter()
+        .all(|(start, end)| lines[start + 1..*end].iter().all(|l| classify(l) == Some(LineKind::Blank)));
+    if empty { remove_section(&edited, name) } else { Some(edited) }
+}
+
 /// Removes every `[name]` section (header and settings); returns None when there was none.
 pub fn remove_section(text: &str, name: &str) -> Option<String> {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();

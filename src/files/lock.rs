@@ -14,8 +14,9 @@ pub struct FileLock {
     _file: File,
 }
 
-/// Takes the exclusive lock on `path` (created 0600 if missing), waiting at most `timeout`.
-/// `on_wait` is called once if the lock is not free at first, to tell the user why we pause.
+/// Takes the exclusive lock on `path` (created 0600 if missing, never through a symlink),
+/// waiting at most `timeout`. `on_wait` is called once if the lock is not free at first, to
+/// tell the user why we pause.
 pub fn acquire(path: &Path, timeout: Duration, on_wait: impl FnOnce()) -> Result<FileLock> {
     let file = OpenOptions::new()
         .read(true)
@@ -23,8 +24,13 @@ pub fn acquire(path: &Path, timeout: Duration, on_wait: impl FnOnce()) -> Result
         .create(true)
         .truncate(false)
         .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(path)
         .map_err(|e| Error::io("open lock file", path, e))?;
+    if !file.metadata().map_err(|e| Error::io("open lock file", path, e))?.is_file() {
+        return Err(Error::config(format!("{} is not a regular file", path.display()))
+            .hint("delete it: awsmfa recreates its lock files"));
+    }
     let started = Instant::now();
     let mut on_wait = Some(on_wait);
     // Short polls first, so a waiter sees a quick holder's result at once; longer ones
@@ -57,11 +63,11 @@ fn timed_out(path: &Path, timeout: Duration) -> Error {
     .hint("if no other awsmfa is running, retry; raise the wait with AWSMFA_LOCK_TIMEOUT=SECONDS")
 }
 
-/// The lock file that guards `path` (e.g. `~/.aws/credentials`) lives in `lock_dir`, named
-/// after the full path, so every awsmfa that edits the same file takes the same lock.
-pub fn path_for(lock_dir: &Path, guarded: &Path) -> PathBuf {
-    let full = std::fs::canonicalize(guarded).unwrap_or_else(|_| guarded.to_path_buf());
-    lock_dir.join(format!("file-{}.lock", crate::session::cache::short_hash(&full.to_string_lossy())))
+/// The lock file that guards `target` (e.g. `~/.aws/credentials`, links already followed):
+/// beside it, so every writer of that file takes the same lock whatever its cache directory.
+pub fn beside(target: &Path) -> PathBuf {
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    target.with_file_name(format!(".{name}.awsmfa-lock"))
 }
 
 #[cfg(test)]

@@ -1,31 +1,32 @@
-//! Files awsmfa reads and writes: the AWS INI files (format-preserving edits), atomic
-//! writes of secret-holding files (0600, temp + fsync + rename), and advisory locks.
+//! Files awsmfa reads and writes. This module is the one owner of every read of a
+//! secret-holding file (`read`: regular, ours, private, bounded), every write of a user or
+//! cache file (`atomic`: temp 0600 O_EXCL O_NOFOLLOW, fsync, owner and mode kept, rename),
+//! the locks that serialise writers (`lock`, beside the file they guard), and the
+//! format-preserving edits of the AWS INI files (`ini`). Nothing else opens those files.
 
 pub mod atomic;
 pub mod ini;
 pub mod lock;
+pub mod read;
 
 use std::path::Path;
 use std::time::Duration;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
-/// Rewrites the INI file at `path` with `edit` (old text → new text, or None for "no
-/// change"), under a lock so that two awsmfa processes cannot lose each other's update.
-/// The file keeps its permission bits; a new file is created 0600. Returns whether it changed.
-pub fn edit_ini(path: &Path, lock_dir: &Path, edit: impl FnOnce(&str) -> Option<String>) -> Result<bool> {
-    atomic::ensure_dir(lock_dir, 0o700)?;
-    let _lock = lock::acquire(&lock::path_for(lock_dir, path), Duration::from_secs(30), || {})?;
-    let old = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(Error::io("read", path, e)),
-    };
-    let Some(new) = edit(&old) else { return Ok(false) };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+/// Rewrites the user's INI file at `path` with `edit` (old text → new text, or None for
+/// "no change", or an error that leaves the file alone), under the lock beside the file, so
+/// that no two writers lose each other's update, whatever their cache directories. A
+/// symlinked file is updated where it lives; the file keeps its mode and owner; a new file
+/// is created 0600. Returns whether it changed.
+pub fn edit_ini(path: &Path, edit: impl FnOnce(&str) -> Result<Option<String>>) -> Result<bool> {
+    let target = atomic::target_of(path, atomic::Links::Follow);
+    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
         atomic::ensure_dir(dir, 0o700)?;
     }
-    let mode = atomic::mode_of(path).unwrap_or(0o600);
-    atomic::write(path, new.as_bytes(), mode)?;
+    let _lock = lock::acquire(&lock::beside(&target), Duration::from_secs(30), || {})?;
+    let old = read::user_file(path)?.map(|f| f.text).unwrap_or_default();
+    let Some(new) = edit(&old)? else { return Ok(false) };
+    atomic::write(path, new.as_bytes(), 0o600, atomic::Links::Follow)?;
     Ok(true)
 }

@@ -7,6 +7,7 @@ pub mod device;
 pub mod prompt;
 pub mod totp;
 
+use std::io::IsTerminal;
 use std::process::{Command, Stdio};
 
 use crate::error::{Error, Result};
@@ -35,7 +36,16 @@ pub trait CodeSource {
     /// Whether asking again later gives a new code (a prompt, a command, a seed) or the
     /// same one (a code passed on the command line).
     fn renews(&self) -> bool;
+    /// Whether new codes come without a person (a seed, a command): then a code AWS
+    /// refused can be followed by the next one without asking anyone.
+    fn unattended(&self) -> bool {
+        false
+    }
 }
+
+/// Secrets a code command has no use for: it gets neither keys nor other MFA factors.
+pub const SECRET_VARIABLES: &[&str] =
+    &["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_MFA_TOKEN_CODE", "AWSMFA_TOTP_SECRET"];
 
 /// `--code` or `AWS_MFA_TOKEN_CODE`.
 pub struct GivenCode {
@@ -70,14 +80,23 @@ impl CodeSource for ProcessCode {
         if let Some(wait) = refused {
             prompt::countdown(wait, "the last code was already used; waiting for the next one");
         }
-        let output = Command::new("sh")
-            .arg("-c")
-            .arg(&self.command.value)
-            .env("AWSMFA_SERIAL", serial)
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-            .map_err(|e| Error::config(format!("cannot run mfa_process ({}): {e}", self.command.origin)))?;
+        // A reader that asks for a touch or a PIN must reach the person: it gets the terminal
+        // as stdin (and as stderr when ours is hidden, as under credential_process).
+        let tty = |write: bool| std::fs::OpenOptions::new().read(!write).write(write).open("/dev/tty").ok();
+        let stdin = tty(false).map(Stdio::from).unwrap_or_else(Stdio::null);
+        let stderr = match tty(true) {
+            Some(t) if !std::io::stderr().is_terminal() => Stdio::from(t),
+            _ => Stdio::inherit(),
+        };
+        let mut command = Command::new("sh");
+        command.arg("-c").arg(&self.command.value).env("AWSMFA_SERIAL", serial).stdin(stdin).stderr(stderr);
+        for name in SECRET_VARIABLES {
+            command.env_remove(name);
+        }
+        let output = command.output().map_err(|e| {
+            Error::config(format!("cannot run mfa_process ({}): {}", self.command.origin, crate::error::io_reason(&e)))
+                .hint("mfa_process is run with `sh -c`: check that sh is installed")
+        })?;
         if !output.status.success() {
             return Err(Error::config(format!("mfa_process ({}) failed with {}", self.command.origin, output.status))
                 .hint("run the command by hand to see why; it must print a 6-digit code"));
@@ -89,6 +108,9 @@ impl CodeSource for ProcessCode {
         })
     }
     fn renews(&self) -> bool {
+        true
+    }
+    fn unattended(&self) -> bool {
         true
     }
 }
@@ -121,6 +143,9 @@ impl CodeSource for TotpCode {
         Ok(MfaCode(totp::code_at_step(&self.key, totp::step_at(now))))
     }
     fn renews(&self) -> bool {
+        true
+    }
+    fn unattended(&self) -> bool {
         true
     }
 }

@@ -4,6 +4,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::path::Path;
 use std::time::Duration;
 
 use super::{CodeSource, MfaCode};
@@ -30,16 +31,20 @@ impl CodeSource for TtyPrompt {
     }
 
     fn code(&mut self, serial: &str, refused: Option<u64>) -> Result<MfaCode> {
-        let mut out = self.tty.try_clone().map_err(|e| Error::unexpected(format!("terminal: {e}")))?;
-        let mut input = BufReader::new(self.tty.try_clone().map_err(|e| Error::unexpected(format!("terminal: {e}")))?);
+        let mut out = self.tty.try_clone().map_err(|e| Error::io("use the terminal", Path::new("/dev/tty"), e))?;
+        let mut input =
+            BufReader::new(self.tty.try_clone().map_err(|e| Error::io("use the terminal", Path::new("/dev/tty"), e))?);
         if let Some(wait) = refused {
             let _ = writeln!(out, "this code was already used; wait for the next one (in {wait} s)");
         }
         for _ in 0..ATTEMPTS {
-            let _ = write!(out, "MFA code for {serial}: ");
+            // One write: a terminal (or a test typing at it) sees the whole prompt at once.
+            let _ = out.write_all(format!("MFA code for {serial}: ").as_bytes());
             let _ = out.flush();
             let mut line = String::new();
-            let read = input.read_line(&mut line).map_err(|e| Error::unexpected(format!("terminal: {e}")))?;
+            let read = input
+                .read_line(&mut line)
+                .map_err(|e| Error::io("read from the terminal", Path::new("/dev/tty"), e))?;
             if read == 0 {
                 let _ = writeln!(out);
                 return Err(
@@ -65,7 +70,7 @@ pub fn countdown(seconds: u64, why: &str) {
     let tty = OpenOptions::new().write(true).open("/dev/tty").ok();
     let interactive = std::io::stderr().is_terminal();
     if tty.is_none() && interactive {
-        eprintln!("{why} ({seconds} s)");
+        crate::ui::note(&format!("{why} ({seconds} s)"));
     }
     for left in (1..=seconds).rev() {
         if let Some(mut t) = tty.as_ref() {

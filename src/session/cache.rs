@@ -4,7 +4,6 @@
 //! files and no SDK, no async runtime.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -12,10 +11,13 @@ use sha1::{Digest, Sha1};
 
 use super::{Secret, Session};
 use crate::clock;
-use crate::error::Result;
-use crate::files::atomic;
+use crate::error::{Error, Result};
+use crate::files::atomic::{self, Links};
+use crate::files::read::{self, Private};
 
 const VERSION: u32 = 1;
+/// A session record is a few hundred bytes; anything much larger is not ours.
+const RECORD_LIMIT: u64 = 16 << 10;
 
 /// A short, stable, file-name-safe hash of `text`.
 pub fn short_hash(text: &str) -> String {
@@ -64,11 +66,26 @@ pub struct Cached {
     pub serial: String,
 }
 
-/// Why a cache file was not used: said in one line, and the file gets replaced.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a cache file was not used.
+#[derive(Debug)]
 pub enum Rejected {
     Missing,
+    /// Said in one line, and the file gets replaced.
     Unsafe(String),
+    /// Not ours to trust or replace (another user's file, a directory others can write to):
+    /// the run stops with this error.
+    Refused(Error),
+}
+
+impl PartialEq for Rejected {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Rejected::Missing, Rejected::Missing) => true,
+            (Rejected::Unsafe(a), Rejected::Unsafe(b)) => a == b,
+            (Rejected::Refused(a), Rejected::Refused(b)) => a.message == b.message,
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -93,31 +110,24 @@ impl SessionCache {
         self.dir.join(format!("{}.lock", key.stem()))
     }
 
-    /// Creates the cache directory (0700) if needed, and narrows it to 0700 if someone
-    /// widened it: it holds session tokens.
+    /// Creates the cache directory (0700) if needed; an existing one must be ours and
+    /// writable by nobody else (it is never chmod-ed: it may not be ours to change).
     pub fn ensure_dir(&self) -> Result<()> {
+        read::check_private_dir(&self.dir)?;
         atomic::ensure_dir(&self.dir, 0o700)?;
-        if atomic::mode_of(&self.dir).is_some_and(|m| m & 0o077 != 0) {
-            fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))
-                .map_err(|e| crate::error::Error::io("restrict", &self.dir, e))?;
-        }
-        Ok(())
+        read::check_private_dir(&self.dir)
     }
 
     /// The cached session for `key`, whatever its expiry; `Err` says why none is usable.
     pub fn load(&self, key: &CacheKey) -> std::result::Result<Cached, Rejected> {
+        read::check_private_dir(&self.dir).map_err(Rejected::Refused)?;
         let path = self.path(key);
         let shown = path.display();
-        let meta = match fs::metadata(&path) {
-            Ok(meta) => meta,
-            Err(_) => return Err(Rejected::Missing),
+        let bytes = match read::private_file("cache file", &path, RECORD_LIMIT).map_err(Rejected::Refused)? {
+            Private::Missing => return Err(Rejected::Missing),
+            Private::Unusable(why) => return Err(Rejected::Unsafe(why)),
+            Private::Bytes(bytes) => bytes,
         };
-        if meta.permissions().mode() & 0o077 != 0 {
-            return Err(Rejected::Unsafe(format!(
-                "ignoring cache file {shown}: it is readable by group or others (it will be replaced)"
-            )));
-        }
-        let bytes = fs::read(&path).map_err(|_| Rejected::Missing)?;
         let record: Record = serde_json::from_slice(&bytes).map_err(|_| {
             Rejected::Unsafe(format!("ignoring cache file {shown}: it is corrupt or truncated (it will be replaced)"))
         })?;
@@ -156,7 +166,7 @@ impl SessionCache {
             expiration: clock::iso_utc(session.expiration),
         };
         let json = serde_json::to_vec_pretty(&record).expect("records always serialize");
-        atomic::write(&self.path(key), &json, 0o600)
+        atomic::write(&self.path(key), &json, 0o600, Links::Replace)
     }
 
     /// Deletes the cached session for `key`; true if there was one.
@@ -166,6 +176,7 @@ impl SessionCache {
 
     /// Deletes every cached session; returns how many.
     pub fn remove_all(&self) -> Result<usize> {
+        read::check_private_dir(&self.dir)?;
         let Ok(entries) = fs::read_dir(&self.dir) else { return Ok(0) };
         let mut removed = 0;
         for entry in entries.flatten() {
@@ -182,13 +193,14 @@ fn remove_file(path: &Path) -> Result<bool> {
     match fs::remove_file(path) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(crate::error::Error::io("delete", path, e)),
+        Err(e) => Err(Error::io("delete", path, e)),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn key() -> CacheKey {
         CacheKey { source_access_key_id: "AKIAEXAMPLE".into(), serial: Some("arn:mfa".into()), role_arn: None }
@@ -226,20 +238,25 @@ mod tests {
         assert!(matches!(cache.load(&key()), Err(Rejected::Unsafe(m)) if m.contains("corrupt")));
         cache.store(&key(), "arn:mfa", &session()).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(matches!(cache.load(&key()), Err(Rejected::Unsafe(m)) if m.contains("readable")));
+        assert!(matches!(cache.load(&key()), Err(Rejected::Unsafe(m)) if m.contains("group or others")));
         fs::write(&path, text.replace("\"version\": 1", "\"version\": 99")).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
         assert!(matches!(cache.load(&key()), Err(Rejected::Unsafe(m)) if m.contains("version")));
     }
 
     #[test]
-    fn a_widened_cache_directory_is_narrowed_again() {
+    fn a_cache_directory_others_can_write_to_is_refused_and_left_alone() {
         let dir = tempfile::tempdir().unwrap();
         let cache = SessionCache::new(dir.path().join("awsmfa"));
         fs::create_dir(cache.dir()).unwrap();
+        fs::set_permissions(cache.dir(), fs::Permissions::from_mode(0o1777)).unwrap();
+        assert!(cache.store(&key(), "arn:mfa", &session()).is_err());
+        assert!(matches!(cache.load(&key()), Err(Rejected::Refused(e)) if e.exit_code() == 3));
+        assert_eq!(atomic::mode_of(cache.dir()), Some(0o1777), "never chmod-ed");
+        // Readable but not writable by others (like a 0755 ~/.ssh) is fine: the files are 0600.
         fs::set_permissions(cache.dir(), fs::Permissions::from_mode(0o755)).unwrap();
         cache.store(&key(), "arn:mfa", &session()).unwrap();
-        assert_eq!(atomic::mode_of(cache.dir()), Some(0o700));
+        assert_eq!(atomic::mode_of(&cache.path(&key())), Some(0o600));
     }
 
     #[test]

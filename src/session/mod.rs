@@ -57,8 +57,9 @@ impl Session {
 
 /// "AKIA…WXYZ" → "…WXYZ": enough to tell keys apart, never enough to use one.
 pub fn key_tail(access_key_id: &str) -> String {
-    let n = access_key_id.len();
-    format!("…{}", &access_key_id[n.saturating_sub(4)..])
+    let chars: Vec<char> = access_key_id.chars().collect();
+    let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+    format!("…{tail}")
 }
 
 #[cfg(test)]
@@ -82,5 +83,6 @@ mod tests {
     fn key_tails_show_four_characters() {
         assert_eq!(key_tail("AKIAIOSFODNN7EXAMPLE"), "…MPLE");
         assert_eq!(key_tail("AB"), "…AB");
+        assert_eq!(key_tail("ÄKIAÖÖÖÖ"), "…ÖÖÖÖ", "never a byte index inside a character");
     }
 }

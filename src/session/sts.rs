@@ -86,19 +86,40 @@ pub fn duration(settings: &Settings) -> Result<u64> {
     Ok(d.value)
 }
 
-fn usable(loaded: std::result::Result<Cached, Rejected>, now: OffsetDateTime, min_ttl: u64) -> Option<Cached> {
+/// A cached session with more than `min_ttl` left; a file that is not usable is warned
+/// about once per run (`warned`), one that must not be trusted stops the run.
+fn usable(
+    loaded: std::result::Result<Cached, Rejected>,
+    now: OffsetDateTime,
+    min_ttl: u64,
+    warned: &mut bool,
+) -> Result<Option<Cached>> {
     match loaded {
-        Ok(cached) if cached.session.seconds_left(now) > min_ttl as i64 => Some(cached),
-        Ok(_) | Err(Rejected::Missing) => None,
+        Ok(cached) if cached.session.seconds_left(now) > min_ttl as i64 => Ok(Some(cached)),
+        Ok(_) | Err(Rejected::Missing) => Ok(None),
         Err(Rejected::Unsafe(why)) => {
-            ui::warn(&why);
-            None
+            if !std::mem::replace(warned, true) {
+                ui::warn(&why);
+            }
+            Ok(None)
         }
+        Err(Rejected::Refused(err)) => Err(err),
     }
 }
 
 fn found(c: Cached) -> Obtained {
     Obtained { session: c.session, serial: c.serial, fresh: false }
+}
+
+/// How long to wait for another awsmfa's login: AWSMFA_LOCK_TIMEOUT seconds, else 5 min.
+pub fn lock_timeout() -> Result<Duration> {
+    match env_var("AWSMFA_LOCK_TIMEOUT") {
+        None => Ok(Duration::from_secs(DEFAULT_LOCK_TIMEOUT)),
+        Some(v) => v.trim().parse::<u64>().map(Duration::from_secs).map_err(|_| {
+            Error::config(format!("AWSMFA_LOCK_TIMEOUT={v:?} is not a whole number of seconds"))
+                .hint("e.g. AWSMFA_LOCK_TIMEOUT=60, or unset it for the default (300)")
+        }),
+    }
 }
 
 /// Runs `make` under the cache lock of `key`, unless the cache (checked before and, when
@@ -110,22 +131,23 @@ fn cached_or_locked(
     make: impl FnOnce() -> Result<Obtained>,
 ) -> Result<Obtained> {
     let ttl = min_ttl(request)?;
+    let mut warned = false;
     if !request.force
-        && let Some(c) = usable(cache.load(key), clock::now(), ttl)
+        && let Some(c) = usable(cache.load(key), clock::now(), ttl, &mut warned)?
     {
         ui::trace("using the cached session");
         return Ok(found(c));
     }
+    let timeout = lock_timeout()?;
     cache.ensure_dir()?;
-    let timeout = env_var("AWSMFA_LOCK_TIMEOUT").and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_LOCK_TIMEOUT);
     let mut waited = false;
-    let _lock = lock::acquire(&cache.lock_path(key), Duration::from_secs(timeout), || {
+    let _lock = lock::acquire(&cache.lock_path(key), timeout, || {
         waited = true;
         ui::trace("another awsmfa is logging in; waiting for its session");
     })?;
     // Whoever held the lock may have just stored a fresh session: use it instead of a code.
     if (!request.force || waited)
-        && let Some(c) = usable(cache.load(key), clock::now(), ttl)
+        && let Some(c) = usable(cache.load(key), clock::now(), ttl, &mut warned)?
     {
         return Ok(found(c));
     }
@@ -150,11 +172,43 @@ pub fn mfa_session(settings: &Settings, keys: &LongTermKeys, request: &Request) 
     let duration = duration(settings)?;
     let (cache, key) = mfa_cache_key(settings, keys);
     cached_or_locked(&cache, &key, request, || {
+        // The client first: a bad CA bundle or endpoint is found before a code is spent.
+        let spec = ClientSpec::new(settings, "sts", Signer::LongTerm(keys), Retries::Never)?;
         let serial = serial(settings, keys)?;
-        let code = next_code(settings, request, &serial)?;
-        let session = call_get_session_token(settings, keys, &serial, &code, duration)?;
+        let mut codes = Codes::new(settings, request, &serial)?;
+        let mut code = codes.next(None)?;
+        let mut retried = false;
+        let session = loop {
+            match call_get_session_token(&spec, keys, &serial, &code, duration)? {
+                Ok(session) => break session,
+                // Another tool (the AWS CLI, a second awsmfa elsewhere) may have spent this
+                // code in this window: an unattended source waits for the next one, once.
+                Err(failure) if !retried && codes.unattended() && code_refused(&failure) => {
+                    retried = true;
+                    ui::note(
+                        "AWS refused the code (another tool may have used it); trying once more with the next one",
+                    );
+                    code = codes.next(Some(totp_wait()))?;
+                }
+                Err(failure) => {
+                    let endpoint = spec.describe_endpoint("sts");
+                    return Err(explain(failure, settings, keys, &serial, &endpoint, "sts:GetSessionToken"));
+                }
+            }
+        };
         Ok(Obtained { session, serial, fresh: true })
     })
+}
+
+/// Seconds until the device shows its next code.
+fn totp_wait() -> u64 {
+    crate::mfa::totp::seconds_to_next_step(clock::now().unix_timestamp().max(0) as u64)
+}
+
+/// AWS's answer to a wrong, expired or already used code.
+fn code_refused(failure: &Failure) -> bool {
+    matches!(failure, Failure::Service { code, message }
+        if code == "AccessDenied" && message.contains("one time pass code") && !message.contains("must provide both"))
 }
 
 /// The MFA device: configured, or the user's only one.
@@ -165,37 +219,58 @@ pub fn serial(settings: &Settings, keys: &LongTermKeys) -> Result<String> {
     }
 }
 
-/// A code for `serial` that was never sent before, recorded as sent: a spent code is
-/// refused (a code given on the command line) or waited out (a prompt, seed or command).
+/// A code for `serial` that was never sent before, recorded as sent.
 pub fn next_code(settings: &Settings, request: &Request, serial: &str) -> Result<MfaCode> {
-    let mut source = mfa::choose(settings, request.code.as_deref())?;
-    let mut used = UsedCodes::load(&settings.cache_dir, serial);
-    let mut refused = None;
-    loop {
-        let code = source.code(serial, refused)?;
-        let now = clock::now().unix_timestamp().max(0) as u64;
-        match used.claim(code.as_str(), now)? {
-            None => return Ok(code),
-            Some(wait) if source.renews() => refused = Some(wait),
-            Some(wait) => {
-                return Err(Error::mfa(format!("this code was already used; wait for the next one (in {wait} s)"))
-                    .hint(format!(
-                        "AWS accepts each code once; pass the next code from your device ({})",
-                        source.origin()
-                    )));
+    Codes::new(settings, request, serial)?.next(None)
+}
+
+/// The codes of one device from one source, each claimed before it is sent: a spent code
+/// is refused (a code given on the command line) or waited out (a prompt, seed or command).
+struct Codes<'a> {
+    source: Box<dyn mfa::CodeSource>,
+    used: UsedCodes,
+    serial: &'a str,
+}
+
+impl<'a> Codes<'a> {
+    fn new(settings: &Settings, request: &Request, serial: &'a str) -> Result<Self> {
+        let source = mfa::choose(settings, request.code.as_deref())?;
+        Ok(Codes { source, used: UsedCodes::load(&settings.cache_dir, serial)?, serial })
+    }
+
+    fn unattended(&self) -> bool {
+        self.source.unattended()
+    }
+
+    /// The next unspent code; `refused` when the last one was refused, with the seconds
+    /// until the device shows a new one.
+    fn next(&mut self, mut refused: Option<u64>) -> Result<MfaCode> {
+        loop {
+            let code = self.source.code(self.serial, refused)?;
+            let now = clock::now().unix_timestamp().max(0) as u64;
+            match self.used.claim(code.as_str(), now)? {
+                None => return Ok(code),
+                Some(wait) if self.source.renews() => refused = Some(wait),
+                Some(wait) => {
+                    return Err(Error::mfa(format!("this code was already used; wait for the next one (in {wait} s)"))
+                        .hint(format!(
+                            "AWS accepts each code once; pass the next code from your device ({})",
+                            self.source.origin()
+                        )));
+                }
             }
         }
     }
 }
 
+/// One GetSessionToken: the session, or AWS's refusal (for the caller to explain or retry).
 fn call_get_session_token(
-    settings: &Settings,
+    spec: &ClientSpec,
     keys: &LongTermKeys,
     serial: &str,
     code: &MfaCode,
     duration: u64,
-) -> Result<Session> {
-    let spec = ClientSpec::new(settings, "sts", Signer::LongTerm(keys), Retries::Never)?;
+) -> Result<std::result::Result<Session, Failure>> {
     let endpoint = spec.describe_endpoint("sts");
     ui::trace(&format!("sts:GetSessionToken at {endpoint} with key {}", super::key_tail(&keys.access_key_id)));
     let client = spec.sts();
@@ -208,18 +283,20 @@ fn call_get_session_token(
             .send()
             .await
     })?;
-    let output =
-        answer.map_err(|e| explain(aws::classify(e), settings, keys, serial, &endpoint, "sts:GetSessionToken"))?;
+    let output = match answer {
+        Ok(output) => output,
+        Err(e) => return Ok(Err(aws::classify(e))),
+    };
     let creds =
         output.credentials().ok_or_else(|| Error::unexpected("sts:GetSessionToken answered without credentials"))?;
     let expiration = OffsetDateTime::from_unix_timestamp(creds.expiration().secs())
         .map_err(|_| Error::unexpected("sts:GetSessionToken answered with an impossible expiry"))?;
-    Ok(Session {
+    Ok(Ok(Session {
         access_key_id: creds.access_key_id().to_string(),
         secret_access_key: Secret::new(creds.secret_access_key()),
         session_token: Secret::new(creds.session_token()),
         expiration,
-    })
+    }))
 }
 
 /// GetSessionToken's (and a direct AssumeRole's) MFA failures, in words that say what to do.

@@ -2,7 +2,6 @@
 //! twice, AWS refuses it (and a refused retry looks like a wrong code). So every code is
 //! recorded before it is sent, and a code seen again within its lifetime is refused locally.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -10,8 +9,14 @@ use serde::{Deserialize, Serialize};
 use super::cache::short_hash;
 use std::time::Duration;
 
-use crate::files::{atomic, lock};
+use crate::error::Result;
+use crate::files::atomic::{self, Links};
+use crate::files::lock;
+use crate::files::read::{self, Private};
 use crate::mfa::totp;
+
+/// A record holds a handful of hashes; anything much larger is not ours.
+const RECORD_LIMIT: u64 = 64 << 10;
 
 /// AWS accepts a code one step either side of its own: a code lives at most three steps.
 const LIFETIME_SECONDS: u64 = 3 * totp::STEP_SECONDS;
@@ -30,10 +35,11 @@ pub struct UsedCodes {
 }
 
 impl UsedCodes {
-    pub fn load(cache_dir: &Path, serial: &str) -> Self {
+    pub fn load(cache_dir: &Path, serial: &str) -> Result<Self> {
+        read::check_private_dir(cache_dir)?;
         let path = cache_dir.join(format!("used-codes-{}.json", short_hash(serial)));
-        let record = fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
-        UsedCodes { path, serial: serial.to_string(), record }
+        let record = read_record(&path)?.unwrap_or_default();
+        Ok(UsedCodes { path, serial: serial.to_string(), record })
     }
 
     fn code_hash(&self, code: &str) -> String {
@@ -55,12 +61,13 @@ impl UsedCodes {
     /// Claims `code` for sending at `now`: None when it was free (it is now recorded as
     /// sent), else the seconds until the device shows a new one. Checking and recording
     /// happen under one lock, so two processes can never both claim the same code.
-    pub fn claim(&mut self, code: &str, now: u64) -> crate::error::Result<Option<u64>> {
+    pub fn claim(&mut self, code: &str, now: u64) -> Result<Option<u64>> {
         if let Some(dir) = self.path.parent() {
             atomic::ensure_dir(dir, 0o700)?;
+            read::check_private_dir(dir)?;
         }
         let _lock = lock::acquire(&self.path.with_extension("lock"), Duration::from_secs(10), || {})?;
-        if let Some(fresh) = fs::read(&self.path).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
+        if let Some(fresh) = read_record(&self.path)? {
             self.record = fresh;
         }
         if let Some(wait) = self.wait_before_reuse(code, now) {
@@ -71,16 +78,22 @@ impl UsedCodes {
     }
 
     /// Records `code` as sent at `now`; forgets codes too old to matter.
-    fn record(&mut self, code: &str, now: u64) -> crate::error::Result<()> {
+    fn record(&mut self, code: &str, now: u64) -> Result<()> {
         let hash = self.code_hash(code);
         self.record.sent.retain(|(_, at)| now < at + LIFETIME_SECONDS);
         self.record.sent.push((hash, now));
-        if let Some(dir) = self.path.parent() {
-            atomic::ensure_dir(dir, 0o700)?;
-        }
         let json = serde_json::to_vec(&self.record).expect("records always serialize");
-        atomic::write(&self.path, &json, 0o600)
+        atomic::write(&self.path, &json, 0o600, Links::Replace)
     }
+}
+
+/// The record on disk: None when missing or unusable (it is rewritten at the next claim);
+/// an error when it belongs to someone else.
+fn read_record(path: &Path) -> Result<Option<Record>> {
+    Ok(match read::private_file("used-codes file", path, RECORD_LIMIT)? {
+        Private::Bytes(bytes) => serde_json::from_slice(&bytes).ok(),
+        Private::Missing | Private::Unusable(_) => None,
+    })
 }
 
 #[cfg(test)]
@@ -90,18 +103,18 @@ mod tests {
     #[test]
     fn a_sent_code_is_refused_until_it_has_expired() {
         let dir = tempfile::tempdir().unwrap();
-        let mut used = UsedCodes::load(dir.path(), "arn:mfa");
+        let mut used = UsedCodes::load(dir.path(), "arn:mfa").unwrap();
         assert_eq!(used.claim("123456", 1000).unwrap(), None);
         assert_eq!(
             used.claim("123456", 1001).unwrap(),
             Some(19),
             "claimed once only: 1001 s is 19 s before the next step"
         );
-        let reloaded = UsedCodes::load(dir.path(), "arn:mfa");
+        let reloaded = UsedCodes::load(dir.path(), "arn:mfa").unwrap();
         assert_eq!(reloaded.wait_before_reuse("123456", 1005), Some(15), "1005 s is 15 s before the next step");
         assert_eq!(reloaded.wait_before_reuse("654321", 1005), None);
         assert_eq!(reloaded.wait_before_reuse("123456", 1000 + 90), None);
-        let other_device = UsedCodes::load(dir.path(), "arn:other");
+        let other_device = UsedCodes::load(dir.path(), "arn:other").unwrap();
         assert_eq!(other_device.wait_before_reuse("123456", 1005), None);
     }
 
@@ -112,7 +125,9 @@ mod tests {
         let winners: usize = (0..8)
             .map(|_| {
                 let path = path.clone();
-                std::thread::spawn(move || UsedCodes::load(&path, "arn:mfa").claim("123456", 1000).unwrap().is_none())
+                std::thread::spawn(move || {
+                    UsedCodes::load(&path, "arn:mfa").unwrap().claim("123456", 1000).unwrap().is_none()
+                })
             })
             .collect::<Vec<_>>()
             .into_iter()

@@ -3,7 +3,9 @@ answers when the terminal shows a prompt.
 
 usage: pty_answer.py PROMPT ANSWER [ANSWER...] -- COMMAND [ARGS...]
 
-Each ANSWER is typed (with Enter) the next time PROMPT appears on the terminal. Prints
+Each ANSWER is typed (with Enter) the next time PROMPT appears on the terminal: pass the
+whole prompt, up to its last character, so that an answer is never typed while the prompt
+is still being written (the echo would land inside it). Prints
 everything the terminal showed to stdout (so tests can read it) and exits with the
 command's exit code. Gives up after 30 s.
 """

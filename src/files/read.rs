@@ -1,0 +1,221 @@
+//! Reading files that hold secrets or steer what awsmfa does, without trusting them blindly:
+//! never hang on a FIFO, never read a device or a 2 GB file whole, and (for awsmfa's own
+//! files) never through a symlink or from a file or directory someone else controls, as
+//! ssh refuses a private key others could have written.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// The most we read of `~/.aws/config` or `~/.aws/credentials`.
+pub const USER_FILE_LIMIT: u64 = 16 << 20;
+
+/// A user's AWS file, read.
+#[derive(Debug, Clone, Default)]
+pub struct UserFile {
+    pub text: String,
+    /// Owned by us (or root) and writable by nobody else: safe to take commands from.
+    pub trusted: bool,
+}
+
+fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Opens for reading without blocking on a FIFO and without passing the fd to children.
+fn open_nonblocking(path: &Path, follow: bool) -> std::io::Result<File> {
+    let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
+    OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | nofollow).open(path)
+}
+
+/// Reads at most `limit` bytes; more is an error of the caller's choosing.
+fn read_bounded(file: File, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
+}
+
+fn is_dev_null(meta: &fs::Metadata) -> bool {
+    meta.file_type().is_char_device() && fs::metadata("/dev/null").is_ok_and(|n| n.rdev() == meta.rdev())
+}
+
+/// Reads `~/.aws/config` or `~/.aws/credentials` (links followed, as every AWS tool does).
+/// Missing: None. `/dev/null` reads as empty (the usual "no such file" idiom); any other
+/// non-regular file, a file over the limit, or one that is not UTF-8 is a configuration error.
+pub fn user_file(path: &Path) -> Result<Option<UserFile>> {
+    let file = match open_nonblocking(path, true) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("read", path, e)),
+    };
+    let meta = file.metadata().map_err(|e| Error::io("read", path, e))?;
+    if is_dev_null(&meta) {
+        return Ok(Some(UserFile { text: String::new(), trusted: true }));
+    }
+    if meta.is_dir() {
+        return Err(Error::config(format!("cannot read {}: it is a directory", path.display()))
+            .hint("name the file itself (AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE)"));
+    }
+    if !meta.is_file() {
+        return Err(Error::config(format!("cannot read {}: it is not a regular file", path.display()))
+            .hint("AWS files must be regular files; a FIFO or device cannot be read safely"));
+    }
+    let bytes = read_bounded(file, USER_FILE_LIMIT)
+        .map_err(|e| Error::io("read", path, e))?
+        .ok_or_else(|| Error::config(format!("{} is larger than {} MiB", path.display(), USER_FILE_LIMIT >> 20)))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Error::config(format!("{} is not UTF-8 text", path.display())).hint("save the file as UTF-8 (or plain ASCII)")
+    })?;
+    let trusted = (meta.uid() == euid() || meta.uid() == 0) && meta.mode() & 0o022 == 0;
+    Ok(Some(UserFile { text, trusted }))
+}
+
+/// What became of reading one of awsmfa's own private files.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Private {
+    Missing,
+    /// Not usable, but ours to replace: a link, a FIFO, readable by others, too large.
+    Unusable(String),
+    Bytes(Vec<u8>),
+}
+
+/// Checks that `dir`, which holds awsmfa's private files, is a directory of ours that
+/// nobody else can write to. A missing directory is fine (it is created 0700 when needed).
+pub fn check_private_dir(dir: &Path) -> Result<()> {
+    let meta = match fs::metadata(dir) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("inspect", dir, e)),
+    };
+    let fix = "use a directory of your own that only you can write to (the default is ~/.aws/awsmfa; AWSMFA_CACHE_DIR overrides)";
+    if !meta.is_dir() {
+        return Err(Error::config(format!("{} is not a directory", dir.display())).hint(fix));
+    }
+    if meta.uid() != euid() {
+        return Err(Error::config(format!(
+            "refusing to use {}: it belongs to uid {}, not to you (uid {})",
+            dir.display(),
+            meta.uid(),
+            euid()
+        ))
+        .hint(fix));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(Error::config(format!(
+            "refusing to use {}: others can write to it (mode {:o})",
+            dir.display(),
+            meta.mode() & 0o7777
+        ))
+        .hint(format!("run `chmod go-w {}`, or {fix}", dir.display())));
+    }
+    Ok(())
+}
+
+/// Reads one of awsmfa's own secret-holding files (`limit` bytes at most). Refused with an
+/// error when it belongs to someone else: its contents may be theirs to choose.
+pub fn private_file(label: &str, path: &Path, limit: u64) -> Result<Private> {
+    let shown = format!("{label} {}", path.display());
+    let file = match open_nonblocking(path, false) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Private::Missing),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Ok(Private::Unusable(format!("ignoring {shown}: it is a symlink (it will be replaced)")));
+        }
+        Err(e) => return Err(Error::io("read", path, e)),
+    };
+    let meta = file.metadata().map_err(|e| Error::io("read", path, e))?;
+    if meta.uid() != euid() {
+        return Err(Error::config(format!(
+            "refusing to read {shown}: it belongs to uid {}, not to you (uid {})",
+            meta.uid(),
+            euid()
+        ))
+        .hint(format!("delete it (`rm {shown}`): awsmfa only trusts files it wrote itself")));
+    }
+    if !meta.is_file() {
+        return Ok(Private::Unusable(format!("ignoring {shown}: it is not a regular file (it will be replaced)")));
+    }
+    if meta.mode() & 0o077 != 0 {
+        let how = if meta.mode() & 0o044 != 0 { "readable" } else { "writable" };
+        return Ok(Private::Unusable(format!(
+            "ignoring {shown}: it is {how} by group or others (it will be replaced)"
+        )));
+    }
+    match read_bounded(file, limit).map_err(|e| Error::io("read", path, e))? {
+        Some(bytes) => Ok(Private::Bytes(bytes)),
+        None => {
+            Ok(Private::Unusable(format!("ignoring {shown}: it is larger than {limit} bytes (it will be replaced)")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{PermissionsExt, symlink};
+
+    fn mkfifo(path: &Path) {
+        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    }
+
+    #[test]
+    fn user_files_missing_or_dev_null_read_as_nothing() {
+        assert!(user_file(Path::new("/nonexistent/awsmfa/config")).unwrap().is_none());
+        assert_eq!(user_file(Path::new("/dev/null")).unwrap().unwrap().text, "");
+    }
+
+    #[test]
+    fn a_fifo_a_device_or_a_directory_is_refused_without_hanging() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("config");
+        mkfifo(&fifo);
+        for path in [fifo.as_path(), Path::new("/dev/zero"), dir.path()] {
+            let err = user_file(path).unwrap_err();
+            assert_eq!(err.exit_code(), 3, "{}", err.message);
+        }
+        assert!(matches!(private_file("f", &fifo, 10).unwrap(), Private::Unusable(_)));
+    }
+
+    #[test]
+    fn non_utf8_is_a_configuration_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        fs::write(&path, b"[default]\nregion = \xff\n").unwrap();
+        let err = user_file(&path).unwrap_err();
+        assert_eq!(err.exit_code(), 3);
+        assert!(err.message.contains("UTF-8"), "{}", err.message);
+    }
+
+    #[test]
+    fn private_files_are_never_read_through_links_or_when_exposed_or_huge() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        fs::write(&real, "{}").unwrap();
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(private_file("f", &real, 10).unwrap(), Private::Bytes(b"{}".to_vec()));
+        let link = dir.path().join("link");
+        symlink(&real, &link).unwrap();
+        assert!(matches!(private_file("f", &link, 10).unwrap(), Private::Unusable(m) if m.contains("symlink")));
+        assert!(matches!(private_file("f", &real, 1).unwrap(), Private::Unusable(m) if m.contains("larger")));
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(
+            matches!(private_file("f", &real, 10).unwrap(), Private::Unusable(m) if m.contains("readable by group or others"))
+        );
+    }
+
+    #[test]
+    fn a_directory_others_can_write_to_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        check_private_dir(dir.path()).unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o1777)).unwrap();
+        let err = check_private_dir(dir.path()).unwrap_err();
+        assert_eq!(err.exit_code(), 3);
+        assert!(err.message.contains("others can write"), "{}", err.message);
+        check_private_dir(&dir.path().join("missing")).unwrap();
+    }
+}
