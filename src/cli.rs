@@ -55,9 +55,11 @@ pub struct SessionArgs {
     /// else the user's only device]
     #[arg(long, value_name = "ARN")]
     pub serial: Option<String>,
-    /// The 6-digit MFA code [env: AWS_MFA_TOKEN_CODE; default: the profile's mfa_process,
+    /// The 6-digit MFA code, or `-` to read it from the standard input. A code on the
+    /// command line shows in `ps` and in shell history while it is valid: prefer the prompt
+    /// or `--code -` [env: AWS_MFA_TOKEN_CODE; default: the profile's mfa_process,
     /// AWSMFA_TOTP_SECRET, or a prompt on the terminal]
-    #[arg(long, value_name = "123456")]
+    #[arg(long, value_name = "123456|-")]
     pub code: Option<String>,
     /// Session length: seconds or 15m, 1h, 12h, 36h [default: the profile's
     /// duration_seconds, else 12h]

@@ -130,6 +130,8 @@ fn owned_ranges(lines: &[&str], name: &str) -> Vec<(usize, usize)> {
                 match classify(lines[j]) {
                     Some(LineKind::Header(_)) => break,
                     Some(LineKind::Entry(..)) | Some(LineKind::Continuation) | None => end = j + 1,
+                    // awsmfa's own note belongs to the section it was written in.
+                    Some(LineKind::Comment) if lines[j].trim_start().starts_with(NOTE_PREFIX) => end = j + 1,
                     _ => {}
                 }
                 j += 1;
@@ -242,15 +244,18 @@ pub fn set_keys(text: &str, name: &str, keys: &[(&str, Option<&str>)], note: Opt
                 }
             }
             Some(LineKind::Continuation) if dropping_continuation => {}
+            // Comments and blank lines do not end a setting: an indented line after them still
+            // continues it (as the parser reads it), so they leave `dropping_continuation` be.
             Some(LineKind::Comment) if is_note(line) => {
-                dropping_continuation = false;
                 if let Some(note) = note.filter(|_| !note_written) {
                     out.push_str(&format!("{note}{ending}"));
                     note_written = true;
                 }
             }
             kind => {
-                dropping_continuation = false;
+                if !matches!(kind, Some(LineKind::Comment) | Some(LineKind::Blank)) {
+                    dropping_continuation = false;
+                }
                 out.push_str(line);
                 if i == first_start && matches!(kind, Some(LineKind::Header(_))) && !has_note {
                     if let Some(note) = note {
@@ -287,9 +292,13 @@ pub fn remove_keys(text: &str, name: &str, keys: &[&str]) -> Option<String> {
     let unset: Vec<(&str, Option<&str>)> = keys.iter().map(|k| (*k, None)).collect();
     let edited = set_keys(text, name, &unset, None);
     let lines: Vec<&str> = edited.split_inclusive('\n').collect();
-    let empty = owned_ranges(&lines, name)
-        .iter()
-        .all(|(start, end)| lines[start + 1..*end].iter().all(|l| classify(l) == Some(LineKind::Blank)));
+    // Empty: nothing but blank lines between each `[name]` and the next header.
+    let empty = owned_ranges(&lines, name).iter().all(|(start, _)| {
+        lines[start + 1..]
+            .iter()
+            .take_while(|l| !matches!(classify(l), Some(LineKind::Header(_))))
+            .all(|l| classify(l) == Some(LineKind::Blank))
+    });
     if empty { remove_section(&edited, name) } else { Some(edited) }
 }
 
@@ -417,5 +426,165 @@ mod tests {
         let out = remove_section(FILE, "session").unwrap();
         assert_eq!(out, FILE.replace("[session]\naws_access_key_id = OLD\naws_session_token = T\n", ""));
         assert_eq!(remove_section(FILE, "nope"), None);
+    }
+
+    #[test]
+    fn set_keys_rewrites_in_place_keeps_other_lines_and_appends_what_is_missing() {
+        let text = "[a]\nx = 1\n[sess]\nregion = eu-west-1\naws_access_key_id = OLD\n  nested = 1\n# mine\naws_session_token = OLD\n\n[b]\ny = 2\n";
+        let keys = [
+            ("aws_access_key_id", Some("NEW")),
+            ("aws_secret_access_key", Some("S")),
+            ("aws_session_token", Some("T")),
+        ];
+        let out = set_keys(text, "sess", &keys, Some("# written by awsmfa; expires X"));
+        assert_eq!(
+            out,
+            "[a]\nx = 1\n[sess]\n# written by awsmfa; expires X\nregion = eu-west-1\naws_access_key_id = NEW\n# mine\naws_session_token = T\naws_secret_access_key = S\n\n[b]\ny = 2\n"
+        );
+        let again = set_keys(&out, "sess", &keys, Some("# written by awsmfa; expires Y"));
+        assert_eq!(again, out.replace("expires X", "expires Y"), "the note is replaced, not added");
+        let removed = remove_keys(&again, "sess", &["aws_access_key_id", "aws_secret_access_key", "aws_session_token"]);
+        assert_eq!(removed.unwrap(), "[a]\nx = 1\n[sess]\nregion = eu-west-1\n# mine\n\n[b]\ny = 2\n");
+    }
+
+    #[test]
+    fn a_section_left_empty_is_removed_whole() {
+        let text = "[a]\nx = 1\n\n[mfa]\naws_access_key_id = K\naws_session_token = T\n";
+        assert_eq!(remove_keys(text, "mfa", &["aws_access_key_id", "aws_session_token"]).unwrap(), "[a]\nx = 1\n");
+        assert_eq!(remove_keys(text, "nope", &["aws_access_key_id"]), None);
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        const MANAGED: [&str; 3] = ["aws_access_key_id", "aws_secret_access_key", "aws_session_token"];
+
+        /// One line of an AWS file, without its ending: the kinds a real file has, with the
+        /// names and keys drawn small so that sections and keys collide often.
+        fn line() -> impl Strategy<Value = String> {
+            let name = prop::sample::select(vec!["a", "b", "default", "profile a", "mfa", "mfa-long-term"]);
+            let key = prop::sample::select(vec![
+                "aws_access_key_id",
+                "AWS_Session_Token",
+                "aws_secret_access_key",
+                "region",
+                "s3",
+                "x",
+            ]);
+            prop_oneof![
+                name.clone().prop_map(|n| format!("[{n}]")),
+                name.prop_map(|n| format!("  [ {n} ]  ")),
+                (key.clone(), "[a-zA-Z0-9+/=]{0,8}").prop_map(|(k, v)| format!("{k} = {v}")),
+                (key, "[a-z0-9]{1,4}").prop_map(|(k, v)| format!("{k}={v}")),
+                Just("  nested = 1".to_string()),
+                Just(String::new()),
+                Just("# a comment".to_string()),
+                Just("; another = comment".to_string()),
+                Just("# written by awsmfa; expires then".to_string()),
+            ]
+        }
+
+        /// A file: lines, one line ending for all (LF or CRLF), and maybe no final ending.
+        fn file() -> impl Strategy<Value = String> {
+            (prop::collection::vec(line(), 0..14), any::<bool>(), any::<bool>()).prop_map(|(lines, crlf, last)| {
+                let eol = if crlf { "\r\n" } else { "\n" };
+                let mut text = lines.join(eol);
+                if last && !text.is_empty() {
+                    text.push_str(eol);
+                }
+                text
+            })
+        }
+
+        /// Every line of the file an edit of `[name]` must keep, in order: all but blank
+        /// lines (appending adds one), `[name]` headers (added or dropped with the section),
+        /// and in `[name]` the managed keys, their nested lines and awsmfa's note. Endings
+        /// are normalised (a last line may gain one).
+        fn unmanaged(text: &str, name: &str) -> Vec<String> {
+            let mut kept = Vec::new();
+            let (mut in_name, mut managed) = (false, false);
+            for line in text.split_inclusive('\n') {
+                let kind = classify(line);
+                match &kind {
+                    Some(LineKind::Header(h)) => {
+                        in_name = h == name;
+                        managed = false;
+                        if in_name {
+                            continue;
+                        }
+                    }
+                    Some(LineKind::Entry(k, _)) => managed = in_name && MANAGED.contains(&k.as_str()),
+                    _ => {}
+                }
+                let skip = match kind {
+                    Some(LineKind::Blank) => true,
+                    Some(LineKind::Entry(..)) | Some(LineKind::Continuation) => managed,
+                    Some(LineKind::Comment) => in_name && line.trim_start().starts_with(NOTE_PREFIX),
+                    _ => false,
+                };
+                if !skip {
+                    kept.push(line.trim_end_matches(['\n', '\r']).to_string());
+                }
+            }
+            kept
+        }
+
+        fn endings_kept(before: &str, after: &str) {
+            let crlf = before.matches("\r\n").count();
+            if before.contains('\n') && crlf == before.matches('\n').count() {
+                assert_eq!(after.matches("\r\n").count(), after.matches('\n').count(), "a CRLF file stays CRLF");
+            }
+            if crlf == 0 {
+                assert!(!after.contains('\r'), "an LF file gets no CR");
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            #[test]
+            fn setting_keys_changes_nothing_else(
+                text in file(),
+                name in prop::sample::select(vec!["a", "mfa", "default", "new"]),
+                id in "[A-Z0-9]{16,20}",
+                token in "[A-Za-z0-9+/=]{1,40}",
+            ) {
+                let keys = [(MANAGED[0], Some(id.as_str())), (MANAGED[1], Some("secret")), (MANAGED[2], Some(token.as_str()))];
+                let out = set_keys(&text, name, &keys, Some("# written by awsmfa; expires now"));
+                prop_assert_eq!(unmanaged(&out, name), unmanaged(&text, name));
+                endings_kept(&text, &out);
+                if let Ok(before) = Ini::parse(&text) {
+                    let after = Ini::parse(&out).expect("an edit of a valid file is valid");
+                    prop_assert_eq!(after.get(name, MANAGED[0]), Some(id.as_str()));
+                    prop_assert_eq!(after.get(name, MANAGED[2]), Some(token.as_str()));
+                    for section in before.section_names().filter(|s| *s != name) {
+                        prop_assert_eq!(after.section(section), before.section(section));
+                    }
+                    let mut others = after.section(name).cloned().unwrap_or_default();
+                    let mut was = before.section(name).cloned().unwrap_or_default();
+                    for k in MANAGED { others.remove(k); was.remove(k); }
+                    prop_assert_eq!(others, was, "the section's other settings read the same");
+                }
+                prop_assert_eq!(set_keys(&out, name, &keys, Some("# written by awsmfa; expires now")), out.clone(), "idempotent");
+            }
+
+            #[test]
+            fn removing_keys_changes_nothing_else(text in file(), name in prop::sample::select(vec!["a", "mfa", "default"])) {
+                let Some(out) = remove_keys(&text, name, &MANAGED) else {
+                    prop_assert!(owned_ranges(&text.split_inclusive('\n').collect::<Vec<_>>(), name).is_empty());
+                    return Ok(());
+                };
+                prop_assert_eq!(unmanaged(&out, name), unmanaged(&text, name));
+                endings_kept(&text, &out);
+                if let Ok(before) = Ini::parse(&text) {
+                    let after = Ini::parse(&out).expect("still valid");
+                    for k in MANAGED { prop_assert_eq!(after.get(name, k), None); }
+                    for section in before.section_names().filter(|s| *s != name) {
+                        prop_assert_eq!(after.section(section), before.section(section));
+                    }
+                }
+            }
+        }
     }
 }

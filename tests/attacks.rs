@@ -1,0 +1,620 @@
+//! awsmfa attacked, as an attacker or a careless user would: one test per way the tool
+//! could lose a key, write where it must not, run what it must not, trust what it did not
+//! write, crash, hang, or answer with the wrong exit code. Each names the attack.
+
+mod common;
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::World;
+use predicates::prelude::*;
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+fn is_root() -> bool {
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+/// A key id in AWS's shape that is nobody's (the underscores keep it from looking real).
+const OTHER_KEY_ID: &str = "AKIA_OTHER_PROFILE_01";
+
+/// The cache files a login leaves, by prefix (`session-`, `used-codes-`).
+fn cache_file(w: &World, prefix: &str) -> PathBuf {
+    w.cache_files(prefix).into_iter().next().unwrap_or_else(|| panic!("no {prefix} file"))
+}
+
+// ---- data loss ---------------------------------------------------------------------------
+
+#[test]
+fn write_profile_onto_another_profiles_long_term_keys_is_refused_before_a_code_is_spent() {
+    let w = World::new();
+    w.config(&format!("[default]\nmfa_serial = {}\n", w.user.serial));
+    let path =
+        w.credentials(&format!("\n[prod]\naws_access_key_id = {OTHER_KEY_ID}\naws_secret_access_key = prodsecret\n"));
+    let before = read(&path);
+    w.awsmfa()
+        .args(["login", "--code", &w.code(0), "--write-profile", "prod"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("it holds the long-term keys in [prod]"));
+    assert_eq!(read(&path), before, "not a byte changed");
+    assert_eq!(w.sts_calls(), 0, "checked before the code was sent");
+}
+
+#[test]
+fn logout_never_deletes_long_term_keys() {
+    let w = World::new();
+    w.standard_profile();
+    let path = w.path(".aws/credentials");
+    let before = read(&path);
+    w.awsmfa().args(["logout", "--write-profile", "default"]).assert().code(3);
+    assert_eq!(read(&path), before);
+}
+
+#[test]
+fn write_profile_onto_keys_kept_in_the_config_file_is_refused() {
+    let w = World::new();
+    w.standard_profile();
+    let config = w.config(&format!(
+        "[default]\nmfa_serial = {}\n\n[profile cfg]\naws_access_key_id = {OTHER_KEY_ID}\naws_secret_access_key = s\n",
+        w.user.serial
+    ));
+    let before = read(&w.path(".aws/credentials"));
+    w.awsmfa()
+        .args(["login", "--code", &w.code(0), "--write-profile", "cfg"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(format!("[profile cfg] of {}", config.display())));
+    assert_eq!(read(&w.path(".aws/credentials")), before, "the profile is not locked out");
+}
+
+#[test]
+fn write_profile_keeps_the_other_settings_of_the_section() {
+    let w = World::new();
+    w.standard_profile();
+    let path = w.credentials(
+        "\n[sess]\nregion = eu-west-1\naws_access_key_id = ASIA_OLD_SESSION_01\naws_secret_access_key = old\naws_session_token = old\noutput = json\n",
+    );
+    w.awsmfa().args(["login", "--code", &w.code(0), "--write-profile", "sess"]).assert().success();
+    let text = read(&path);
+    let section = &text[text.find("[sess]").unwrap()..];
+    assert!(section.contains("region = eu-west-1\n") && section.contains("output = json\n"), "{section}");
+    assert!(!section.contains("= old"), "{section}");
+    // And logout takes the session keys away again, leaving the settings.
+    w.awsmfa().args(["logout", "--write-profile", "sess"]).assert().success();
+    let text = read(&path);
+    let section = &text[text.find("[sess]").unwrap()..];
+    assert_eq!(section, "[sess]\nregion = eu-west-1\noutput = json\n");
+}
+
+#[test]
+fn writers_with_different_cache_directories_lose_no_profile() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    // Ten writers, each with its own cache directory (a copy holding the same session).
+    let dirs: Vec<PathBuf> = (0..10)
+        .map(|i| {
+            let dir = w.path(&format!("cache{i}"));
+            let status = std::process::Command::new("cp").arg("-a").arg(w.path(".aws/awsmfa")).arg(&dir).status();
+            assert!(status.unwrap().success());
+            dir
+        })
+        .collect();
+    let bin = assert_cmd::cargo::cargo_bin("awsmfa");
+    let children: Vec<_> = dirs
+        .iter()
+        .enumerate()
+        .map(|(i, dir)| {
+            w.command(bin.to_str().unwrap())
+                .args(["login", "--write-profile", &format!("copy{i}")])
+                .env("AWSMFA_CACHE_DIR", dir)
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let text = read(&w.path(".aws/credentials"));
+    for i in 0..10 {
+        assert!(text.contains(&format!("[copy{i}]")), "copy{i} lost:\n{text}");
+    }
+    assert_eq!(w.sts_calls(), 1);
+}
+
+#[test]
+fn a_rewritten_credentials_file_keeps_its_owner_and_group() {
+    if !is_root() {
+        eprintln!("skipped: needs root to give the file to another user");
+        return;
+    }
+    let w = World::new();
+    w.standard_profile();
+    let path = w.path(".aws/credentials");
+    std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+    w.awsmfa().args(["login", "--code", &w.code(0), "--write-profile", "mfa"]).assert().success();
+    let meta = std::fs::metadata(&path).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
+    assert!(read(&path).contains("[mfa]"));
+}
+
+#[test]
+fn stale_temp_files_of_killed_writers_neither_block_the_next_write_nor_stay() {
+    let w = World::new();
+    w.standard_profile();
+    // Leftovers as a killed writer of any likely pid would have left them (the old names
+    // were pid-based), world-readable with a secret inside, and an hour old.
+    let last_pid: u32 = read(Path::new("/proc/sys/kernel/ns_last_pid")).trim().parse().unwrap_or(1);
+    let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+    let stale: Vec<PathBuf> = (1..=1)
+        .chain(last_pid..last_pid + 400)
+        .map(|pid| {
+            let path = w.path(&format!(".aws/.credentials.awsmfa-{pid}.tmp"));
+            std::fs::write(&path, "aws_secret_access_key = leaked").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            std::fs::File::options().write(true).open(&path).unwrap().set_modified(old).unwrap();
+            path
+        })
+        .collect();
+    w.awsmfa().args(["login", "--code", &w.code(0), "--write-profile", "mfa"]).assert().success();
+    assert!(read(&w.path(".aws/credentials")).contains("[mfa]"));
+    assert!(stale.iter().all(|p| !p.exists()), "stale temp files are removed");
+}
+
+// ---- secrets and integrity ---------------------------------------------------------------
+
+#[test]
+fn symlinks_planted_in_the_cache_are_never_written_through() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let session = cache_file(&w, "session-");
+    let used = cache_file(&w, "used-codes-");
+    let victims: Vec<PathBuf> = [&session, &used]
+        .iter()
+        .enumerate()
+        .map(|(i, planted)| {
+            let victim = w.path(&format!("victim{i}"));
+            std::fs::write(&victim, "precious").unwrap();
+            std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+            std::fs::remove_file(planted).unwrap();
+            symlink(&victim, planted).unwrap();
+            victim
+        })
+        .collect();
+    w.awsmfa().args(["login", "--force", "--code", &w.code(1)]).assert().success();
+    for victim in &victims {
+        assert_eq!(read(victim), "precious");
+        assert_eq!(mode(victim), 0o644, "never chmod-ed");
+    }
+    assert!(std::fs::symlink_metadata(&session).unwrap().is_file(), "the link was replaced by our file");
+    // A planted lock file is refused, not followed (and no code is spent on the way).
+    let lock = session.with_extension("lock");
+    std::fs::remove_file(&lock).ok();
+    symlink(&victims[0], &lock).unwrap();
+    let calls = w.sts_calls();
+    w.awsmfa().args(["login", "--force", "--code", &w.code(-1)]).assert().code(3);
+    assert_eq!(read(&victims[0]), "precious");
+    assert_eq!(w.sts_calls(), calls);
+}
+
+#[test]
+fn another_users_cache_file_is_refused_and_its_keys_never_printed() {
+    if !is_root() {
+        eprintln!("skipped: needs root to make a file of another user");
+        return;
+    }
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let session = cache_file(&w, "session-");
+    std::os::unix::fs::chown(&session, Some(65534), None).unwrap();
+    let out = w.awsmfa().arg("env").output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(out.stdout.is_empty(), "no keys printed");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("belongs to uid 65534"));
+}
+
+#[test]
+fn a_cache_directory_others_can_write_to_is_refused_and_never_chmod_ed() {
+    let w = World::new();
+    w.standard_profile();
+    let shared = w.path("shared-tmp");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    w.awsmfa()
+        .args(["login", "--code", &w.code(0)])
+        .env("AWSMFA_CACHE_DIR", &shared)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("others can write to it"));
+    assert_eq!(mode(&shared), 0o1777);
+    assert_eq!(w.sts_calls(), 0, "refused before any code was sent");
+}
+
+#[test]
+fn a_device_as_credentials_file_is_never_replaced_by_a_regular_file() {
+    if !is_root() {
+        eprintln!("skipped: needs root to make a device node");
+        return;
+    }
+    let w = World::new();
+    let device = w.path("null");
+    let c = std::ffi::CString::new(device.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) }, 0);
+    w.config(&format!(
+        "[default]\nmfa_serial = {}\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+        w.user.serial, w.user.access_key_id, w.user.secret_access_key
+    ));
+    w.awsmfa()
+        .args(["login", "--code", &w.code(0), "--write-profile", "mfa"])
+        .env("AWS_SHARED_CREDENTIALS_FILE", &device)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("not a regular file"));
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::symlink_metadata(&device).unwrap().file_type().is_char_device());
+    assert_eq!(w.sts_calls(), 0);
+}
+
+#[test]
+fn env_output_runs_nothing_under_eval_whatever_the_region_says() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let marker = w.path("pwned");
+    for region in [format!("eu-west-1; touch {}", marker.display()), format!("$(touch {})", marker.display())] {
+        for (var, config) in [("AWS_REGION", None), ("", Some(&region))] {
+            if let Some(region) = config {
+                w.config(&format!("[default]\nregion = {region}\nmfa_serial = {}\n", w.user.serial));
+            }
+            for format in ["env", "env-no-export", "fish", "powershell", "windows-cmd", "dotenv"] {
+                let mut cmd = w.awsmfa();
+                cmd.args(["env", "--format", format]);
+                if !var.is_empty() {
+                    cmd.env(var, &region);
+                }
+                let out = cmd.output().unwrap();
+                assert_eq!(out.status.code(), Some(3), "{format}: {}", String::from_utf8_lossy(&out.stderr));
+                let script = String::from_utf8_lossy(&out.stdout).into_owned();
+                let _ = w.command("sh").args(["-c", &format!("eval \"$1\"; true"), "sh", &script]).status();
+                assert!(!marker.exists(), "{format} ran code from the region");
+            }
+        }
+    }
+}
+
+#[test]
+fn exec_hands_no_mfa_factor_to_the_child() {
+    let w = World::new();
+    w.standard_profile();
+    let out = w
+        .awsmfa()
+        .args(["exec", "--", "env"])
+        .env("AWSMFA_TOTP_SECRET", &w.user.seed)
+        .env("AWS_MFA_SERIAL_NUMBER", &w.user.serial)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let env = String::from_utf8_lossy(&out.stdout);
+    assert!(env.contains("AWS_SESSION_TOKEN="), "the child got the session");
+    for name in ["AWSMFA_TOTP_SECRET", "AWS_MFA_TOKEN_CODE", "AWS_MFA_SERIAL_NUMBER"] {
+        assert!(!env.contains(&format!("{name}=")), "{name} reached the child");
+    }
+    assert!(!env.contains(&w.user.seed));
+}
+
+#[test]
+fn a_code_can_come_from_stdin_and_help_warns_about_ps() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", "-"]).write_stdin(format!("{}\n", w.code(0))).assert().success();
+    assert_eq!(w.sts_calls(), 1);
+    w.awsmfa().args(["login", "--force", "--code", "-"]).write_stdin("").assert().code(3);
+    w.awsmfa().args(["login", "--help"]).assert().success().stdout(predicate::str::contains("`ps`"));
+}
+
+// ---- crashes and hangs -------------------------------------------------------------------
+
+#[test]
+fn a_non_ascii_access_key_id_is_refused_before_a_code_is_claimed() {
+    let w = World::new();
+    w.config(&format!("[default]\nmfa_serial = {}\n", w.user.serial));
+    std::fs::write(
+        w.path(".aws/credentials"),
+        "[default]\naws_access_key_id = ÄKIAÖÖÖÖÖÖÖÖÖÖÖÖÖÖ\naws_secret_access_key = x\n",
+    )
+    .unwrap();
+    w.awsmfa()
+        .args(["login", "--code", &w.code(0)])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("is not one AWS makes").and(predicate::str::contains("panicked").not()));
+    assert!(w.cache_files("used-codes-").is_empty(), "no code was claimed");
+    w.awsmfa().arg("status").assert().stderr(predicate::str::contains("panicked").not());
+}
+
+#[test]
+fn a_broken_stderr_pipe_does_not_stop_the_login() {
+    let w = World::new();
+    w.standard_profile();
+    let mut fds = [0; 2];
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    unsafe { libc::close(fds[0]) };
+    let write_end = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fds[1]) };
+    let status = w
+        .command(assert_cmd::cargo::cargo_bin("awsmfa").to_str().unwrap())
+        .args(["login", "--code", &w.code(0)])
+        .stderr(Stdio::from(write_end))
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert_eq!(w.cache_files("session-").len(), 1, "the session was still cached");
+}
+
+#[test]
+fn a_fifo_or_an_endless_device_as_config_is_refused_without_hanging() {
+    let w = World::new();
+    w.standard_profile();
+    let fifo = w.path("config-fifo");
+    mkfifo(&fifo);
+    for (var, path) in [("AWS_CONFIG_FILE", fifo.as_path()), ("AWS_SHARED_CREDENTIALS_FILE", Path::new("/dev/zero"))] {
+        w.awsmfa()
+            .arg("status")
+            .env(var, path)
+            .timeout(Duration::from_secs(20))
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains("not a regular file"));
+    }
+}
+
+#[test]
+fn a_huge_cache_file_is_not_read_whole() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let session = cache_file(&w, "session-");
+    std::fs::File::options().write(true).open(&session).unwrap().set_len(2 << 30).unwrap();
+    let child = w
+        .command(assert_cmd::cargo::cargo_bin("awsmfa").to_str().unwrap())
+        .args(["login", "--code", &w.code(1)])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) }, child.id() as i32);
+    assert_eq!(libc::WEXITSTATUS(status), 0);
+    assert!(usage.ru_maxrss < 100 * 1024, "peak memory {} KiB: the file was read whole", usage.ru_maxrss);
+    assert!(std::fs::metadata(&session).unwrap().len() < 4096, "replaced by a fresh record");
+}
+
+/// A TCP endpoint that accepts connections and never answers.
+fn silent_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    url
+}
+
+#[test]
+fn a_silent_endpoint_costs_seconds_and_names_the_limit() {
+    let w = World::new();
+    w.credentials("");
+    // No mfa_serial: the device is looked up first (the call that used to retry for a minute).
+    w.config("[default]\nregion = us-east-1\ncli_read_timeout = 1\ncli_connect_timeout = 1\n");
+    let silent = silent_endpoint();
+    let started = Instant::now();
+    w.awsmfa()
+        .args(["login", "--code", &w.code(0)])
+        .env("AWS_ENDPOINT_URL", &silent)
+        .timeout(Duration::from_secs(50))
+        .assert()
+        .code(6)
+        .stderr(predicate::str::contains(&silent).and(predicate::str::contains("cli_read_timeout 1s")));
+    assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
+}
+
+// ---- exit codes and messages -------------------------------------------------------------
+
+#[test]
+fn bad_files_are_configuration_errors_not_crashes() {
+    let w = World::new();
+    w.standard_profile();
+    let bad_utf8 = w.path("bad-utf8");
+    std::fs::write(&bad_utf8, b"[default]\nregion = \xff\xfe\n").unwrap();
+    let loop_a = w.path("loop-a");
+    symlink(w.path("loop-b"), &loop_a).unwrap();
+    symlink(&loop_a, w.path("loop-b")).unwrap();
+    for (path, says) in [(bad_utf8, "UTF-8"), (w.path(".aws"), "directory"), (loop_a, "symlinks")] {
+        w.awsmfa()
+            .args(["login", "--code", "123456"])
+            .env("AWS_CONFIG_FILE", &path)
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains(says).and(predicate::str::contains("os error").not()));
+    }
+    std::fs::write(w.path(".aws/awsmfa"), "a file where the cache directory goes").unwrap();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().code(3);
+    assert_eq!(w.sts_calls(), 0);
+}
+
+#[test]
+fn bad_input_is_refused_before_a_code_is_claimed() {
+    let w = World::new();
+    w.standard_profile();
+    let code = w.code(0);
+    let cases: Vec<(Vec<String>, Vec<(&str, &str)>)> = vec![
+        (vec!["--save-json".into(), w.path(".aws").display().to_string()], vec![]),
+        (vec!["--region".into(), "bad region!".into()], vec![]),
+        (vec![], vec![("AWS_ENDPOINT_URL", "not a url")]),
+        (vec![], vec![("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:99999")]),
+        (vec![], vec![("AWSMFA_LOCK_TIMEOUT", "soon")]),
+        (vec![], vec![("AWSMFA_MIN_TTL", "later")]),
+    ];
+    for (args, env) in cases {
+        let mut cmd = w.awsmfa();
+        cmd.args(["login", "--code", &code]).args(&args).envs(env.iter().copied());
+        cmd.assert().code(3);
+    }
+    assert_eq!(w.sts_calls(), 0);
+    assert!(w.cache_files("used-codes-").is_empty(), "the code was never claimed");
+    // And the code still works afterwards.
+    w.awsmfa().args(["login", "--code", &code]).assert().success();
+}
+
+#[test]
+fn a_malformed_code_flag_is_an_error_even_with_a_valid_session() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    w.awsmfa().args(["login", "--code", "12"]).assert().code(3).stderr(predicate::str::contains("not 6 digits"));
+}
+
+#[test]
+fn exec_of_something_that_cannot_run_is_126_like_a_shell() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let not_executable = w.path("script.sh");
+    std::fs::write(&not_executable, "echo hi\n").unwrap();
+    for target in [w.path(".aws"), not_executable] {
+        w.awsmfa()
+            .args(["exec", "--"])
+            .arg(&target)
+            .assert()
+            .code(126)
+            .stderr(predicate::str::contains("cannot run").and(predicate::str::contains("os error").not()));
+    }
+}
+
+#[test]
+fn home_is_not_needed_when_every_path_is_named() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa()
+        .args(["login", "--code", &w.code(0)])
+        .env_remove("HOME")
+        .env("AWS_CONFIG_FILE", w.path(".aws/config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", w.path(".aws/credentials"))
+        .env("AWSMFA_CACHE_DIR", w.path("cache"))
+        .assert()
+        .success();
+    w.awsmfa().arg("status").env_remove("HOME").assert().code(3).stderr(predicate::str::contains("AWS_CONFIG_FILE"));
+}
+
+#[test]
+fn tilde_in_file_variables_means_home() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa()
+        .args(["login", "--code", &w.code(0), "--write-profile", "mfa"])
+        .env("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")
+        .env("AWS_CONFIG_FILE", "~/.aws/config")
+        .assert()
+        .success();
+    assert!(read(&w.path(".aws/credentials")).contains("[mfa]"));
+    assert!(!w.path("~").exists(), "no directory literally named ~");
+}
+
+#[test]
+fn a_cache_warning_is_said_once() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    std::fs::write(cache_file(&w, "session-"), "{").unwrap();
+    let out = w.awsmfa().args(["login", "--code", &w.code(1)]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stderr).matches("warning:").count(), 1);
+}
+
+/// Runs awsmfa on a pseudo-terminal, typing `answers` at `prompt`; returns (screen, code).
+fn on_terminal(w: &World, prompt: &str, answers: &[&str], args: &[&str], env: &[(&str, &str)]) -> (String, i32) {
+    let out = w
+        .command(common::python())
+        .arg(common::repo().join("tests/support/pty_answer.py"))
+        .arg(prompt)
+        .args(answers)
+        .arg("--")
+        .arg(assert_cmd::cargo::cargo_bin("awsmfa"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (String::from_utf8_lossy(&out.stdout).into_owned(), out.status.code().unwrap_or(-1))
+}
+
+#[test]
+fn term_dumb_gets_no_colour_even_on_a_terminal() {
+    let w = World::new();
+    let (screen, code) = on_terminal(&w, "never shown", &[], &["login", "--code", "12"], &[("TERM", "xterm")]);
+    assert_eq!(code, 3, "{screen}");
+    assert!(screen.contains('\x1b'), "colour on a capable terminal: {screen:?}");
+    let (screen, _) = on_terminal(&w, "never shown", &[], &["login", "--code", "12"], &[("TERM", "dumb")]);
+    assert!(!screen.contains('\x1b'), "{screen:?}");
+}
+
+#[test]
+fn a_code_spent_by_another_tool_is_followed_by_the_next_one() {
+    let w = World::new();
+    w.standard_profile();
+    // The AWS CLI uses the device's current code first.
+    let out = w
+        .command(&common::venv_bin("aws"))
+        .args(["sts", "get-session-token", "--serial-number", &w.user.serial, "--token-code", &w.code(0)])
+        .env("AWS_ACCESS_KEY_ID", &w.user.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &w.user.secret_access_key)
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    w.awsmfa().arg("login").env("AWSMFA_TOTP_SECRET", &w.user.seed).timeout(Duration::from_secs(90)).assert().success();
+    assert_eq!(w.sts_calls(), 2, "the CLI's and awsmfa's");
+}
+
+#[test]
+fn mfa_process_can_ask_the_person_at_the_terminal() {
+    let w = World::new();
+    w.credentials("");
+    w.config(&format!(
+        "[default]\nmfa_serial = {}\nmfa_process = printf 'touch the key, then type its code: ' >&2; read code; echo $code\n",
+        w.user.serial
+    ));
+    let (screen, code) = on_terminal(&w, "type its code: ", &[&w.code(0)], &["login"], &[]);
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(w.sts_calls(), 1);
+}
+
+#[test]
+fn mfa_process_from_a_file_others_can_write_is_not_run() {
+    let w = World::new();
+    w.credentials("");
+    let marker = w.path("ran");
+    let config =
+        w.config(&format!("[default]\nmfa_serial = {}\nmfa_process = touch {}\n", w.user.serial, marker.display()));
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o666)).unwrap();
+    w.awsmfa().arg("login").assert().code(3).stderr(predicate::str::contains("can be written by others"));
+    assert!(!marker.exists());
+}
