@@ -104,11 +104,12 @@ pub fn check_writable(path: &Path, links: Links, create_dir: bool) -> Result<()>
     }
 }
 
-/// Writes `bytes` to `path` atomically. A new file gets `mode`; an existing one keeps its
-/// mode, owner and group.
+/// Writes `bytes` to `path` atomically. A new file, or one of ours (`Links::Replace`), gets
+/// `mode`; an existing user's file keeps its mode, owner and group.
 pub fn write(path: &Path, bytes: &[u8], mode: u32, links: Links) -> Result<()> {
     let target = target_of(path, links);
-    let existing = check_replaceable(&target, path, links)?;
+    // A user's file keeps its owner and mode; one of ours is always made anew, private.
+    let existing = check_replaceable(&target, path, links)?.filter(|_| links == Links::Follow);
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),

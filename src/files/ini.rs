@@ -282,8 +282,8 @@ pub fn set_keys(text: &str, name: &str, keys: &[(&str, Option<&str>)], note: Opt
     out
 }
 
-/// Removes `keys` and awsmfa's note from `[name]`; the whole section goes when nothing but
-/// its header and blank lines would be left. None when there is no such section.
+/// Removes `keys` and awsmfa's note from `[name]`; the header goes too when no setting
+/// would be left under it. None when there is no such section.
 pub fn remove_keys(text: &str, name: &str, keys: &[&str]) -> Option<String> {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     if owned_ranges(&lines, name).is_empty() {
@@ -292,12 +292,13 @@ pub fn remove_keys(text: &str, name: &str, keys: &[&str]) -> Option<String> {
     let unset: Vec<(&str, Option<&str>)> = keys.iter().map(|k| (*k, None)).collect();
     let edited = set_keys(text, name, &unset, None);
     let lines: Vec<&str> = edited.split_inclusive('\n').collect();
-    // Empty: nothing but blank lines between each `[name]` and the next header.
+    // Empty: no setting left between each `[name]` and the next header. Comments there stay
+    // (they usually introduce the next section); only the header goes.
     let empty = owned_ranges(&lines, name).iter().all(|(start, _)| {
         lines[start + 1..]
             .iter()
             .take_while(|l| !matches!(classify(l), Some(LineKind::Header(_))))
-            .all(|l| classify(l) == Some(LineKind::Blank))
+            .all(|l| matches!(classify(l), Some(LineKind::Blank) | Some(LineKind::Comment)))
     });
     if empty { remove_section(&edited, name) } else { Some(edited) }
 }
