@@ -293,7 +293,7 @@ fn env_output_runs_nothing_under_eval_whatever_the_region_says() {
                 let out = cmd.output().unwrap();
                 assert_eq!(out.status.code(), Some(3), "{format}: {}", String::from_utf8_lossy(&out.stderr));
                 let script = String::from_utf8_lossy(&out.stdout).into_owned();
-                let _ = w.command("sh").args(["-c", &format!("eval \"$1\"; true"), "sh", &script]).status();
+                let _ = w.command("sh").args(["-c", "eval \"$1\"; true", "sh", &script]).status();
                 assert!(!marker.exists(), "{format} ran code from the region");
             }
         }
@@ -392,10 +392,12 @@ fn a_huge_cache_file_is_not_read_whole() {
     w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
     let session = cache_file(&w, "session-");
     std::fs::File::options().write(true).open(&session).unwrap().set_len(2 << 30).unwrap();
+    // Reaped with wait4 below, for its resource usage.
+    #[allow(clippy::zombie_processes)]
     let child = w
         .command(assert_cmd::cargo::cargo_bin("awsmfa").to_str().unwrap())
         .args(["login", "--code", &w.code(1)])
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut status = 0;
@@ -466,7 +468,8 @@ fn bad_input_is_refused_before_a_code_is_claimed() {
     let w = World::new();
     w.standard_profile();
     let code = w.code(0);
-    let cases: Vec<(Vec<String>, Vec<(&str, &str)>)> = vec![
+    type Case<'a> = (Vec<String>, Vec<(&'a str, &'a str)>);
+    let cases: Vec<Case> = vec![
         (vec!["--save-json".into(), w.path(".aws").display().to_string()], vec![]),
         (vec!["--region".into(), "bad region!".into()], vec![]),
         (vec![], vec![("AWS_ENDPOINT_URL", "not a url")]),

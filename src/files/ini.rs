@@ -257,13 +257,15 @@ pub fn set_keys(text: &str, name: &str, keys: &[(&str, Option<&str>)], note: Opt
                     dropping_continuation = false;
                 }
                 out.push_str(line);
-                if i == first_start && matches!(kind, Some(LineKind::Header(_))) && !has_note {
-                    if let Some(note) = note {
-                        if !out.ends_with('\n') {
-                            out.push_str(eol);
-                        }
-                        out.push_str(&format!("{note}{eol}"));
+                if i == first_start
+                    && matches!(kind, Some(LineKind::Header(_)))
+                    && !has_note
+                    && let Some(note) = note
+                {
+                    if !out.ends_with('\n') {
+                        out.push_str(eol);
                     }
+                    out.push_str(&format!("{note}{eol}"));
                 }
             }
         }
