@@ -72,11 +72,13 @@ pub struct Ec2 {
     client: aws_sdk_ec2::Client,
     endpoint: String,
     region: String,
+    /// How often DescribeInstances is polled while waiting.
+    pub poll_interval: std::time::Duration,
 }
 
 impl Ec2 {
-    pub fn new(spec: &ClientSpec, region: &str) -> Self {
-        Ec2 { client: spec.ec2(), endpoint: spec.describe_endpoint("ec2"), region: region.to_string() }
+    pub fn new(spec: &ClientSpec, region: &str, poll_interval: std::time::Duration) -> Self {
+        Ec2 { client: spec.ec2(), endpoint: spec.describe_endpoint("ec2"), region: region.to_string(), poll_interval }
     }
 
     fn run_request(

@@ -6,6 +6,8 @@ pub mod aws;
 pub mod cli;
 pub mod clock;
 pub mod commands;
+pub mod config;
+pub mod credentials;
 pub mod ec2;
 pub mod error;
 pub mod files;

@@ -5,9 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::config::{AwsFiles, FileKind, Origin, Source};
+use crate::credentials::{KeyOrigin, LongTermKeys, Secret};
 use crate::error::{Error, Result};
-use crate::files::ini::Ini;
-use crate::session::{LongTermKeys, Secret};
+use crate::files::read::UserFile;
 
 /// A value and the place it came from, for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,9 +47,31 @@ pub struct RoleHop {
     pub duration: Option<Sourced<u64>>,
 }
 
-/// Reads one environment variable, treating empty as unset (as the AWS CLI does).
-pub fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
+/// The process environment, read once per run (`Environment::from_process`, in
+/// `Settings::load`) and passed down: nothing else in awsmfa reads a variable, so a test can
+/// resolve any setting from a table of variables and files.
+#[derive(Debug, Clone, Default)]
+pub struct Environment(std::collections::BTreeMap<String, String>);
+
+impl Environment {
+    pub fn from_process() -> Self {
+        Environment(
+            std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect(),
+        )
+    }
+
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Environment(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    /// A variable's value; empty counts as unset, as in the AWS CLI.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    fn sourced(&self, name: &str) -> Option<Sourced<String>> {
+        self.get(name).map(|v| Sourced::new(v.to_string(), name))
+    }
 }
 
 #[derive(Debug)]
@@ -77,51 +100,94 @@ pub struct Settings {
     /// set, Some(None) when set to 0 (no limit).
     pub connect_timeout: Option<Option<std::time::Duration>>,
     pub read_timeout: Option<Option<std::time::Duration>>,
-    keys: Option<std::result::Result<LongTermKeys, KeyProblem>>,
-    config: Ini,
-    credentials: Ini,
-    config_trusted: bool,
-    credentials_trusted: bool,
+    /// A code from AWS_MFA_TOKEN_CODE (the recipe's variable).
+    pub env_code: Option<String>,
+    /// A TOTP seed from AWSMFA_TOTP_SECRET.
+    pub totp_seed: Option<Secret>,
+    /// Reuse a cached session only while it has more than this left (AWSMFA_MIN_TTL).
+    pub min_ttl: Option<u64>,
+    /// How long to wait for another awsmfa's login (AWSMFA_LOCK_TIMEOUT).
+    pub lock_timeout: std::time::Duration,
+    /// How often to poll EC2 while waiting (AWSMFA_POLL_SECONDS).
+    pub poll_interval: std::time::Duration,
+    /// The profile of an `awsmfa exec` this process runs inside (AWSMFA_PROFILE).
+    pub inside_exec: Option<String>,
+    endpoints: Endpoints,
+    ca_bundle: Option<Sourced<String>>,
+    keys: std::result::Result<LongTermKeys, KeyProblem>,
+    files: AwsFiles,
+}
+
+/// Endpoint overrides from the environment, as the AWS CLI reads them.
+#[derive(Debug, Clone, Default)]
+struct Endpoints {
+    ignore: bool,
+    per_service: Vec<(String, String)>,
+    all: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 enum KeyProblem {
-    SessionKeys(String),
-    Incomplete(String),
-    Malformed(String),
+    SessionKeys(KeyOrigin),
+    Incomplete(Option<Origin>),
+    Malformed(KeyOrigin),
 }
 
-pub fn home_dir() -> Result<PathBuf> {
-    env_var("HOME").map(PathBuf::from).ok_or_else(|| {
+pub fn home_dir(env: &Environment) -> Result<PathBuf> {
+    env.get("HOME").map(PathBuf::from).ok_or_else(|| {
         Error::config("HOME is not set")
             .hint("set HOME, or name every file: AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE and AWSMFA_CACHE_DIR")
     })
 }
 
-/// A path from a variable, `~/` expanded as the AWS SDKs do; else `default` under HOME.
-/// HOME is needed only when a path uses it.
-fn path_setting(var: &str, default: &str) -> Result<PathBuf> {
-    match env_var(var) {
-        Some(v) if v == "~" => home_dir(),
-        Some(v) => match v.strip_prefix("~/") {
-            Some(rest) => Ok(home_dir()?.join(rest)),
-            None => Ok(PathBuf::from(v)),
-        },
-        None => Ok(home_dir()?.join(default)),
-    }
+/// Where awsmfa's files are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    pub config: PathBuf,
+    pub credentials: PathBuf,
+    pub cache_dir: PathBuf,
 }
 
-/// An AWS file, parsed; and whether it is safe to take commands (`mfa_process`) from.
-fn read_ini(path: &Path) -> Result<(Ini, bool)> {
-    let Some(file) = crate::files::read::user_file(path)? else { return Ok((Ini::default(), true)) };
-    let ini = Ini::parse(&file.text).map_err(|e| {
-        Error::config(format!("{}:{}: {}", path.display(), e.line, e.message)).hint(format!(
-            "fix line {} of {}",
-            e.line,
-            path.display()
-        ))
-    })?;
-    Ok((ini, file.trusted))
+/// The files' paths from the variables, `~/` expanded as the AWS SDKs do, else under HOME.
+/// HOME is needed only when a path uses it.
+pub fn locate(env: &Environment) -> Result<Paths> {
+    let path = |var: &str, default: &str| -> Result<PathBuf> {
+        match env.get(var) {
+            Some("~") => home_dir(env),
+            Some(v) => match v.strip_prefix("~/") {
+                Some(rest) => Ok(home_dir(env)?.join(rest)),
+                None => Ok(PathBuf::from(v)),
+            },
+            None => Ok(home_dir(env)?.join(default)),
+        }
+    };
+    Ok(Paths {
+        config: path("AWS_CONFIG_FILE", ".aws/config")?,
+        credentials: path("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials")?,
+        cache_dir: path("AWSMFA_CACHE_DIR", ".aws/awsmfa")?,
+    })
+}
+
+/// The two AWS files as read from disk, and whether each is safe to take commands from.
+#[derive(Debug, Clone, Default)]
+pub struct LoadedFiles {
+    pub config: Source,
+    pub credentials: Source,
+    pub config_trusted: bool,
+    pub credentials_trusted: bool,
+}
+
+impl LoadedFiles {
+    /// The one place the AWS files are read (bounded, never a FIFO; a missing file is empty).
+    pub fn read(paths: &Paths) -> Result<LoadedFiles> {
+        let read = |path: &Path| -> Result<(Source, bool)> {
+            let file = crate::files::read::user_file(path)?.unwrap_or(UserFile { text: String::new(), trusted: true });
+            Ok((Source { path: path.to_path_buf(), text: file.text }, file.trusted))
+        };
+        let (config, config_trusted) = read(&paths.config)?;
+        let (credentials, credentials_trusted) = read(&paths.credentials)?;
+        Ok(LoadedFiles { config, credentials, config_trusted, credentials_trusted })
+    }
 }
 
 /// An access key id as AWS makes them: 16 to 128 ASCII letters, digits or underscores.
@@ -149,24 +215,33 @@ fn valid_endpoint(url: &str) -> bool {
         })
 }
 
-/// The section of the config file that holds profile `name`.
-pub fn config_section(name: &str) -> String {
-    if name == "default" { "default".into() } else { format!("profile {name}") }
+fn parse_seconds(v: &Sourced<String>, min: f64, max: f64, example: &str) -> Result<std::time::Duration> {
+    match v.value.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && (min..=max).contains(&secs) => Ok(std::time::Duration::from_secs_f64(secs)),
+        _ => Err(Error::config(format!("{}={:?} is not a number of seconds from {min} to {max}", v.origin, v.value))
+            .hint(format!("e.g. {}={example}, or unset it for the default", v.origin))),
+    }
 }
 
 impl Settings {
-    pub fn resolve(overrides: &Overrides) -> Result<Settings> {
-        let config_path = path_setting("AWS_CONFIG_FILE", ".aws/config")?;
-        let credentials_path = path_setting("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials")?;
-        let cache_dir = path_setting("AWSMFA_CACHE_DIR", ".aws/awsmfa")?;
-        let named_by_env = env_var("AWS_PROFILE").or_else(|| env_var("AWS_DEFAULT_PROFILE"));
-        let (profile, profile_named) = match (&overrides.profile, named_by_env) {
-            (Some(p), _) => (p.clone(), true),
-            (None, Some(p)) => (p, true),
-            (None, None) => ("default".to_string(), false),
-        };
-        let (config, config_trusted) = read_ini(&config_path)?;
-        let (credentials, credentials_trusted) = read_ini(&credentials_path)?;
+    /// Settings for this run: the environment and the AWS files, read once, then resolved.
+    pub fn load(overrides: &Overrides) -> Result<Settings> {
+        let env = Environment::from_process();
+        let paths = locate(&env)?;
+        let files = LoadedFiles::read(&paths)?;
+        Self::resolve(&env, &paths, &files, overrides)
+    }
+
+    /// The pure step: environment + files + flags → every setting, with where it came from.
+    /// Every value is checked here, before anything is spent.
+    pub fn resolve(env: &Environment, paths: &Paths, loaded: &LoadedFiles, overrides: &Overrides) -> Result<Settings> {
+        let files = AwsFiles::parse(&loaded.config, &loaded.credentials)?;
+        let (profile, profile_named) =
+            match (&overrides.profile, env.get("AWS_PROFILE").or(env.get("AWS_DEFAULT_PROFILE"))) {
+                (Some(p), _) => (p.clone(), true),
+                (None, Some(p)) => (p.to_string(), true),
+                (None, None) => ("default".to_string(), false),
+            };
         let mut settings = Settings {
             base_profile: profile.clone(),
             roles: Vec::new(),
@@ -174,27 +249,32 @@ impl Settings {
             lookup: vec![profile.clone()],
             profile,
             profile_named,
-            config_path,
-            credentials_path,
-            cache_dir,
+            config_path: paths.config.clone(),
+            credentials_path: paths.credentials.clone(),
+            cache_dir: paths.cache_dir.clone(),
             region: None,
             serial: None,
             mfa_process: None,
             duration: None,
-            keys: None,
-            config,
-            credentials,
-            config_trusted,
-            credentials_trusted,
             connect_timeout: None,
             read_timeout: None,
+            env_code: env.get("AWS_MFA_TOKEN_CODE").map(str::to_string),
+            totp_seed: env.get("AWSMFA_TOTP_SECRET").map(Secret::new),
+            min_ttl: None,
+            lock_timeout: std::time::Duration::from_secs(DEFAULT_LOCK_TIMEOUT),
+            poll_interval: std::time::Duration::from_secs(2),
+            inside_exec: env.get("AWSMFA_PROFILE").map(str::to_string),
+            endpoints: Endpoints::default(),
+            ca_bundle: None,
+            keys: Err(KeyProblem::Incomplete(None)),
+            files,
         };
         settings.resolve_roles(overrides)?;
         let region = match &overrides.region {
             Some(r) => Some(Sourced::new(r.clone(), "--region")),
-            None => env_var("AWS_REGION")
-                .map(|r| Sourced::new(r, "AWS_REGION"))
-                .or_else(|| env_var("AWS_DEFAULT_REGION").map(|r| Sourced::new(r, "AWS_DEFAULT_REGION")))
+            None => env
+                .sourced("AWS_REGION")
+                .or_else(|| env.sourced("AWS_DEFAULT_REGION"))
                 .or_else(|| settings.profile_value("region")),
         };
         if let Some(r) = &region
@@ -204,21 +284,36 @@ impl Settings {
                 .hint("a region looks like us-east-1 or eu-west-1"));
         }
         settings.region = region.map(|r| r.value);
-        for service in ["sts", "iam", "ec2"] {
+        settings.endpoints = Endpoints {
+            ignore: env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| v.eq_ignore_ascii_case("true"))
+                || settings
+                    .profile_value("ignore_configured_endpoint_urls")
+                    .is_some_and(|v| v.value.eq_ignore_ascii_case("true")),
+            per_service: SERVICES
+                .iter()
+                .filter_map(|s| {
+                    let var = format!("AWS_ENDPOINT_URL_{}", s.to_ascii_uppercase());
+                    env.get(&var).map(|v| (s.to_string(), v.to_string()))
+                })
+                .collect(),
+            all: env.get("AWS_ENDPOINT_URL").map(str::to_string),
+        };
+        for service in SERVICES {
             settings.check_endpoint(service)?;
         }
+        settings.ca_bundle = env.sourced("AWS_CA_BUNDLE").or_else(|| settings.profile_value("ca_bundle"));
         settings.connect_timeout = settings.timeout_setting("cli_connect_timeout")?;
         settings.read_timeout = settings.timeout_setting("cli_read_timeout")?;
         settings.serial = match &overrides.serial {
             Some(s) => Some(Sourced::new(s.clone(), "--serial")),
-            None => env_var("AWS_MFA_SERIAL_NUMBER")
-                .map(|s| Sourced::new(s, "AWS_MFA_SERIAL_NUMBER"))
+            None => env
+                .sourced("AWS_MFA_SERIAL_NUMBER")
                 .or_else(|| settings.profile_value("mfa_serial"))
                 .or_else(|| settings.profile_value("aws_mfa_device")),
         };
         settings.mfa_process = settings.profile_value("mfa_process");
         if let Some(command) = &settings.mfa_process
-            && !(settings.config_trusted && settings.credentials_trusted)
+            && !(loaded.config_trusted && loaded.credentials_trusted)
         {
             return Err(Error::config(format!(
                 "refusing to run mfa_process ({}): the file it comes from can be written by others",
@@ -234,7 +329,18 @@ impl Settings {
         if let (Some(d), Some(last)) = (overrides.duration, settings.roles.last_mut()) {
             last.duration = Some(Sourced::new(d, "--duration"));
         }
-        settings.keys = Some(settings.find_keys());
+        if let Some(v) = env.sourced("AWSMFA_MIN_TTL") {
+            settings.min_ttl = Some(
+                crate::clock::parse_duration(&v.value).map_err(|e| Error::config(format!("AWSMFA_MIN_TTL: {e}")))?,
+            );
+        }
+        if let Some(v) = env.sourced("AWSMFA_LOCK_TIMEOUT") {
+            settings.lock_timeout = parse_seconds(&v, 0.0, 86_400.0, "60")?;
+        }
+        if let Some(v) = env.sourced("AWSMFA_POLL_SECONDS") {
+            settings.poll_interval = parse_seconds(&v, 0.01, 600.0, "2")?;
+        }
+        settings.keys = settings.find_keys(env);
         Ok(settings)
     }
 
@@ -281,10 +387,7 @@ impl Settings {
             });
         }
         self.direct = self.direct
-            || self
-                .value_in(&self.profile, "awsmfa_direct")
-                .map(|v| v.value.eq_ignore_ascii_case("true"))
-                .unwrap_or(false);
+            || self.value_in(&self.profile, "awsmfa_direct").is_some_and(|v| v.value.eq_ignore_ascii_case("true"));
         if self.direct && hops.is_empty() {
             return Err(Error::config("--direct needs a role: a profile with role_arn, or --role-arn"));
         }
@@ -305,11 +408,11 @@ impl Settings {
         }
     }
 
-    /// The credentials-file section holding the long-term keys: `NAME-long-term` when it
-    /// exists (the aws-mfa convention), else `NAME` itself.
+    /// The profile holding the long-term keys: `NAME-long-term` when it exists (the aws-mfa
+    /// convention), else `NAME` itself.
     pub fn long_term_section(&self) -> String {
         let long = format!("{}-long-term", self.base_profile);
-        if self.credentials.section(&long).is_some() { long } else { self.base_profile.clone() }
+        if self.files.has_profile(&long) { long } else { self.base_profile.clone() }
     }
 
     /// A setting: from the named profile, else the profiles its role chain goes through.
@@ -317,104 +420,84 @@ impl Settings {
         self.lookup.iter().find_map(|p| self.value_in(p, key))
     }
 
-    /// A setting of one profile: the config file first, then the credentials file's
-    /// long-term section, then its plain section.
+    /// A setting of one profile as the SDKs read it (the credentials file wins over the
+    /// config file), else of its `NAME-long-term` profile.
     fn value_in(&self, profile: &str, key: &str) -> Option<Sourced<String>> {
-        let section = config_section(profile);
-        if let Some(v) = self.config.get(&section, key) {
-            return Some(Sourced::new(
-                v.to_string(),
-                format!("{key} in [{section}] of {}", self.config_path.display()),
-            ));
-        }
-        let long = format!("{profile}-long-term");
-        for section in [long.as_str(), profile] {
-            if let Some(v) = self.credentials.get(section, key) {
-                return Some(Sourced::new(
-                    v.to_string(),
-                    format!("{key} in [{section}] of {}", self.credentials_path.display()),
-                ));
-            }
-        }
-        None
+        [profile.to_string(), format!("{profile}-long-term")]
+            .iter()
+            .find_map(|p| self.files.get(p, key))
+            .map(|(value, origin)| Sourced::new(value, format!("{key} in {origin}")))
     }
 
-    fn find_keys(&self) -> std::result::Result<LongTermKeys, KeyProblem> {
+    fn find_keys(&self, env: &Environment) -> std::result::Result<LongTermKeys, KeyProblem> {
+        let well_formed = |id: &str, secret: &str| valid_key_id(id) && !secret.chars().any(char::is_control);
         if !self.profile_named
             && self.base_profile == self.profile
-            && let (Some(id), Some(secret)) = (env_var("AWS_ACCESS_KEY_ID"), env_var("AWS_SECRET_ACCESS_KEY"))
+            && let (Some(id), Some(secret)) = (env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY"))
         {
-            if env_var("AWS_SESSION_TOKEN").is_some() || env_var("AWS_SECURITY_TOKEN").is_some() {
-                return Err(KeyProblem::SessionKeys("AWS_ACCESS_KEY_ID (AWS_SESSION_TOKEN is set)".into()));
+            if env.get("AWS_SESSION_TOKEN").is_some() || env.get("AWS_SECURITY_TOKEN").is_some() {
+                return Err(KeyProblem::SessionKeys(KeyOrigin::Environment));
             }
-            if !valid_key_id(&id) || secret.chars().any(char::is_control) {
-                return Err(KeyProblem::Malformed("AWS_ACCESS_KEY_ID".into()));
+            if !well_formed(id, secret) {
+                return Err(KeyProblem::Malformed(KeyOrigin::Environment));
             }
             return Ok(LongTermKeys {
-                access_key_id: id,
+                access_key_id: id.to_string(),
                 secret_access_key: Secret::new(secret),
-                origin: "AWS_ACCESS_KEY_ID".into(),
+                origin: KeyOrigin::Environment,
             });
         }
-        let long = format!("{}-long-term", self.base_profile);
-        let config_name = config_section(&self.base_profile);
-        let places = [
-            (&self.credentials, long.as_str(), &self.credentials_path),
-            (&self.credentials, self.base_profile.as_str(), &self.credentials_path),
-            (&self.config, config_name.as_str(), &self.config_path),
-        ];
-        for (ini, section, path) in places {
-            let id = ini.get(section, "aws_access_key_id");
-            let secret = ini.get(section, "aws_secret_access_key");
-            let origin = format!("[{section}] of {}", path.display());
+        for section in [format!("{}-long-term", self.base_profile), self.base_profile.clone()] {
+            let id = self.files.get(&section, "aws_access_key_id");
+            let secret = self.files.get(&section, "aws_secret_access_key");
             match (id, secret) {
-                (Some(id), Some(secret)) => {
-                    if ini.get(section, "aws_session_token").is_some() {
+                (Some((id, origin)), Some((secret, _))) => {
+                    let origin = KeyOrigin::File { section: origin.section(), path: origin.path };
+                    if self.files.get(&section, "aws_session_token").is_some() {
                         return Err(KeyProblem::SessionKeys(origin));
                     }
-                    if !valid_key_id(id) || secret.chars().any(char::is_control) {
+                    if !well_formed(&id, &secret) {
                         return Err(KeyProblem::Malformed(origin));
                     }
-                    return Ok(LongTermKeys {
-                        access_key_id: id.to_string(),
-                        secret_access_key: Secret::new(secret),
-                        origin,
-                    });
+                    return Ok(LongTermKeys { access_key_id: id, secret_access_key: Secret::new(secret), origin });
                 }
-                (Some(_), None) | (None, Some(_)) => return Err(KeyProblem::Incomplete(origin)),
+                (Some((_, origin)), None) | (None, Some((_, origin))) => {
+                    return Err(KeyProblem::Incomplete(Some(origin)));
+                }
                 (None, None) => {}
             }
         }
-        Err(KeyProblem::Incomplete(String::new()))
+        Err(KeyProblem::Incomplete(None))
     }
 
     /// The long-term keys to call STS with, or an error that says how to provide them.
     pub fn keys(&self) -> Result<&LongTermKeys> {
-        match self.keys.as_ref().expect("resolved") {
+        match &self.keys {
             Ok(keys) => Ok(keys),
             Err(KeyProblem::SessionKeys(origin)) => Err(Error::config(format!(
                 "the keys in {origin} are temporary session keys; awsmfa needs an IAM user's long-term keys"
             ))
-            .hint(if origin.starts_with("AWS_ACCESS_KEY_ID") {
-                "unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN, or name a profile with --profile"
-                    .to_string()
-            } else {
-                format!(
+            .hint(match origin {
+                KeyOrigin::Environment => {
+                    "unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN, or name a profile with --profile"
+                        .to_string()
+                }
+                KeyOrigin::File { .. } => format!(
                     "put the long-term keys in [{}-long-term] of {}",
                     self.base_profile,
                     self.credentials_path.display()
-                )
+                ),
             })),
             Err(KeyProblem::Malformed(origin)) => Err(Error::config(format!(
                 "the access key id in {origin} is not one AWS makes (16 to 128 letters and digits)"
             ))
             .hint("copy the key id again from the IAM console or `aws iam list-access-keys`")),
-            Err(KeyProblem::Incomplete(origin)) if !origin.is_empty() => {
+            Err(KeyProblem::Incomplete(Some(origin))) => {
                 Err(Error::config(format!("{origin} has only one of aws_access_key_id and aws_secret_access_key"))
                     .hint("add the missing one, or run `aws configure` for this profile"))
             }
-            Err(KeyProblem::Incomplete(_)) if self.profile_named && !self.profile_exists(&self.base_profile) => {
-                let known = self.profile_names();
+            Err(KeyProblem::Incomplete(None)) if self.profile_named && !self.profile_exists(&self.base_profile) => {
+                let known = self.files.profile_names();
                 Err(Error::config(format!(
                     "profile '{}' is in neither {} nor {}",
                     self.base_profile,
@@ -427,7 +510,7 @@ impl Settings {
                     format!("known profiles: {}", known.join(", "))
                 }))
             }
-            Err(KeyProblem::Incomplete(_)) => {
+            Err(KeyProblem::Incomplete(None)) => {
                 let env = if self.profile_named { "" } else { ", or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" };
                 Err(Error::config(format!("no long-term keys for profile '{}'", self.base_profile)).hint(format!(
                     "put aws_access_key_id and aws_secret_access_key in [{0}] or [{0}-long-term] of {1}{env}",
@@ -441,13 +524,13 @@ impl Settings {
     /// Where profile `name` itself keeps long-term keys (a key id without a session token),
     /// in the credentials file or the config file; None when it keeps none.
     pub fn long_term_keys_of(&self, name: &str) -> Option<String> {
-        let config_name = config_section(name);
-        [(&self.credentials, name, &self.credentials_path), (&self.config, config_name.as_str(), &self.config_path)]
+        [FileKind::Credentials, FileKind::Config]
             .into_iter()
-            .find(|(ini, section, _)| {
-                ini.get(section, "aws_access_key_id").is_some() && ini.get(section, "aws_session_token").is_none()
+            .find(|file| {
+                self.files.get_in(*file, name, "aws_access_key_id").is_some()
+                    && self.files.get_in(*file, name, "aws_session_token").is_none()
             })
-            .map(|(_, section, path)| format!("[{section}] of {}", path.display()))
+            .map(|file| self.files.origin(file, name).to_string())
     }
 
     /// A malformed endpoint URL is a configuration error, found before any code is spent.
@@ -475,45 +558,33 @@ impl Settings {
     }
 
     fn profile_exists(&self, name: &str) -> bool {
-        self.config.section(&config_section(name)).is_some()
-            || self.credentials.section(name).is_some()
-            || self.credentials.section(&format!("{name}-long-term")).is_some()
-    }
-
-    /// Every profile named in the two files, for hints.
-    fn profile_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .config
-            .section_names()
-            .filter_map(|s| if s == "default" { Some(s) } else { s.strip_prefix("profile ") })
-            .chain(self.credentials.section_names())
-            .map(|s| s.trim().to_string())
-            .collect();
-        names.sort();
-        names.dedup();
-        names
+        self.files.has_profile(name) || self.files.has_profile(&format!("{name}-long-term"))
     }
 
     /// The endpoint for `service` ("sts", "iam", "ec2") as the AWS CLI finds it:
     /// AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, then the profile's endpoint_url.
     pub fn endpoint(&self, service: &str) -> Option<String> {
-        let ignore =
-            env_var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").map(|v| v.eq_ignore_ascii_case("true")).unwrap_or(false)
-                || self
-                    .profile_value("ignore_configured_endpoint_urls")
-                    .map(|v| v.value.eq_ignore_ascii_case("true"))
-                    .unwrap_or(false);
-        if ignore {
+        if self.endpoints.ignore {
             return None;
         }
-        env_var(&format!("AWS_ENDPOINT_URL_{}", service.to_ascii_uppercase()))
-            .or_else(|| env_var("AWS_ENDPOINT_URL"))
+        self.endpoints
+            .per_service
+            .iter()
+            .find(|(s, _)| s == service)
+            .map(|(_, url)| url.clone())
+            .or_else(|| self.endpoints.all.clone())
             .or_else(|| self.profile_value("endpoint_url").map(|v| v.value))
     }
 
     /// The CA bundle to trust for HTTPS, as the AWS CLI finds it: AWS_CA_BUNDLE, then the
     /// profile's `ca_bundle`.
-    pub fn ca_bundle(&self) -> Option<Sourced<String>> {
-        env_var("AWS_CA_BUNDLE").map(|v| Sourced::new(v, "AWS_CA_BUNDLE")).or_else(|| self.profile_value("ca_bundle"))
+    pub fn ca_bundle(&self) -> Option<&Sourced<String>> {
+        self.ca_bundle.as_ref()
     }
 }
+
+/// The services awsmfa calls.
+const SERVICES: [&str; 3] = ["sts", "iam", "ec2"];
+
+/// How long a process waits for another's login by default (AWSMFA_LOCK_TIMEOUT).
+const DEFAULT_LOCK_TIMEOUT: u64 = 300;

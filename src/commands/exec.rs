@@ -8,7 +8,6 @@ use super::{request, settings};
 use crate::cli::{ExecArgs, GlobalArgs};
 use crate::error::{Error, Result, io_reason};
 use crate::output;
-use crate::profile::env_var;
 use crate::session::sts;
 
 /// Variables that would make the child use other credentials than the session's.
@@ -29,13 +28,13 @@ const CLEARED: &[&str] = &[
 ];
 
 pub fn run(global: &GlobalArgs, args: ExecArgs) -> Result<i32> {
-    if let Some(outer) = env_var("AWSMFA_PROFILE")
+    let settings = settings(global, &args.session)?;
+    if let Some(outer) = &settings.inside_exec
         && !args.force
     {
         return Err(Error::config(format!("already inside `awsmfa exec` (profile '{outer}'): refusing to nest"))
             .hint("exit that shell first, or pass --force to run anyway"));
     }
-    let settings = settings(global, &args.session)?;
     let got = sts::get_session(&settings, &request(&args.session, false)?)?;
     let (program, rest) = args.command.split_first().expect("clap requires a command");
     let mut command = Command::new(program);

@@ -4,6 +4,7 @@
 use super::{request, settings};
 use crate::cli::{GlobalArgs, LoginArgs};
 use crate::clock;
+use crate::config::{AwsFiles, FileKind, Source};
 use crate::error::{Error, Result};
 use crate::files::atomic::{self, Links};
 use crate::files::{self, ini};
@@ -81,8 +82,10 @@ pub fn write_profile(settings: &Settings, name: &str, session: &Session) -> Resu
 
 /// The long-term-keys guard again, on the credentials text about to be edited.
 pub fn refuse_long_term_section(text: &str, settings: &Settings, name: &str) -> Result<()> {
-    let parsed = ini::Ini::parse(text).unwrap_or_default();
-    if parsed.get(name, "aws_access_key_id").is_some() && parsed.get(name, "aws_session_token").is_none() {
+    let credentials = Source { path: settings.credentials_path.clone(), text: text.to_string() };
+    let parsed = AwsFiles::parse(&Source::default(), &credentials)?;
+    let get = |key| parsed.get_in(FileKind::Credentials, name, key);
+    if get("aws_access_key_id").is_some() && get("aws_session_token").is_none() {
         return Err(Error::config(format!(
             "refusing to change [{name}] of {}: it now holds long-term keys",
             settings.credentials_path.display()

@@ -22,7 +22,6 @@ use crate::cli::{Cli, Command, GlobalArgs, SessionArgs};
 use crate::ec2::{self, Ec2, InstanceInfo, LaunchSpec};
 use crate::error::{Error, Result};
 use crate::files::ini;
-use crate::profile::env_var;
 use crate::profile::{Overrides, Settings};
 use crate::session::sts::Request;
 use crate::ui;
@@ -60,7 +59,7 @@ pub fn run(cli: Cli) -> Result<i32> {
 
 /// Settings for this run, from the global flags and the session flags.
 fn settings(global: &GlobalArgs, session: &SessionArgs) -> Result<Settings> {
-    Settings::resolve(&Overrides {
+    Settings::load(&Overrides {
         profile: global.profile.clone(),
         region: global.region.clone(),
         serial: session.serial.clone(),
@@ -153,7 +152,7 @@ fn ec2_for(settings: &Settings, session: &crate::session::Session) -> Result<Ec2
         crate::aws::Signer::Session(session),
         crate::aws::Retries::Standard,
     )?;
-    Ok(Ec2::new(&spec, &region(settings)))
+    Ok(Ec2::new(&spec, &region(settings), settings.poll_interval))
 }
 
 fn region(settings: &Settings) -> String {
@@ -179,18 +178,6 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// How often to poll DescribeInstances while waiting (AWSMFA_POLL_SECONDS overrides).
-fn poll_interval() -> Result<Duration> {
-    match env_var("AWSMFA_POLL_SECONDS") {
-        None => Ok(Duration::from_secs(2)),
-        Some(v) => match v.trim().parse::<f64>() {
-            Ok(secs) if secs.is_finite() && (0.01..=600.0).contains(&secs) => Ok(Duration::from_secs_f64(secs)),
-            _ => Err(Error::config(format!("AWSMFA_POLL_SECONDS={v:?} is not a number of seconds from 0.01 to 600"))
-                .hint("e.g. AWSMFA_POLL_SECONDS=2, or unset it for the default")),
-        },
-    }
-}
-
 /// Waits for `state` with a spinner on stderr; None when the user pressed Ctrl-C (the
 /// instances are left as they are, and their ids printed).
 async fn wait_with_spinner(
@@ -202,7 +189,7 @@ async fn wait_with_spinner(
     let mut spinner = ui::Spinner::new();
     let shown = ids.join(", ");
     let result = ec2
-        .wait_for(ids, state, timeout, poll_interval()?, |now| {
+        .wait_for(ids, state, timeout, ec2.poll_interval, |now| {
             let states: Vec<&str> = now.iter().map(|i| i.state.as_str()).collect();
             spinner.tick(&format!("waiting for {shown} to be {state}: {}", states.join(", ")));
         })

@@ -56,7 +56,7 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<i32> {
         let value = json!({
             "profile": settings.profile,
             "source_key": keys.as_ref().ok().map(|k| key_tail(&k.access_key_id)),
-            "source_key_origin": keys.as_ref().ok().map(|k| k.origin.clone()),
+            "source_key_origin": keys.as_ref().ok().map(|k| k.origin.to_string()),
             "mfa_serial": serial,
             "mfa_serial_origin": if serial_origin.is_empty() { None } else { Some(serial_origin.clone()) },
             "region": settings.region,

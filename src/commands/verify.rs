@@ -66,7 +66,7 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
 
     // 1. Pre-test: the long-term keys must not be able to launch.
     let long_term = ClientSpec::new(&settings, "ec2", Signer::LongTerm(keys), Retries::Standard)?;
-    let without_mfa = Ec2::new(&long_term, &region(&settings));
+    let without_mfa = Ec2::new(&long_term, &region(&settings), settings.poll_interval);
     match aws::block_on(without_mfa.probe(&spec))? {
         ProbeResult::Denied { .. } => {
             report.step("pre-test", "UnauthorizedOperation", "UnauthorizedOperation", true, "denied without MFA: ok")

@@ -3,17 +3,6 @@
 //! (comments, blank lines, order, other sections, CRLF line endings).
 //! Pure text in, text out: no I/O here (see `files::atomic` for writing).
 
-use std::collections::BTreeMap;
-
-/// One section's settings: keys lower-cased (as botocore's parser does), last one wins.
-pub type Settings = BTreeMap<String, String>;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
-    pub line: usize,
-    pub message: String,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum LineKind {
     Blank,
@@ -45,65 +34,6 @@ fn classify(line: &str) -> Option<LineKind> {
         return None;
     }
     Some(LineKind::Entry(key.to_ascii_lowercase(), trimmed[at + 1..].trim().to_string()))
-}
-
-/// A parsed file: section name (as written between the brackets) → settings.
-#[derive(Debug, Default, Clone)]
-pub struct Ini {
-    sections: BTreeMap<String, Settings>,
-}
-
-impl Ini {
-    pub fn parse(text: &str) -> Result<Ini, ParseError> {
-        let mut ini = Ini::default();
-        let mut current: Option<String> = None;
-        let mut after_entry = false;
-        for (index, line) in text.split_inclusive('\n').enumerate() {
-            let kind = classify(line).ok_or_else(|| ParseError {
-                line: index + 1,
-                message: "expected `[section]`, `key = value` or a `#` comment".into(),
-            })?;
-            match kind {
-                LineKind::Header(name) => {
-                    ini.sections.entry(name.clone()).or_default();
-                    current = Some(name);
-                    after_entry = false;
-                }
-                LineKind::Entry(key, value) => {
-                    let Some(section) = &current else {
-                        return Err(ParseError {
-                            line: index + 1,
-                            message: "a setting before any `[section]` header".into(),
-                        });
-                    };
-                    ini.sections.get_mut(section).expect("section exists").insert(key, value);
-                    after_entry = true;
-                }
-                // Nested values (`s3 =` followed by indented lines) belong to the entry
-                // above; awsmfa reads none of them, so they are only checked for placement.
-                LineKind::Continuation if !after_entry => {
-                    return Err(ParseError {
-                        line: index + 1,
-                        message: "an indented line that continues no setting".into(),
-                    });
-                }
-                _ => {}
-            }
-        }
-        Ok(ini)
-    }
-
-    pub fn section(&self, name: &str) -> Option<&Settings> {
-        self.sections.get(name)
-    }
-
-    pub fn get(&self, section: &str, key: &str) -> Option<&str> {
-        self.sections.get(section)?.get(key).map(String::as_str).filter(|v| !v.is_empty())
-    }
-
-    pub fn section_names(&self) -> impl Iterator<Item = &str> {
-        self.sections.keys().map(String::as_str)
-    }
 }
 
 /// Whether `name` can be written as `[name]` and read back as the same name.
@@ -343,29 +273,6 @@ mod tests {
     const FILE: &str = "# my AWS keys\n[default]\naws_access_key_id = AKIA1\n\n; work\n[work]\naws_access_key_id=AKIA2\naws_secret_access_key = s2\n\n# the session\n[session]\naws_access_key_id = OLD\naws_session_token = T\n\n[zeta]\nregion = eu-west-1\n";
 
     #[test]
-    fn reads_settings_like_botocore() {
-        let ini = Ini::parse(FILE).unwrap();
-        assert_eq!(ini.get("default", "aws_access_key_id"), Some("AKIA1"));
-        assert_eq!(ini.get("work", "aws_secret_access_key"), Some("s2"));
-        assert_eq!(ini.get("zeta", "REGION".to_ascii_lowercase().as_str()), Some("eu-west-1"));
-        assert_eq!(ini.get("missing", "x"), None);
-    }
-
-    #[test]
-    fn nested_values_are_accepted() {
-        let ini = Ini::parse("[profile a]\ns3 =\n  max_concurrent_requests = 20\nregion = us-east-1\n").unwrap();
-        assert_eq!(ini.get("profile a", "region"), Some("us-east-1"));
-    }
-
-    #[test]
-    fn malformed_lines_are_reported_with_their_number() {
-        let err = Ini::parse("[a]\nx = 1\nthis is not ini\n").unwrap_err();
-        assert_eq!(err.line, 3);
-        let err = Ini::parse("x = 1\n").unwrap_err();
-        assert_eq!(err.line, 1);
-    }
-
-    #[test]
     fn replacing_a_section_keeps_every_other_byte() {
         let out = replace_section(FILE, "session", &body(&["# expires X", "aws_access_key_id = NEW"]));
         let expected = FILE.replace(
@@ -462,11 +369,23 @@ mod tests {
         use proptest::prelude::*;
 
         const MANAGED: [&str; 3] = ["aws_access_key_id", "aws_secret_access_key", "aws_session_token"];
+        const NAMES: [&str; 6] = ["a", "b", "default", "profile a", "mfa", "mfa-long-term"];
+        const KEYS: [&str; 5] = ["aws_access_key_id", "aws_session_token", "aws_secret_access_key", "region", "x"];
+
+        /// The file as a credentials file, read by the AWS SDK's parser (None: it refuses it).
+        fn sdk(text: &str) -> Option<crate::config::AwsFiles> {
+            let credentials = crate::config::Source { path: "/credentials".into(), text: text.to_string() };
+            crate::config::AwsFiles::parse(&crate::config::Source::default(), &credentials).ok()
+        }
+
+        fn get(files: &crate::config::AwsFiles, section: &str, key: &str) -> Option<String> {
+            files.get_in(crate::config::FileKind::Credentials, section, key).map(str::to_string)
+        }
 
         /// One line of an AWS file, without its ending: the kinds a real file has, with the
         /// names and keys drawn small so that sections and keys collide often.
         fn line() -> impl Strategy<Value = String> {
-            let name = prop::sample::select(vec!["a", "b", "default", "profile a", "mfa", "mfa-long-term"]);
+            let name = prop::sample::select(NAMES.to_vec());
             let key = prop::sample::select(vec![
                 "aws_access_key_id",
                 "AWS_Session_Token",
@@ -557,17 +476,17 @@ mod tests {
                 let out = set_keys(&text, name, &keys, Some("# written by awsmfa; expires now"));
                 prop_assert_eq!(unmanaged(&out, name), unmanaged(&text, name));
                 endings_kept(&text, &out);
-                if let Ok(before) = Ini::parse(&text) {
-                    let after = Ini::parse(&out).expect("an edit of a valid file is valid");
-                    prop_assert_eq!(after.get(name, MANAGED[0]), Some(id.as_str()));
-                    prop_assert_eq!(after.get(name, MANAGED[2]), Some(token.as_str()));
-                    for section in before.section_names().filter(|s| *s != name) {
-                        prop_assert_eq!(after.section(section), before.section(section));
+                if let Some(before) = sdk(&text) {
+                    let after = sdk(&out).expect("an edit of a file the SDK reads is one it reads");
+                    prop_assert_eq!(get(&after, name, MANAGED[0]), Some(id.clone()));
+                    prop_assert_eq!(get(&after, name, MANAGED[2]), Some(token.clone()));
+                    for section in NAMES {
+                        for key in KEYS {
+                            if section != name || !MANAGED.contains(&key) {
+                                prop_assert_eq!(get(&after, section, key), get(&before, section, key), "[{}] {}", section, key);
+                            }
+                        }
                     }
-                    let mut others = after.section(name).cloned().unwrap_or_default();
-                    let mut was = before.section(name).cloned().unwrap_or_default();
-                    for k in MANAGED { others.remove(k); was.remove(k); }
-                    prop_assert_eq!(others, was, "the section's other settings read the same");
                 }
                 prop_assert_eq!(set_keys(&out, name, &keys, Some("# written by awsmfa; expires now")), out.clone(), "idempotent");
             }
@@ -580,11 +499,13 @@ mod tests {
                 };
                 prop_assert_eq!(unmanaged(&out, name), unmanaged(&text, name));
                 endings_kept(&text, &out);
-                if let Ok(before) = Ini::parse(&text) {
-                    let after = Ini::parse(&out).expect("still valid");
-                    for k in MANAGED { prop_assert_eq!(after.get(name, k), None); }
-                    for section in before.section_names().filter(|s| *s != name) {
-                        prop_assert_eq!(after.section(section), before.section(section));
+                if let Some(before) = sdk(&text) {
+                    let after = sdk(&out).expect("still read by the SDK");
+                    for section in NAMES {
+                        for key in KEYS {
+                            let expected = if section == name && MANAGED.contains(&key) { None } else { get(&before, section, key) };
+                            prop_assert_eq!(get(&after, section, key), expected, "[{}] {}", section, key);
+                        }
                     }
                 }
             }

@@ -11,7 +11,7 @@ use std::io::IsTerminal;
 use std::process::{Command, Stdio};
 
 use crate::error::{Error, Result};
-use crate::profile::{Settings, Sourced, env_var};
+use crate::profile::{Settings, Sourced};
 
 /// A well-formed code: six ASCII digits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,14 +156,14 @@ pub fn choose(settings: &Settings, flag: Option<&str>) -> Result<Box<dyn CodeSou
     if let Some(code) = flag {
         return Ok(Box::new(GivenCode { code: Sourced { value: code.to_string(), origin: "--code".into() } }));
     }
-    if let Some(code) = env_var("AWS_MFA_TOKEN_CODE") {
-        return Ok(Box::new(GivenCode { code: Sourced { value: code, origin: "AWS_MFA_TOKEN_CODE".into() } }));
+    if let Some(code) = &settings.env_code {
+        return Ok(Box::new(GivenCode { code: Sourced { value: code.clone(), origin: "AWS_MFA_TOKEN_CODE".into() } }));
     }
     if let Some(command) = &settings.mfa_process {
         return Ok(Box::new(ProcessCode { command: command.clone() }));
     }
-    if let Some(seed) = env_var("AWSMFA_TOTP_SECRET") {
-        return Ok(Box::new(TotpCode::from_base32(&seed)?));
+    if let Some(seed) = &settings.totp_seed {
+        return Ok(Box::new(TotpCode::from_base32(seed.expose())?));
     }
     match prompt::TtyPrompt::open() {
         Some(p) => Ok(Box::new(p)),

@@ -1,88 +1,10 @@
-//! A `Session`: temporary credentials and their expiry; how to get one (`sts`), where it is
-//! kept (`cache`), and the record of MFA codes already spent (`used_codes`).
-//! Secrets live in `Secret`, whose Debug output is redacted, so a stray `{:?}` or a panic
-//! message can never print them.
+//! Getting a `Session`: how (`sts`: GetSessionToken; `role`: AssumeRole), where it is kept
+//! (`cache`), and the record of MFA codes already spent (`used_codes`). The credential types
+//! themselves live in `credentials`, a leaf every layer may use.
 
 pub mod cache;
 pub mod role;
 pub mod sts;
 pub mod used_codes;
 
-use std::fmt;
-use time::OffsetDateTime;
-
-/// A secret string: a secret access key, a session token or a TOTP seed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-    /// The value itself: only for output the user asked for and for signing requests.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(redacted)")
-    }
-}
-
-/// Long-term IAM user keys, and where they came from (for messages).
-#[derive(Debug, Clone)]
-pub struct LongTermKeys {
-    pub access_key_id: String,
-    pub secret_access_key: Secret,
-    pub origin: String,
-}
-
-/// Temporary credentials from STS.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Session {
-    pub access_key_id: String,
-    pub secret_access_key: Secret,
-    pub session_token: Secret,
-    pub expiration: OffsetDateTime,
-}
-
-impl Session {
-    /// Seconds left before expiry at `now` (negative once expired).
-    pub fn seconds_left(&self, now: OffsetDateTime) -> i64 {
-        (self.expiration - now).whole_seconds()
-    }
-}
-
-/// "AKIA…WXYZ" → "…WXYZ": enough to tell keys apart, never enough to use one.
-pub fn key_tail(access_key_id: &str) -> String {
-    let chars: Vec<char> = access_key_id.chars().collect();
-    let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
-    format!("…{tail}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secrets_never_show_in_debug_output() {
-        let s = Session {
-            access_key_id: "ASIAEXAMPLE".into(),
-            secret_access_key: Secret::new("very-secret"),
-            session_token: Secret::new("token-secret"),
-            expiration: time::macros::datetime!(2030-01-01 0:00 UTC),
-        };
-        let shown = format!("{s:?}");
-        assert!(!shown.contains("very-secret") && !shown.contains("token-secret"), "{shown}");
-        assert!(shown.contains("ASIAEXAMPLE"));
-    }
-
-    #[test]
-    fn key_tails_show_four_characters() {
-        assert_eq!(key_tail("AKIAIOSFODNN7EXAMPLE"), "…MPLE");
-        assert_eq!(key_tail("AB"), "…AB");
-        assert_eq!(key_tail("ÄKIAÖÖÖÖ"), "…ÖÖÖÖ", "never a byte index inside a character");
-    }
-}
+pub use crate::credentials::{KeyOrigin, LongTermKeys, Secret, Session, key_tail};

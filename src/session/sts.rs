@@ -2,8 +2,6 @@
 //! fresh MFA code, under a lock so that concurrent awsmfa processes make one call between
 //! them. GetSessionToken is never retried: a retry would send a spent code.
 
-use std::time::Duration;
-
 use time::OffsetDateTime;
 
 use super::cache::{CacheKey, Cached, Rejected, SessionCache};
@@ -14,14 +12,13 @@ use crate::clock;
 use crate::error::{Error, Result};
 use crate::files::lock;
 use crate::mfa::{self, MfaCode};
-use crate::profile::{Settings, env_var};
+use crate::profile::Settings;
 use crate::ui;
 
 pub const MIN_DURATION: u64 = 900;
 pub const MAX_DURATION: u64 = 129_600;
 pub const DEFAULT_DURATION: u64 = 43_200;
 pub const DEFAULT_MIN_TTL: u64 = 300;
-const DEFAULT_LOCK_TIMEOUT: u64 = 300;
 
 /// What the command asked for.
 #[derive(Debug, Default, Clone)]
@@ -63,14 +60,9 @@ pub fn cache_for(settings: &Settings, keys: &LongTermKeys) -> (SessionCache, Cac
     (cache, key)
 }
 
-pub fn min_ttl(request: &Request) -> Result<u64> {
-    if let Some(v) = request.min_ttl {
-        return Ok(v);
-    }
-    match env_var("AWSMFA_MIN_TTL") {
-        Some(v) => clock::parse_duration(&v).map_err(|e| Error::config(format!("AWSMFA_MIN_TTL: {e}"))),
-        None => Ok(DEFAULT_MIN_TTL),
-    }
+/// The margin a cached session must have left: `--min-ttl`, AWSMFA_MIN_TTL, else 5 min.
+pub fn min_ttl(settings: &Settings, request: &Request) -> u64 {
+    request.min_ttl.or(settings.min_ttl).unwrap_or(DEFAULT_MIN_TTL)
 }
 
 /// The requested MFA session length, checked against STS's limits before any call.
@@ -111,26 +103,16 @@ fn found(c: Cached) -> Obtained {
     Obtained { session: c.session, serial: c.serial, fresh: false }
 }
 
-/// How long to wait for another awsmfa's login: AWSMFA_LOCK_TIMEOUT seconds, else 5 min.
-pub fn lock_timeout() -> Result<Duration> {
-    match env_var("AWSMFA_LOCK_TIMEOUT") {
-        None => Ok(Duration::from_secs(DEFAULT_LOCK_TIMEOUT)),
-        Some(v) => v.trim().parse::<u64>().map(Duration::from_secs).map_err(|_| {
-            Error::config(format!("AWSMFA_LOCK_TIMEOUT={v:?} is not a whole number of seconds"))
-                .hint("e.g. AWSMFA_LOCK_TIMEOUT=60, or unset it for the default (300)")
-        }),
-    }
-}
-
 /// Runs `make` under the cache lock of `key`, unless the cache (checked before and, when
 /// another process held the lock, after waiting) already has what is needed.
 fn cached_or_locked(
+    settings: &Settings,
     cache: &SessionCache,
     key: &CacheKey,
     request: &Request,
     make: impl FnOnce() -> Result<Obtained>,
 ) -> Result<Obtained> {
-    let ttl = min_ttl(request)?;
+    let ttl = min_ttl(settings, request);
     let mut warned = false;
     if !request.force
         && let Some(c) = usable(cache.load(key), clock::now(), ttl, &mut warned)?
@@ -138,10 +120,9 @@ fn cached_or_locked(
         ui::trace("using the cached session");
         return Ok(found(c));
     }
-    let timeout = lock_timeout()?;
     cache.ensure_dir()?;
     let mut waited = false;
-    let _lock = lock::acquire(&cache.lock_path(key), timeout, || {
+    let _lock = lock::acquire(&cache.lock_path(key), settings.lock_timeout, || {
         waited = true;
         ui::trace("another awsmfa is logging in; waiting for its session");
     })?;
@@ -164,14 +145,14 @@ pub fn get_session(settings: &Settings, request: &Request) -> Result<Obtained> {
         return mfa_session(settings, keys, request);
     }
     let (cache, key) = cache_for(settings, keys);
-    cached_or_locked(&cache, &key, request, || super::role::assume_chain(settings, keys, request))
+    cached_or_locked(settings, &cache, &key, request, || super::role::assume_chain(settings, keys, request))
 }
 
 /// The MFA session (GetSessionToken) of the settings' long-term keys.
 pub fn mfa_session(settings: &Settings, keys: &LongTermKeys, request: &Request) -> Result<Obtained> {
     let duration = duration(settings)?;
     let (cache, key) = mfa_cache_key(settings, keys);
-    cached_or_locked(&cache, &key, request, || {
+    cached_or_locked(settings, &cache, &key, request, || {
         // The client first: a bad CA bundle or endpoint is found before a code is spent.
         let spec = ClientSpec::new(settings, "sts", Signer::LongTerm(keys), Retries::Never)?;
         let serial = serial(settings, keys)?;
