@@ -179,12 +179,12 @@ impl Ec2 {
             if let Some(bad) =
                 now.iter().find(|i| state == "running" && (i.state == "terminated" || i.state == "shutting-down"))
             {
-                return Err(Error::denied(format!("instance {} is {} instead of running", bad.id, bad.state))
+                return Err(Error::wait_ended(format!("instance {} is {} instead of running", bad.id, bad.state))
                     .hint("check the instance's state reason in the EC2 console"));
             }
             if started.elapsed() >= timeout {
                 let ids = ids.join(", ");
-                return Err(Error::unreachable(format!(
+                return Err(Error::wait_ended(format!(
                     "gave up after {}s waiting for {ids} to be {state}",
                     timeout.as_secs()
                 ))

@@ -17,8 +17,15 @@ pub enum Kind {
     Denied,
     /// 6: AWS could not be reached or did not answer in time.
     Unreachable,
+    /// 7: a wait ended without the awaited state: it timed out, or the instance left the
+    /// way to it (terminated while we waited for running).
+    WaitEnded,
     /// 10: `verify` found that long-term keys can do what only MFA should allow.
     NotEnforced,
+    /// 130, as in shells: the user pressed Ctrl-C (during a wait); said where it happened.
+    Interrupted,
+    /// 1: the user answered "no" to a confirmation; nothing was done.
+    Declined,
     /// 1, silently: `status --check` found no valid session.
     NoSession,
     /// 126, as in shells: `exec` found the command but cannot run it.
@@ -28,6 +35,11 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Kinds whose exit code says it all: no `error:` line is printed for them.
+    pub fn is_silent(self) -> bool {
+        matches!(self, Kind::NoSession | Kind::Interrupted | Kind::Declined)
+    }
+
     pub fn exit_code(self) -> i32 {
         match self {
             Kind::Unexpected | Kind::NoSession => 1,
@@ -35,7 +47,10 @@ impl Kind {
             Kind::MfaRejected => 4,
             Kind::Denied => 5,
             Kind::Unreachable => 6,
+            Kind::WaitEnded => 7,
             Kind::NotEnforced => 10,
+            Kind::Interrupted => 130,
+            Kind::Declined => 1,
             Kind::CannotRun => 126,
             Kind::CommandNotFound => 127,
         }
@@ -69,6 +84,9 @@ impl Error {
     }
     pub fn unreachable(message: impl Into<String>) -> Self {
         Self::new(Kind::Unreachable, message)
+    }
+    pub fn wait_ended(message: impl Into<String>) -> Self {
+        Self::new(Kind::WaitEnded, message)
     }
     /// Adds (or replaces) the line that tells the user what to do next.
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
@@ -141,7 +159,11 @@ mod tests {
         assert_eq!(Kind::MfaRejected.exit_code(), 4);
         assert_eq!(Kind::Denied.exit_code(), 5);
         assert_eq!(Kind::Unreachable.exit_code(), 6);
+        assert_eq!(Kind::WaitEnded.exit_code(), 7);
         assert_eq!(Kind::NotEnforced.exit_code(), 10);
+        assert_eq!(Kind::CannotRun.exit_code(), 126);
+        assert_eq!(Kind::CommandNotFound.exit_code(), 127);
+        assert_eq!(Kind::Interrupted.exit_code(), 130);
     }
 
     #[test]

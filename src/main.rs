@@ -7,7 +7,7 @@ fn main() {
     let code = match awsmfa::commands::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            if !err.message.is_empty() {
+            if !err.kind.is_silent() {
                 awsmfa::ui::report(&err);
             }
             err.exit_code()

@@ -222,9 +222,22 @@ fn waiting_gives_up_after_the_timeout_and_leaves_the_instance() {
     w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
     let out = stuck_launch(&w, &["--timeout", "2s"]).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert_eq!(out.status.code(), Some(7), "{err}");
     assert!(err.contains("gave up after 2s waiting for i-") && err.contains("to be running"), "{err}");
     assert!(err.contains("left as they are"), "{err}");
+}
+
+#[test]
+fn an_instance_that_dies_while_waited_on_is_exit_7_not_a_denial() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    w.awsmfa()
+        .args(["launch", "--image-id", AMI, "--tag", "awsmfa-emulator-stuck=shutting-down", "--wait"])
+        .env("AWSMFA_POLL_SECONDS", "0.2")
+        .assert()
+        .code(7)
+        .stderr(predicate::str::contains("is shutting-down instead of running"));
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::{ID, PRIVATE_IP, PUBLIC_IP, STATE, TYPE, ec2_session, print_instances};
 use crate::aws;
 use crate::cli::{GlobalArgs, LaunchArgs};
-use crate::error::Result;
+use crate::error::{Error, Kind, Result};
 use crate::ui;
 
 pub fn run(global: &GlobalArgs, args: LaunchArgs) -> Result<i32> {
@@ -29,6 +29,6 @@ pub fn run(global: &GlobalArgs, args: LaunchArgs) -> Result<i32> {
         ui::note(&format!("launched {}", ids.join(", ")));
         super::wait_with_spinner(&ec2, &ids, "running", timeout).await
     })??;
-    let Some(instances) = outcome else { return Ok(130) };
+    let Some(instances) = outcome else { return Err(Error::new(Kind::Interrupted, "interrupted")) };
     print_instances(&instances, args.json, &[ID, STATE, TYPE, PRIVATE_IP, PUBLIC_IP])
 }

@@ -8,7 +8,7 @@ use super::ec2_session;
 use crate::aws;
 use crate::cli::{GlobalArgs, TerminateArgs};
 use crate::ec2::{CREATED_BY_KEY, CREATED_BY_VALUE};
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::ui;
 
 pub fn run(global: &GlobalArgs, args: TerminateArgs) -> Result<i32> {
@@ -29,7 +29,7 @@ pub fn run(global: &GlobalArgs, args: TerminateArgs) -> Result<i32> {
     }
     if !args.yes && !confirm(&args.ids)? {
         ui::note("nothing terminated");
-        return Ok(1);
+        return Err(Error::new(Kind::Declined, "nothing terminated"));
     }
     aws::block_on(ec2.terminate(&args.ids))??;
     ui::note(&format!("terminating {}", args.ids.join(", ")));
@@ -37,7 +37,7 @@ pub fn run(global: &GlobalArgs, args: TerminateArgs) -> Result<i32> {
         let timeout = Duration::from_secs(args.wait_args.timeout);
         match aws::block_on(super::wait_with_spinner(&ec2, &args.ids, "terminated", timeout))?? {
             Some(_) => ui::note(&format!("terminated {}", args.ids.join(", "))),
-            None => return Ok(130),
+            None => return Err(Error::new(Kind::Interrupted, "interrupted")),
         }
     }
     Ok(0)

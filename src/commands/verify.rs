@@ -145,7 +145,7 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
                 return report.finish(Err(err));
             }
         };
-        let Some(running) = running else { return report.finish(Ok(130)) };
+        let Some(running) = running else { return report.finish(Err(Error::new(Kind::Interrupted, "interrupted"))) };
         report.step("launch", "running", format!("{} running", ids.join(", ")), true, "ok");
         report.instances = running;
         if args.terminate {
@@ -158,7 +158,7 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
                     report.step("terminate", "terminated", format!("{} terminated", ids.join(", ")), true, "ok");
                     report.instances = gone;
                 }
-                Ok(None) => return report.finish(Ok(130)),
+                Ok(None) => return report.finish(Err(Error::new(Kind::Interrupted, "interrupted"))),
                 Err(err) => {
                     report.step("terminate", "terminated", short(&err.message), false, "error");
                     return report.finish(Err(err));

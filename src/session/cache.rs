@@ -1,4 +1,4 @@
-//! The session cache: one file per (source access key id, MFA serial, role) under
+//! The session cache: one file per (source access key id, role chain) under
 //! `~/.aws/awsmfa/` (dir 0700, files 0600, written atomically), and the lock that makes N
 //! processes share one STS call. Reading a valid session here is the fast path: two small
 //! files and no SDK, no async runtime.
@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::files::atomic::{self, Links};
 use crate::files::read::{self, Private};
 
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 /// A session record is a few hundred bytes; anything much larger is not ours.
 const RECORD_LIMIT: u64 = 16 << 10;
 
@@ -25,24 +25,31 @@ pub fn short_hash(text: &str) -> String {
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
-/// What a cached session is for; it names the file.
+/// The roles a session was assumed through: none for the MFA session itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleChain {
+    /// The first role assumed with the MFA code itself (`--direct`), not with the session.
+    pub direct: bool,
+    /// Role ARNs, first to last.
+    pub arns: Vec<String>,
+}
+
+/// What a cached session is for; it names the file. Sessions are the same when the keys
+/// and the roles are: the profile name that led here does not matter, so two profiles over
+/// the same keys share one session (and one code).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheKey {
     pub source_access_key_id: String,
-    /// The serial as configured, or None when it is discovered with ListMFADevices.
+    /// The serial as configured, or None when it is discovered with ListMFADevices. Not
+    /// part of the file's name: a session made with another device is simply replaced.
     pub serial: Option<String>,
-    pub role_arn: Option<String>,
+    pub roles: RoleChain,
 }
 
 impl CacheKey {
     fn stem(&self) -> String {
-        let text = format!(
-            "{}\n{}\n{}",
-            self.source_access_key_id,
-            self.serial.as_deref().unwrap_or("(discovered)"),
-            self.role_arn.as_deref().unwrap_or("")
-        );
-        format!("session-{}", short_hash(&text))
+        let roles = serde_json::to_string(&self.roles).expect("role chains always serialize");
+        format!("session-{}", short_hash(&format!("{}\n{roles}", self.source_access_key_id)))
     }
 }
 
@@ -52,7 +59,7 @@ struct Record {
     source_access_key_id: String,
     serial: String,
     #[serde(default)]
-    role_arn: Option<String>,
+    roles: RoleChain,
     access_key_id: String,
     secret_access_key: String,
     session_token: String,
@@ -131,12 +138,13 @@ impl SessionCache {
         let record: Record = serde_json::from_slice(&bytes).map_err(|_| {
             Rejected::Unsafe(format!("ignoring cache file {shown}: it is corrupt or truncated (it will be replaced)"))
         })?;
-        if record.version != VERSION {
-            return Err(Rejected::Unsafe(format!(
-                "ignoring cache file {shown}: written by another awsmfa version (it will be replaced)"
-            )));
-        }
-        if record.source_access_key_id != key.source_access_key_id || record.role_arn != key.role_arn {
+        // Another version's record, or a session of other keys, roles or device: not this
+        // one's, and replaced without a word at the next login.
+        if record.version != VERSION
+            || record.source_access_key_id != key.source_access_key_id
+            || record.roles != key.roles
+            || key.serial.as_ref().is_some_and(|s| *s != record.serial)
+        {
             return Err(Rejected::Missing);
         }
         let expiration = clock::parse_rfc3339(&record.expiration).ok_or_else(|| {
@@ -159,7 +167,7 @@ impl SessionCache {
             version: VERSION,
             source_access_key_id: key.source_access_key_id.clone(),
             serial: serial.to_string(),
-            role_arn: key.role_arn.clone(),
+            roles: key.roles.clone(),
             access_key_id: session.access_key_id.clone(),
             secret_access_key: session.secret_access_key.expose().to_string(),
             session_token: session.session_token.expose().to_string(),
@@ -203,7 +211,7 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     fn key() -> CacheKey {
-        CacheKey { source_access_key_id: "AKIAEXAMPLE".into(), serial: Some("arn:mfa".into()), role_arn: None }
+        CacheKey { source_access_key_id: "AKIAEXAMPLE".into(), serial: Some("arn:mfa".into()), roles: RoleChain::default() }
     }
 
     fn session() -> Session {
@@ -239,9 +247,9 @@ mod tests {
         cache.store(&key(), "arn:mfa", &session()).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
         assert!(matches!(cache.load(&key()), Err(Rejected::Unsafe(m)) if m.contains("group or others")));
-        fs::write(&path, text.replace("\"version\": 1", "\"version\": 99")).unwrap();
+        fs::write(&path, text.replace("\"version\": 2", "\"version\": 99")).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-        assert!(matches!(cache.load(&key()), Err(Rejected::Unsafe(m)) if m.contains("version")));
+        assert_eq!(cache.load(&key()).unwrap_err(), Rejected::Missing, "another version's file is quietly replaced");
     }
 
     #[test]
@@ -260,13 +268,23 @@ mod tests {
     }
 
     #[test]
-    fn keys_differ_by_source_serial_and_role() {
+    fn sessions_are_named_by_keys_and_roles_not_by_profile_or_serial() {
         let a = key();
         let mut b = key();
-        b.role_arn = Some("arn:role".into());
-        let mut c = key();
-        c.serial = None;
+        b.roles.arns.push("arn:role".into());
+        let mut c = b.clone();
+        c.roles.direct = true;
+        let mut d = key();
+        d.serial = None;
         assert_ne!(a.stem(), b.stem());
-        assert_ne!(a.stem(), c.stem());
+        assert_ne!(b.stem(), c.stem());
+        assert_eq!(a.stem(), d.stem(), "a discovered serial finds the same session");
+        let dir = tempfile::tempdir().unwrap();
+        let cache = SessionCache::new(dir.path());
+        cache.store(&a, "arn:mfa", &session()).unwrap();
+        assert!(cache.load(&d).is_ok(), "found without knowing the serial");
+        let mut other_device = key();
+        other_device.serial = Some("arn:other".into());
+        assert_eq!(cache.load(&other_device).unwrap_err(), Rejected::Missing, "another device's session is not this one");
     }
 }

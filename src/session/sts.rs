@@ -4,7 +4,7 @@
 
 use time::OffsetDateTime;
 
-use super::cache::{CacheKey, Cached, Rejected, SessionCache};
+use super::cache::{CacheKey, Cached, Rejected, RoleChain, SessionCache};
 use super::used_codes::UsedCodes;
 use super::{LongTermKeys, Secret, Session};
 use crate::aws::{self, ClientSpec, Failure, Retries, Signer};
@@ -43,7 +43,7 @@ pub fn mfa_cache_key(settings: &Settings, keys: &LongTermKeys) -> (SessionCache,
     let key = CacheKey {
         source_access_key_id: keys.access_key_id.clone(),
         serial: settings.serial.as_ref().map(|s| s.value.clone()),
-        role_arn: None,
+        roles: RoleChain::default(),
     };
     (SessionCache::new(&settings.cache_dir), key)
 }
@@ -53,9 +53,7 @@ pub fn mfa_cache_key(settings: &Settings, keys: &LongTermKeys) -> (SessionCache,
 pub fn cache_for(settings: &Settings, keys: &LongTermKeys) -> (SessionCache, CacheKey) {
     let (cache, mut key) = mfa_cache_key(settings, keys);
     if !settings.roles.is_empty() {
-        let chain: Vec<&str> = settings.roles.iter().map(|h| h.role_arn.as_str()).collect();
-        let prefix = if settings.direct { "direct " } else { "" };
-        key.role_arn = Some(format!("{prefix}{}", chain.join(" > ")));
+        key.roles = RoleChain { direct: settings.direct, arns: settings.roles.iter().map(|h| h.role_arn.clone()).collect() };
     }
     (cache, key)
 }
