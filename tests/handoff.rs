@@ -196,6 +196,57 @@ fn credential_process_gives_the_aws_cli_mfa_credentials() {
     assert_eq!(w.sts_calls(), 1, "the second call was served from the cache");
 }
 
+/// README's "Everyday use" layout, as written there: one code serves `login`, `env`, `exec`
+/// and `credential_process` (and `status` sees the same session from either profile).
+#[test]
+fn the_readme_layout_serves_all_four_hand_offs_with_one_code() {
+    let w = World::new();
+    std::fs::write(
+        w.path(".aws/credentials"),
+        format!(
+            "[work-long-term]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            w.user.access_key_id, w.user.secret_access_key
+        ),
+    )
+    .unwrap();
+    w.config(&format!(
+        "[profile work-long-term]\nmfa_serial = {serial}\nregion = us-east-1\n\n[profile work]\nregion = us-east-1\ncredential_process = awsmfa credential-process --profile work-long-term\n",
+        serial = w.user.serial
+    ));
+    // `awsmfa` on PATH, as after installing it.
+    let bin_dir = assert_cmd::cargo::cargo_bin("awsmfa").parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let aws = common::venv_bin("aws");
+    let dry_run = format!("{aws} ec2 run-instances --dry-run --image-id ami-12c6146b --instance-type t2.micro");
+    w.awsmfa().args(["--profile", "work", "login", "--code", &w.code(0)]).assert().success();
+    let script = format!("eval \"$(awsmfa --profile work env)\" && {dry_run}");
+    let steps: Vec<(&str, Vec<String>)> = vec![
+        ("env", vec!["sh".into(), "-c".into(), script]),
+        (
+            "exec",
+            vec![
+                "awsmfa".into(),
+                "--profile".into(),
+                "work".into(),
+                "exec".into(),
+                "--".into(),
+                "sh".into(),
+                "-c".into(),
+                dry_run.clone(),
+            ],
+        ),
+        ("credential_process", vec!["sh".into(), "-c".into(), format!("{dry_run} --profile work")]),
+    ];
+    for (step, argv) in steps {
+        let out = w.command(&argv[0]).args(&argv[1..]).env("PATH", &path).output().unwrap();
+        assert!(String::from_utf8_lossy(&out.stderr).contains("DryRunOperation"), "{step}: {out:?}");
+    }
+    for profile in ["work", "work-long-term"] {
+        w.awsmfa().args(["--profile", profile, "status", "--check"]).assert().success();
+    }
+    assert_eq!(w.sts_calls(), 1, "one code for all four hand-offs");
+}
+
 #[test]
 fn many_processes_at_once_make_one_sts_call_and_run_the_code_source_once() {
     let w = World::new();

@@ -36,7 +36,11 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<i32> {
     };
     if args.check {
         let min = args.min_ttl.unwrap_or(0) as i64;
-        return if state == "valid" && left > min { Ok(0) } else { Err(Error::new(Kind::NoSession, "no valid session")) };
+        return if state == "valid" && left > min {
+            Ok(0)
+        } else {
+            Err(Error::new(Kind::NoSession, "no valid session"))
+        };
     }
     // With roles, the MFA session behind them says whether the next role needs a new code.
     let mfa_until = match (&keys, settings.roles.is_empty() || settings.direct) {

@@ -211,7 +211,11 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     fn key() -> CacheKey {
-        CacheKey { source_access_key_id: "AKIAEXAMPLE".into(), serial: Some("arn:mfa".into()), roles: RoleChain::default() }
+        CacheKey {
+            source_access_key_id: "AKIAEXAMPLE".into(),
+            serial: Some("arn:mfa".into()),
+            roles: RoleChain::default(),
+        }
     }
 
     fn session() -> Session {
@@ -285,6 +289,10 @@ mod tests {
         assert!(cache.load(&d).is_ok(), "found without knowing the serial");
         let mut other_device = key();
         other_device.serial = Some("arn:other".into());
-        assert_eq!(cache.load(&other_device).unwrap_err(), Rejected::Missing, "another device's session is not this one");
+        assert_eq!(
+            cache.load(&other_device).unwrap_err(),
+            Rejected::Missing,
+            "another device's session is not this one"
+        );
     }
 }

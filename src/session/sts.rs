@@ -53,7 +53,8 @@ pub fn mfa_cache_key(settings: &Settings, keys: &LongTermKeys) -> (SessionCache,
 pub fn cache_for(settings: &Settings, keys: &LongTermKeys) -> (SessionCache, CacheKey) {
     let (cache, mut key) = mfa_cache_key(settings, keys);
     if !settings.roles.is_empty() {
-        key.roles = RoleChain { direct: settings.direct, arns: settings.roles.iter().map(|h| h.role_arn.clone()).collect() };
+        key.roles =
+            RoleChain { direct: settings.direct, arns: settings.roles.iter().map(|h| h.role_arn.clone()).collect() };
     }
     (cache, key)
 }
