@@ -588,3 +588,305 @@ const SERVICES: [&str; 3] = ["sts", "iam", "ec2"];
 
 /// How long a process waits for another's login by default (AWSMFA_LOCK_TIMEOUT).
 const DEFAULT_LOCK_TIMEOUT: u64 = 300;
+
+#[cfg(test)]
+mod tests {
+    //! Resolution as a table, in the style of aws-config's `assume-role-tests.json`: each case
+    //! is variables + files + flags, and what the plan must say (or the error it must give).
+
+    use super::*;
+
+    struct Case {
+        name: &'static str,
+        env: &'static [(&'static str, &'static str)],
+        config: &'static str,
+        credentials: &'static str,
+        overrides: Overrides,
+        expect: fn(Result<Settings>),
+    }
+
+    const ID: &str = "AKIA_TEST_KEY_000001";
+
+    fn resolve(case: &Case) -> Result<Settings> {
+        let mut env = vec![("HOME", "/home/u")];
+        env.extend_from_slice(case.env);
+        let env = Environment::from_pairs(&env);
+        let paths = locate(&env)?;
+        let loaded = LoadedFiles {
+            config: Source { path: paths.config.clone(), text: case.config.to_string() },
+            credentials: Source { path: paths.credentials.clone(), text: case.credentials.to_string() },
+            config_trusted: true,
+            credentials_trusted: true,
+        };
+        Settings::resolve(&env, &paths, &loaded, &case.overrides)
+    }
+
+    fn ok(r: Result<Settings>) -> Settings {
+        r.unwrap_or_else(|e| panic!("unexpected error: {} ({:?})", e.message, e.hint))
+    }
+
+    fn err(r: Result<Settings>) -> Error {
+        match r {
+            Ok(_) => panic!("expected an error"),
+            Err(e) => e,
+        }
+    }
+
+    fn keys_origin(s: &Settings) -> String {
+        s.keys().map(|k| k.origin.to_string()).unwrap_or_else(|e| format!("error: {}", e.message))
+    }
+
+    fn cases() -> Vec<Case> {
+        vec![
+            Case {
+                name: "flags beat variables beat files for the region",
+                env: &[("AWS_REGION", "eu-west-1")],
+                config: "[default]\nregion = us-east-2\n",
+                credentials: "",
+                overrides: Overrides { region: Some("ap-south-1".into()), ..Default::default() },
+                expect: |r| assert_eq!(ok(r).region.as_deref(), Some("ap-south-1")),
+            },
+            Case {
+                name: "AWS_REGION beats AWS_DEFAULT_REGION beats the profile",
+                env: &[("AWS_DEFAULT_REGION", "eu-west-2"), ("AWS_REGION", "eu-west-1")],
+                config: "[default]\nregion = us-east-2\n",
+                credentials: "",
+                overrides: Overrides::default(),
+                expect: |r| assert_eq!(ok(r).region.as_deref(), Some("eu-west-1")),
+            },
+            Case {
+                name: "AWS_PROFILE names the profile, AWS_DEFAULT_PROFILE only without it",
+                env: &[("AWS_DEFAULT_PROFILE", "b"), ("AWS_PROFILE", "a")],
+                config: "",
+                credentials: "",
+                overrides: Overrides::default(),
+                expect: |r| {
+                    let s = ok(r);
+                    assert_eq!((s.profile.as_str(), s.profile_named), ("a", true));
+                },
+            },
+            Case {
+                name: "the -long-term section holds the keys, and its mfa_serial serves the profile",
+                env: &[],
+                config: "[profile w-long-term]\nmfa_serial = arn:aws:iam::1:mfa/a\n",
+                credentials: "[w-long-term]\naws_access_key_id = AKIA_TEST_KEY_000001\naws_secret_access_key = s\n[w]\nregion = eu-west-1\n",
+                overrides: Overrides { profile: Some("w".into()), ..Default::default() },
+                expect: |r| {
+                    let s = ok(r);
+                    assert_eq!(s.keys().unwrap().access_key_id, ID);
+                    assert_eq!(keys_origin(&s), "[w-long-term] of /home/u/.aws/credentials");
+                    let serial = s.serial.unwrap();
+                    assert_eq!(serial.value, "arn:aws:iam::1:mfa/a");
+                    assert_eq!(serial.origin, "mfa_serial in [profile w-long-term] of /home/u/.aws/config");
+                    assert_eq!(s.region.as_deref(), Some("eu-west-1"));
+                },
+            },
+            Case {
+                name: "the credentials file wins over the config file for the same key",
+                env: &[],
+                config: "[default]\nmfa_serial = arn:from-config\n",
+                credentials: "[default]\nmfa_serial = arn:from-credentials\n",
+                overrides: Overrides::default(),
+                expect: |r| assert_eq!(ok(r).serial.unwrap().value, "arn:from-credentials"),
+            },
+            Case {
+                name: "keys in the environment are used when no profile is named, and said so",
+                env: &[("AWS_ACCESS_KEY_ID", "AKIA_TEST_KEY_000001"), ("AWS_SECRET_ACCESS_KEY", "s")],
+                config: "",
+                credentials: "",
+                overrides: Overrides::default(),
+                expect: |r| assert_eq!(ok(r).keys().unwrap().origin, KeyOrigin::Environment),
+            },
+            Case {
+                name: "keys in the environment are ignored when a profile is named",
+                env: &[
+                    ("AWS_ACCESS_KEY_ID", "AKIA_TEST_KEY_000001"),
+                    ("AWS_SECRET_ACCESS_KEY", "s"),
+                    ("AWS_PROFILE", "p"),
+                ],
+                config: "",
+                credentials: "[p]\naws_access_key_id = AKIA_TEST_KEY_000002\naws_secret_access_key = s\n",
+                overrides: Overrides::default(),
+                expect: |r| assert_eq!(ok(r).keys().unwrap().access_key_id, "AKIA_TEST_KEY_000002"),
+            },
+            Case {
+                name: "session keys are refused as long-term keys",
+                env: &[
+                    ("AWS_ACCESS_KEY_ID", "ASIA_TEST_KEY_000001"),
+                    ("AWS_SECRET_ACCESS_KEY", "s"),
+                    ("AWS_SESSION_TOKEN", "t"),
+                ],
+                config: "",
+                credentials: "",
+                overrides: Overrides::default(),
+                expect: |r| assert!(keys_origin(&ok(r)).contains("temporary session keys")),
+            },
+            Case {
+                name: "a role chain is followed to the keys, first role first",
+                env: &[],
+                config: "[profile admin]\nrole_arn = arn:aws:iam::1:role/admin\nsource_profile = dev\n[profile dev]\nrole_arn = arn:aws:iam::1:role/dev\nsource_profile = base\nduration_seconds = 2h\n",
+                credentials: "[base]\naws_access_key_id = AKIA_TEST_KEY_000001\naws_secret_access_key = s\n",
+                overrides: Overrides { profile: Some("admin".into()), ..Default::default() },
+                expect: |r| {
+                    let s = ok(r);
+                    assert_eq!(s.base_profile, "base");
+                    let arns: Vec<&str> = s.roles.iter().map(|h| h.role_arn.as_str()).collect();
+                    assert_eq!(arns, ["arn:aws:iam::1:role/dev", "arn:aws:iam::1:role/admin"]);
+                    assert_eq!(s.roles[0].duration.as_ref().unwrap().value, 7200);
+                },
+            },
+            Case {
+                name: "a source_profile cycle is shown and refused",
+                env: &[],
+                config: "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\n[profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = a\n",
+                credentials: "",
+                overrides: Overrides { profile: Some("a".into()), ..Default::default() },
+                expect: |r| assert!(err(r).message.contains("a -> b -> a")),
+            },
+            Case {
+                name: "--direct without a role is refused",
+                env: &[],
+                config: "",
+                credentials: "",
+                overrides: Overrides { direct: true, ..Default::default() },
+                expect: |r| assert!(err(r).message.contains("--direct needs a role")),
+            },
+            Case {
+                name: "--duration applies to the last role of a chain",
+                env: &[],
+                config: "[profile r]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = default\n",
+                credentials: "",
+                overrides: Overrides { profile: Some("r".into()), duration: Some(1800), ..Default::default() },
+                expect: |r| {
+                    let s = ok(r);
+                    assert_eq!(s.roles[0].duration.as_ref().unwrap().value, 1800);
+                    assert!(s.duration.is_none(), "the MFA session keeps its own length");
+                },
+            },
+            Case {
+                name: "a bad region is refused with where it came from",
+                env: &[],
+                config: "[default]\nregion = eu-west-1; touch /tmp/x\n",
+                credentials: "",
+                overrides: Overrides::default(),
+                expect: |r| {
+                    let e = err(r);
+                    assert_eq!(e.exit_code(), 3);
+                    assert!(e.message.contains("region in [default] of /home/u/.aws/config"), "{}", e.message);
+                },
+            },
+            Case {
+                name: "endpoints: per-service variable, then AWS_ENDPOINT_URL, then the profile",
+                env: &[("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1"), ("AWS_ENDPOINT_URL", "http://127.0.0.1:2")],
+                config: "[default]\nendpoint_url = http://127.0.0.1:3\n",
+                credentials: "",
+                overrides: Overrides::default(),
+                expect: |r| {
+                    let s = ok(r);
+                    assert_eq!(s.endpoint("sts").as_deref(), Some("http://127.0.0.1:1"));
+                    assert_eq!(s.endpoint("ec2").as_deref(), Some("http://127.0.0.1:2"));
+                },
+            },
+            Case {
+                name: "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS turns every override off",
+                env: &[("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"), ("AWS_ENDPOINT_URL", "http://127.0.0.1:2")],
+                config: "",
+                credentials: "",
+                overrides: Overrides::default(),
+                expect: |r| assert_eq!(ok(r).endpoint("sts"), None),
+            },
+            Case {
+                name: "timeouts come from cli_connect_timeout / cli_read_timeout, 0 meaning none",
+                env: &[],
+                config: "[default]\ncli_connect_timeout = 1.5\ncli_read_timeout = 0\n",
+                credentials: "",
+                overrides: Overrides::default(),
+                expect: |r| {
+                    let s = ok(r);
+                    assert_eq!(s.connect_timeout, Some(Some(std::time::Duration::from_millis(1500))));
+                    assert_eq!(s.read_timeout, Some(None));
+                },
+            },
+            Case {
+                name: "awsmfa's own variables are read here and checked",
+                env: &[
+                    ("AWSMFA_LOCK_TIMEOUT", "7"),
+                    ("AWSMFA_POLL_SECONDS", "0.5"),
+                    ("AWSMFA_MIN_TTL", "10m"),
+                    ("AWS_MFA_TOKEN_CODE", "123456"),
+                    ("AWSMFA_PROFILE", "outer"),
+                ],
+                config: "",
+                credentials: "",
+                overrides: Overrides::default(),
+                expect: |r| {
+                    let s = ok(r);
+                    assert_eq!(s.lock_timeout, std::time::Duration::from_secs(7));
+                    assert_eq!(s.poll_interval, std::time::Duration::from_millis(500));
+                    assert_eq!(s.min_ttl, Some(600));
+                    assert_eq!(s.env_code.as_deref(), Some("123456"));
+                    assert_eq!(s.inside_exec.as_deref(), Some("outer"));
+                },
+            },
+            Case {
+                name: "a bad AWSMFA_POLL_SECONDS is an error, not a silent default",
+                env: &[("AWSMFA_POLL_SECONDS", "fast")],
+                config: "",
+                credentials: "",
+                overrides: Overrides::default(),
+                expect: |r| assert_eq!(err(r).exit_code(), 3),
+            },
+            Case {
+                name: "~ in a file variable is the home directory",
+                env: &[("AWS_CONFIG_FILE", "~/cfg"), ("AWSMFA_CACHE_DIR", "~")],
+                config: "",
+                credentials: "",
+                overrides: Overrides::default(),
+                expect: |r| {
+                    let s = ok(r);
+                    assert_eq!(s.config_path, PathBuf::from("/home/u/cfg"));
+                    assert_eq!(s.cache_dir, PathBuf::from("/home/u"));
+                },
+            },
+            Case {
+                name: "an inline comment is not part of mfa_serial",
+                env: &[],
+                config: "[default]\nmfa_serial = arn:aws:iam::1:mfa/a # my phone\n",
+                credentials: "",
+                overrides: Overrides::default(),
+                expect: |r| assert_eq!(ok(r).serial.unwrap().value, "arn:aws:iam::1:mfa/a"),
+            },
+            Case {
+                name: "[profile default] in the config file wins over [default]",
+                env: &[],
+                config: "[default]\nregion = us-east-1\n[profile default]\nregion = eu-west-3\n",
+                credentials: "",
+                overrides: Overrides::default(),
+                expect: |r| assert_eq!(ok(r).region.as_deref(), Some("eu-west-3")),
+            },
+        ]
+    }
+
+    #[test]
+    fn resolution_follows_the_table() {
+        for case in cases() {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (case.expect)(resolve(&case))));
+            assert!(result.is_ok(), "case failed: {}", case.name);
+        }
+    }
+
+    #[test]
+    fn without_home_only_named_paths_work() {
+        let env = Environment::from_pairs(&[("AWS_CONFIG_FILE", "/c"), ("AWS_SHARED_CREDENTIALS_FILE", "/k")]);
+        assert!(locate(&env).is_err(), "the cache directory still needs HOME");
+        let env = Environment::from_pairs(&[
+            ("AWS_CONFIG_FILE", "/c"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/k"),
+            ("AWSMFA_CACHE_DIR", "/cache"),
+        ]);
+        assert_eq!(
+            locate(&env).unwrap(),
+            Paths { config: "/c".into(), credentials: "/k".into(), cache_dir: "/cache".into() }
+        );
+    }
+}
