@@ -12,9 +12,9 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 
+use crate::credentials::{LongTermKeys, Session};
 use crate::error::{Error, Result};
 use crate::profile::Settings;
-use crate::session::{LongTermKeys, Session};
 
 /// The region calls go to when none is configured (STS and IAM are global there).
 pub const FALLBACK_REGION: &str = "us-east-1";

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::output::Format;
+use crate::output::policy::PolicyScope;
 
 const ABOUT: &str = "MFA-protected temporary AWS credentials, in one command.";
 
@@ -379,14 +380,6 @@ pub struct TerminateArgs {
     pub wait_args: WaitArgs,
     #[command(flatten)]
     pub session: SessionArgs,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PolicyScope {
-    /// Deny everything except MFA self-service without MFA
-    All,
-    /// Deny ec2:RunInstances, StopInstances, TerminateInstances without MFA
-    Ec2,
 }
 
 #[derive(Debug, Args)]

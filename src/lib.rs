@@ -1,6 +1,8 @@
 //! awsmfa: MFA-protected temporary AWS credentials, in one command.
-//! Layers, top to bottom (data flows down, never up): `cli` → `commands` → `session`,
-//! `mfa`, `profile` → `aws` → `files`, `output`, `clock`, `error`, `ui`.
+//!
+//! Layers, top to bottom; a module uses only modules below it (`tests/layers.rs` checks it):
+//! `commands` → `cli` → `output` → `session` → `ec2` → `mfa` → `aws` → `profile` → `config`
+//! → `files` → `credentials` → `ui` → `clock` → `error`.
 
 pub mod aws;
 pub mod cli;

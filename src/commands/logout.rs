@@ -1,7 +1,7 @@
 //! `awsmfa logout`: delete cached sessions, and on request the session keys that
 //! `login --write-profile` wrote. Needs no long-term keys: logging out is always possible.
 
-use super::login::{SESSION_KEYS, check_session_profile, refuse_long_term_section};
+use super::{SESSION_KEYS, check_session_profile, refuse_long_term_section};
 use crate::cli::{GlobalArgs, LogoutArgs};
 use crate::error::Result;
 use crate::files::{self, ini};

@@ -19,6 +19,7 @@ use clap::CommandFactory;
 
 use crate::cli::InstanceArgs;
 use crate::cli::{Cli, Command, GlobalArgs, SessionArgs};
+use crate::config::{AwsFiles, FileKind, Source};
 use crate::ec2::{self, Ec2, InstanceInfo, LaunchSpec};
 use crate::error::{Error, Result};
 use crate::files::ini;
@@ -221,4 +222,37 @@ fn check_profile_name(name: &str) -> Result<()> {
     }
     Err(Error::config(format!("{name:?} is not a usable profile name"))
         .hint("use letters, digits, '-', '_' or '.', e.g. --write-profile mfa"))
+}
+
+/// The keys of a session in a credentials profile; every other line of the profile stays.
+const SESSION_KEYS: [&str; 4] =
+    ["aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token"];
+
+/// A profile awsmfa may write a session into (or delete one from): a usable name, and no
+/// long-term keys in it, in either file: those would be lost, or shadowed by session keys.
+fn check_session_profile(settings: &Settings, name: &str, action: &str) -> Result<()> {
+    check_profile_name(name)?;
+    if let Some(place) = settings.long_term_keys_of(name) {
+        return Err(Error::config(format!("refusing to {action} [{name}]: it holds the long-term keys in {place}"))
+            .hint(format!(
+                "choose another profile name (e.g. {name}-mfa), or move those keys to [{name}-long-term] of {}, where awsmfa reads them",
+                settings.credentials_path.display()
+            )));
+    }
+    Ok(())
+}
+
+/// The long-term-keys guard again, on the credentials text about to be edited.
+fn refuse_long_term_section(text: &str, settings: &Settings, name: &str) -> Result<()> {
+    let credentials = Source { path: settings.credentials_path.clone(), text: text.to_string() };
+    let parsed = AwsFiles::parse(&Source::default(), &credentials)?;
+    let get = |key| parsed.get_in(FileKind::Credentials, name, key);
+    if get("aws_access_key_id").is_some() && get("aws_session_token").is_none() {
+        return Err(Error::config(format!(
+            "refusing to change [{name}] of {}: it now holds long-term keys",
+            settings.credentials_path.display()
+        ))
+        .hint("choose another profile name"));
+    }
+    Ok(())
 }

@@ -9,9 +9,9 @@ use super::{ec2_for, print, region, request, settings, table};
 use crate::aws::{self, ClientSpec, Retries, Signer};
 use crate::cli::{GlobalArgs, VerifyArgs};
 use crate::clock;
-use crate::commands::policy;
 use crate::ec2::{self, Ec2, InstanceInfo, ProbeResult};
 use crate::error::{Error, Kind, Result};
+use crate::output::policy;
 use crate::session::sts;
 use crate::ui;
 
@@ -74,7 +74,7 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
         ProbeResult::Allowed => {
             report.step("pre-test", "UnauthorizedOperation", "DryRunOperation", false, "MFA is NOT enforced");
             report.mfa_enforced = Some(false);
-            let doc = policy::document(crate::cli::PolicyScope::All);
+            let doc = policy::document(policy::PolicyScope::All);
             if !args.json {
                 ui::note(&format!(
                     "the policy that would enforce MFA (`awsmfa policy`):\n{}",

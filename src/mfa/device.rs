@@ -2,9 +2,9 @@
 //! user. One device is used (and named); several or none are explained.
 
 use crate::aws::{self, ClientSpec, Retries, Signer};
+use crate::credentials::LongTermKeys;
 use crate::error::{Error, Result};
 use crate::profile::Settings;
-use crate::session::LongTermKeys;
 
 pub fn discover_serial(settings: &Settings, keys: &LongTermKeys) -> Result<String> {
     let spec = ClientSpec::new(settings, "iam", Signer::LongTerm(keys), Retries::Standard)?;

@@ -2,11 +2,13 @@
 //! `aws configure export-credentials`, the credential_process JSON, and the STS-shaped JSON
 //! the manual recipe saved. Pure: returns strings; the caller writes them.
 
+pub mod policy;
+
 use clap::ValueEnum;
 
 use crate::clock;
+use crate::credentials::Session;
 use crate::error::{Error, Result};
-use crate::session::Session;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -134,7 +136,7 @@ pub fn sts_json(session: &Session) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::Secret;
+    use crate::credentials::Secret;
 
     fn session() -> Session {
         Session {

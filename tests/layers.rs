@@ -1,0 +1,116 @@
+//! The layer order of src/lib.rs holds: every module of src/ uses only modules below it, so
+//! there is no cycle. Read from the sources (the code outside `#[cfg(test)]`), so a new
+//! `crate::x` reference in the wrong direction fails here.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Top to bottom, as in src/lib.rs.
+const LAYERS: &[&str] = &[
+    "commands",
+    "cli",
+    "output",
+    "session",
+    "ec2",
+    "mfa",
+    "aws",
+    "profile",
+    "config",
+    "files",
+    "credentials",
+    "ui",
+    "clock",
+    "error",
+];
+
+fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The top-level modules `text` refers to as `crate::NAME`.
+fn references(text: &str) -> Vec<String> {
+    let code = text.split("#[cfg(test)]").next().unwrap_or(text);
+    let mut found = Vec::new();
+    for (at, _) in code.match_indices("crate::") {
+        let name: String = code[at + 7..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        if !name.is_empty() {
+            found.push(name);
+        }
+    }
+    found
+}
+
+#[test]
+fn every_module_uses_only_the_layers_below_it() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let rank: BTreeMap<&str, usize> = LAYERS.iter().enumerate().map(|(i, m)| (*m, i)).collect();
+    let mut wrong = Vec::new();
+    for file in files {
+        let rel = file.strip_prefix(&src).unwrap().to_string_lossy().into_owned();
+        let module = rel.split('/').next().unwrap().trim_end_matches(".rs").to_string();
+        if module == "lib" || module == "main" {
+            continue;
+        }
+        let Some(&mine) = rank.get(module.as_str()) else {
+            wrong.push(format!("{rel}: module {module} is not in the layer list"));
+            continue;
+        };
+        for used in references(&std::fs::read_to_string(&file).unwrap()) {
+            match rank.get(used.as_str()) {
+                Some(&theirs) if theirs > mine || used == module => {}
+                Some(_) => wrong.push(format!("{rel}: {module} uses {used}, which is not below it")),
+                None => wrong.push(format!("{rel}: uses crate::{used}, which is not in the layer list")),
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "layer order broken:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn no_command_uses_another_command() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/commands");
+    let mut files = Vec::new();
+    sources(&dir, &mut files);
+    let commands: Vec<String> =
+        files.iter().map(|f| f.file_stem().unwrap().to_string_lossy().into_owned()).filter(|n| n != "mod").collect();
+    let mut wrong = Vec::new();
+    for file in &files {
+        let me = file.file_stem().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(file).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        for used in command_paths(code) {
+            if me != "mod" && used != me && commands.contains(&used) {
+                wrong.push(format!("commands/{me}.rs uses commands/{used}.rs"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "shared pieces belong in commands/mod.rs or a lower layer:\n{}", wrong.join("\n"));
+}
+
+/// The names a file reaches through `super::` or `crate::commands::`, braces included
+/// (`super::{print, login}`).
+fn command_paths(code: &str) -> Vec<String> {
+    let ident = |s: &str| s.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect::<String>();
+    let mut names = Vec::new();
+    for prefix in ["super::", "crate::commands::"] {
+        for (at, _) in code.match_indices(prefix) {
+            let rest = &code[at + prefix.len()..];
+            if let Some(group) = rest.strip_prefix('{') {
+                let group = &group[..group.find('}').unwrap_or(group.len())];
+                names.extend(group.split(',').map(|part| ident(part.trim())));
+            } else {
+                names.push(ident(rest));
+            }
+        }
+    }
+    names
+}
