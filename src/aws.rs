@@ -239,6 +239,11 @@ fn source_chain(err: &(dyn std::error::Error + 'static)) -> String {
 }
 
 impl Failure {
+    /// AWS refused the MFA part of a sign-in (device or code), not the request itself.
+    pub fn is_mfa_refusal(&self) -> bool {
+        matches!(self, Failure::Service { code, message } if code == "AccessDenied" && message.contains("MultiFactorAuthentication"))
+    }
+
     /// The generic mapping to awsmfa errors, for calls without special cases.
     pub fn into_error(self, action: &str, endpoint: &str) -> Error {
         match self {

@@ -4,10 +4,10 @@ use super::{print, request, settings};
 use crate::cli::{CredentialProcessArgs, GlobalArgs};
 use crate::error::Result;
 use crate::output;
-use crate::session::sts;
+use crate::session;
 
 pub fn run(global: &GlobalArgs, args: CredentialProcessArgs) -> Result<i32> {
     let settings = settings(global, &args.session)?;
-    let got = sts::get_session(&settings, &request(&args.session, false)?)?;
+    let got = session::get_session(&settings, &request(&args.session, false)?)?;
     print(output::credential_process_json(&got.session).as_bytes())
 }

@@ -3,10 +3,10 @@
 use super::{print, request, settings};
 use crate::cli::{EnvArgs, GlobalArgs};
 use crate::output;
-use crate::session::sts;
+use crate::session;
 
 pub fn run(global: &GlobalArgs, args: EnvArgs) -> Result<i32, crate::error::Error> {
     let settings = settings(global, &args.session)?;
-    let got = sts::get_session(&settings, &request(&args.session, false)?)?;
+    let got = session::get_session(&settings, &request(&args.session, false)?)?;
     print(output::render(args.format, &got.session, settings.region.as_deref())?.as_bytes())
 }

@@ -8,7 +8,7 @@ use super::{request, settings};
 use crate::cli::{ExecArgs, GlobalArgs};
 use crate::error::{Error, Result, io_reason};
 use crate::output;
-use crate::session::sts;
+use crate::session;
 
 /// Variables that would make the child use other credentials than the session's.
 const CLEARED: &[&str] = &[
@@ -35,7 +35,7 @@ pub fn run(global: &GlobalArgs, args: ExecArgs) -> Result<i32> {
         return Err(Error::config(format!("already inside `awsmfa exec` (profile '{outer}'): refusing to nest"))
             .hint("exit that shell first, or pass --force to run anyway"));
     }
-    let got = sts::get_session(&settings, &request(&args.session, false)?)?;
+    let got = session::get_session(&settings, &request(&args.session, false)?)?;
     let (program, rest) = args.command.split_first().expect("clap requires a command");
     let mut command = Command::new(program);
     command.args(rest);

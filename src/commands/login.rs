@@ -9,7 +9,7 @@ use crate::files::atomic::{self, Links};
 use crate::files::{self, ini};
 use crate::output;
 use crate::profile::Settings;
-use crate::session::{Session, sts};
+use crate::session::{self, Session};
 use crate::ui;
 
 pub fn run(global: &GlobalArgs, args: LoginArgs) -> Result<i32> {
@@ -22,7 +22,7 @@ pub fn run(global: &GlobalArgs, args: LoginArgs) -> Result<i32> {
     if let Some(path) = &args.save_json {
         atomic::check_writable(path, Links::Follow, false)?;
     }
-    let got = sts::get_session(&settings, &request(&args.session, args.force)?)?;
+    let got = session::get_session(&settings, &request(&args.session, args.force)?)?;
     let now = clock::now();
     let until = format!(
         "{} ({} left)",

@@ -5,8 +5,8 @@ use super::{SESSION_KEYS, check_session_profile, refuse_long_term_section};
 use crate::cli::{GlobalArgs, LogoutArgs};
 use crate::error::Result;
 use crate::files::{self, ini};
+use crate::session;
 use crate::session::cache::SessionCache;
-use crate::session::sts;
 use crate::ui;
 
 pub fn run(global: &GlobalArgs, args: LogoutArgs) -> Result<i32> {
@@ -21,7 +21,7 @@ pub fn run(global: &GlobalArgs, args: LogoutArgs) -> Result<i32> {
     } else {
         match settings.keys() {
             Ok(keys) => {
-                let (cache, key) = sts::cache_for(&settings, keys);
+                let (cache, key) = session::cache_for(&settings, keys);
                 if cache.remove(&key)? {
                     ui::note(&format!("deleted the cached session of profile '{}'", settings.profile));
                 } else {

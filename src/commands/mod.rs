@@ -24,7 +24,7 @@ use crate::ec2::{self, Ec2, InstanceInfo, LaunchSpec};
 use crate::error::{Error, Result};
 use crate::files::ini;
 use crate::profile::{Overrides, Settings};
-use crate::session::sts::Request;
+use crate::session::Request;
 use crate::ui;
 
 /// Runs the parsed command; returns the process exit code.
@@ -114,7 +114,7 @@ fn profile_settings(global: &GlobalArgs) -> Result<Settings> {
 /// starts with.
 fn ec2_session(global: &GlobalArgs, session: &SessionArgs) -> Result<(Settings, Ec2)> {
     let settings = settings(global, session)?;
-    let got = crate::session::sts::get_session(&settings, &request(session, false)?)?;
+    let got = crate::session::get_session(&settings, &request(session, false)?)?;
     let ec2 = ec2_for(&settings, &got.session)?;
     Ok((settings, ec2))
 }

@@ -8,7 +8,7 @@ use crate::cli::{GlobalArgs, StatusArgs};
 use crate::clock;
 use crate::error::{Error, Kind, Result};
 use crate::session::cache::Rejected;
-use crate::session::{key_tail, sts};
+use crate::session::{self, key_tail};
 
 pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<i32> {
     let settings = super::profile_settings(global)?;
@@ -16,7 +16,7 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<i32> {
     let now = clock::now();
     let (cache_path, loaded) = match keys {
         Ok(keys) => {
-            let (cache, key) = sts::cache_for(&settings, keys);
+            let (cache, key) = session::cache_for(&settings, keys);
             (Some(cache.path(&key)), Some(cache.load(&key)))
         }
         Err(_) => (None, None),
@@ -45,7 +45,7 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<i32> {
     // With roles, the MFA session behind them says whether the next role needs a new code.
     let mfa_until = match (&keys, settings.roles.is_empty() || settings.direct) {
         (Ok(keys), false) => {
-            let (cache, key) = sts::mfa_cache_key(&settings, keys);
+            let (cache, key) = session::mfa_cache_key(&settings, keys);
             cache.load(&key).ok().map(|c| c.session.expiration).filter(|t| *t > now)
         }
         _ => None,

@@ -12,7 +12,7 @@ use crate::clock;
 use crate::ec2::{self, Ec2, InstanceInfo, ProbeResult};
 use crate::error::{Error, Kind, Result};
 use crate::output::policy;
-use crate::session::sts;
+use crate::session;
 use crate::ui;
 
 #[derive(Debug, Serialize)]
@@ -100,7 +100,7 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
     }
 
     // 2. The MFA session.
-    let got = match sts::get_session(&settings, &request(&args.session, false)?) {
+    let got = match session::get_session(&settings, &request(&args.session, false)?) {
         Ok(got) => got,
         Err(err) => {
             report.step("session", "MFA session", short(&err.message), false, "error");

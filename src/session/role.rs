@@ -3,10 +3,9 @@
 //! credentials of the one before (role chaining, which AWS caps at one hour). With
 //! `--direct` the first role is assumed with the MFA code on the long-term keys instead.
 
-use time::OffsetDateTime;
-
-use super::sts::{self, Obtained, Request};
-use super::{LongTermKeys, Secret, Session};
+use super::provider::Provider;
+use super::sts;
+use super::{LongTermKeys, Obtained, Request, Session};
 use crate::aws::{self, ClientSpec, Failure, Retries, Signer};
 use crate::clock;
 use crate::error::{Error, Result};
@@ -50,69 +49,76 @@ fn check_arn(hop: &RoleHop) -> Result<()> {
         .hint("a role ARN looks like arn:aws:iam::123456789012:role/NAME"))
 }
 
-/// Assumes every role of the settings' chain; the first with the MFA session (or directly
-/// with a code), the rest each with the one before.
-pub fn assume_chain(settings: &Settings, keys: &LongTermKeys, request: &Request) -> Result<Obtained> {
-    for hop in &settings.roles {
-        check_arn(hop)?;
+/// The chain's roles with the duration to ask for each, every ARN and duration checked
+/// before anything is sent.
+pub fn checked_hops(settings: &Settings) -> Result<Vec<(&RoleHop, u64)>> {
+    settings
+        .roles
+        .iter()
+        .enumerate()
+        .map(|(i, hop)| {
+            check_arn(hop)?;
+            Ok((hop, hop_duration(hop, i)?))
+        })
+        .collect()
+}
+
+/// A role assumed with the credentials of `inner` (the MFA session, or the role before).
+pub struct AssumeRole<'a> {
+    pub settings: &'a Settings,
+    pub inner: Box<dyn Provider + 'a>,
+    pub hop: &'a RoleHop,
+    pub duration: u64,
+}
+
+impl Provider for AssumeRole<'_> {
+    fn provide(&self, request: &Request) -> Result<Obtained> {
+        let base = self.inner.provide(&request.reusing())?;
+        let spec = ClientSpec::new(self.settings, "sts", Signer::Session(&base.session), Retries::Standard)?;
+        let session = match assume(&spec, self.hop, self.duration, None)? {
+            Ok(session) => session,
+            Err(failure) => return Err(explain(failure, self.settings, &spec, self.hop, self.duration)),
+        };
+        Ok(Obtained { session, serial: base.serial, fresh: true })
     }
-    let durations: Vec<u64> =
-        settings.roles.iter().enumerate().map(|(i, h)| hop_duration(h, i)).collect::<Result<_>>()?;
-    let (mut current, serial) = if settings.direct {
+}
+
+/// The first role assumed with the MFA code on the long-term keys (`--direct`): no MFA
+/// session, so up to the role's MaxSessionDuration.
+pub struct DirectRole<'a> {
+    pub settings: &'a Settings,
+    pub keys: &'a LongTermKeys,
+    pub hop: &'a RoleHop,
+    pub duration: u64,
+}
+
+impl Provider for DirectRole<'_> {
+    fn provide(&self, request: &Request) -> Result<Obtained> {
+        let (settings, keys) = (self.settings, self.keys);
+        // A call that carries a code is never retried.
+        let spec = ClientSpec::new(settings, "sts", Signer::LongTerm(keys), Retries::Never)?;
         let serial = sts::serial(settings, keys)?;
-        let code = sts::next_code(settings, request, &serial)?;
-        let first = &settings.roles[0];
-        let session = assume(settings, Signer::LongTerm(keys), first, durations[0], Some((&serial, &code))).map_err(
-            |e| match e {
-                AssumeFailure::Mfa(f, endpoint) => {
-                    sts::explain(f, settings, keys, &serial, &endpoint, "sts:AssumeRole")
-                }
-                AssumeFailure::Other(e) => e,
-            },
-        )?;
-        (session, serial)
-    } else {
-        // The MFA session is reused while valid; only the roles are (re)assumed.
-        let base_request = Request { force: false, ..request.clone() };
-        let base = sts::mfa_session(settings, keys, &base_request)?;
-        let first = assume(settings, Signer::Session(&base.session), &settings.roles[0], durations[0], None)
-            .map_err(AssumeFailure::into_error)?;
-        (first, base.serial)
-    };
-    for (index, hop) in settings.roles.iter().enumerate().skip(1) {
-        current = assume(settings, Signer::Session(&current), hop, durations[index], None)
-            .map_err(AssumeFailure::into_error)?;
-    }
-    Ok(Obtained { session: current, serial, fresh: true })
-}
-
-enum AssumeFailure {
-    /// An MFA rejection of a direct AssumeRole: explained like GetSessionToken's.
-    Mfa(Failure, String),
-    Other(Error),
-}
-
-impl AssumeFailure {
-    fn into_error(self) -> Error {
-        match self {
-            AssumeFailure::Mfa(f, endpoint) => f.into_error("sts:AssumeRole", &endpoint),
-            AssumeFailure::Other(e) => e,
+        let code = sts::Codes::new(settings, request, &serial)?.next(None)?;
+        match assume(&spec, self.hop, self.duration, Some((&serial, &code)))? {
+            Ok(session) => Ok(Obtained { session, serial, fresh: true }),
+            Err(failure @ Failure::Service { .. }) if failure.is_mfa_refusal() => {
+                let endpoint = spec.describe_endpoint("sts");
+                Err(sts::explain(failure, settings, keys, &serial, &endpoint, "sts:AssumeRole"))
+            }
+            Err(failure) => Err(explain(failure, settings, &spec, self.hop, self.duration)),
         }
     }
 }
 
+/// One AssumeRole: the session, or AWS's refusal for the caller to explain.
 fn assume(
-    settings: &Settings,
-    signer: Signer<'_>,
+    spec: &ClientSpec,
     hop: &RoleHop,
     duration: u64,
     mfa: Option<(&str, &MfaCode)>,
-) -> std::result::Result<Session, AssumeFailure> {
-    let retries = if mfa.is_some() { Retries::Never } else { Retries::Standard };
-    let spec = ClientSpec::new(settings, "sts", signer, retries).map_err(AssumeFailure::Other)?;
-    let endpoint = spec.describe_endpoint("sts");
+) -> Result<std::result::Result<Session, Failure>> {
     let session_name = hop.session_name.clone().unwrap_or_else(|| format!("awsmfa-{}", clock::now().unix_timestamp()));
-    ui::trace(&format!("sts:AssumeRole {} for {}s at {endpoint}", hop.role_arn, duration));
+    ui::trace(&format!("sts:AssumeRole {} for {}s at {}", hop.role_arn, duration, spec.describe_endpoint("sts")));
     let client = spec.sts();
     let answer = aws::block_on(async {
         let mut call = client
@@ -125,40 +131,15 @@ fn assume(
             call = call.serial_number(serial).token_code(code.as_str());
         }
         call.send().await
-    })
-    .map_err(AssumeFailure::Other)?;
-    let output = match answer {
-        Ok(output) => output,
-        Err(e) => {
-            return Err(match aws::classify(e) {
-                Failure::Service { code, message } if message.contains("MultiFactorAuthentication") => {
-                    AssumeFailure::Mfa(Failure::Service { code, message }, endpoint)
-                }
-                failure => AssumeFailure::Other(explain(
-                    failure,
-                    &spec.with_service(settings, "iam"),
-                    hop,
-                    duration,
-                    &endpoint,
-                )),
-            });
-        }
-    };
-    let creds = output
-        .credentials()
-        .ok_or_else(|| AssumeFailure::Other(Error::unexpected("sts:AssumeRole answered without credentials")))?;
-    let expiration = OffsetDateTime::from_unix_timestamp(creds.expiration().secs())
-        .map_err(|_| AssumeFailure::Other(Error::unexpected("sts:AssumeRole answered with an impossible expiry")))?;
-    Ok(Session {
-        access_key_id: creds.access_key_id().to_string(),
-        secret_access_key: Secret::new(creds.secret_access_key()),
-        session_token: Secret::new(creds.session_token()),
-        expiration,
-    })
+    })?;
+    match answer {
+        Ok(output) => Ok(Ok(sts::session_from(output.credentials(), "sts:AssumeRole")?)),
+        Err(e) => Ok(Err(aws::classify(e))),
+    }
 }
 
 /// AssumeRole's failures: the trust policy, the duration limits, and the rest.
-fn explain(failure: Failure, iam: &ClientSpec, hop: &RoleHop, duration: u64, endpoint: &str) -> Error {
+fn explain(failure: Failure, settings: &Settings, sts: &ClientSpec, hop: &RoleHop, duration: u64) -> Error {
     match &failure {
         Failure::Service { code, message } if code == "AccessDenied" => Error::denied(format!(
             "cannot assume role {} (profile {}): {message}",
@@ -166,7 +147,7 @@ fn explain(failure: Failure, iam: &ClientSpec, hop: &RoleHop, duration: u64, end
         ))
         .hint("the role's trust policy must allow this principal (and may require MFA: use the MFA session, not --direct without a code)"),
         Failure::Service { code, message } if code == "ValidationError" && message.contains("MaxSessionDuration") => {
-            let max = role_max_session(iam, &hop.role_arn);
+            let max = role_max_session(&sts.with_service(settings, "iam"), &hop.role_arn);
             let said = match max {
                 Some(max) => format!("the role's maximum session is {}", clock::human_duration(max as i64)),
                 None => "AWS did not say the role's maximum (iam:GetRole was not allowed)".to_string(),
@@ -177,7 +158,7 @@ fn explain(failure: Failure, iam: &ClientSpec, hop: &RoleHop, duration: u64, end
             ))
             .hint(format!("ask for less with --duration or duration_seconds in [profile {}]", hop.profile))
         }
-        _ => failure.into_error("sts:AssumeRole", endpoint),
+        _ => failure.into_error("sts:AssumeRole", &sts.describe_endpoint("sts")),
     }
 }
 

@@ -1,16 +1,15 @@
-//! Getting a session: the cached one while it lasts, else one GetSessionToken call with a
-//! fresh MFA code, under a lock so that concurrent awsmfa processes make one call between
-//! them. GetSessionToken is never retried: a retry would send a spent code.
+//! The MFA session itself: the `SessionToken` provider (one GetSessionToken with a fresh
+//! code), the codes it claims before sending, and the words for AWS's refusals.
+//! GetSessionToken is never retried with the same code: a retry would send a spent code.
 
 use time::OffsetDateTime;
 
-use super::cache::{CacheKey, Cached, Rejected, RoleChain, SessionCache};
+use super::provider::Provider;
 use super::used_codes::UsedCodes;
-use super::{LongTermKeys, Secret, Session};
+use super::{LongTermKeys, Obtained, Request, Secret, Session};
 use crate::aws::{self, ClientSpec, Failure, Retries, Signer};
 use crate::clock;
 use crate::error::{Error, Result};
-use crate::files::lock;
 use crate::mfa::{self, MfaCode};
 use crate::profile::Settings;
 use crate::ui;
@@ -18,51 +17,6 @@ use crate::ui;
 pub const MIN_DURATION: u64 = 900;
 pub const MAX_DURATION: u64 = 129_600;
 pub const DEFAULT_DURATION: u64 = 43_200;
-pub const DEFAULT_MIN_TTL: u64 = 300;
-
-/// What the command asked for.
-#[derive(Debug, Default, Clone)]
-pub struct Request {
-    pub code: Option<String>,
-    pub force: bool,
-    /// Reuse a cached session only while it has more than this many seconds left.
-    pub min_ttl: Option<u64>,
-}
-
-/// A session ready to use, and how it was had.
-#[derive(Debug)]
-pub struct Obtained {
-    pub session: Session,
-    pub serial: String,
-    /// True when STS was called now; false when the cache served.
-    pub fresh: bool,
-}
-
-/// The cache and the key of the MFA session itself (GetSessionToken), roles or not.
-pub fn mfa_cache_key(settings: &Settings, keys: &LongTermKeys) -> (SessionCache, CacheKey) {
-    let key = CacheKey {
-        source_access_key_id: keys.access_key_id.clone(),
-        serial: settings.serial.as_ref().map(|s| s.value.clone()),
-        roles: RoleChain::default(),
-    };
-    (SessionCache::new(&settings.cache_dir), key)
-}
-
-/// The cache and the key of the credentials the settings ask for: the MFA session, or the
-/// last role of the chain (keyed by the whole chain, and by "direct" when assumed so).
-pub fn cache_for(settings: &Settings, keys: &LongTermKeys) -> (SessionCache, CacheKey) {
-    let (cache, mut key) = mfa_cache_key(settings, keys);
-    if !settings.roles.is_empty() {
-        key.roles =
-            RoleChain { direct: settings.direct, arns: settings.roles.iter().map(|h| h.role_arn.clone()).collect() };
-    }
-    (cache, key)
-}
-
-/// The margin a cached session must have left: `--min-ttl`, AWSMFA_MIN_TTL, else 5 min.
-pub fn min_ttl(settings: &Settings, request: &Request) -> u64 {
-    request.min_ttl.or(settings.min_ttl).unwrap_or(DEFAULT_MIN_TTL)
-}
 
 /// The requested MFA session length, checked against STS's limits before any call.
 pub fn duration(settings: &Settings) -> Result<u64> {
@@ -77,81 +31,17 @@ pub fn duration(settings: &Settings) -> Result<u64> {
     Ok(d.value)
 }
 
-/// A cached session with more than `min_ttl` left; a file that is not usable is warned
-/// about once per run (`warned`), one that must not be trusted stops the run.
-fn usable(
-    loaded: std::result::Result<Cached, Rejected>,
-    now: OffsetDateTime,
-    min_ttl: u64,
-    warned: &mut bool,
-) -> Result<Option<Cached>> {
-    match loaded {
-        Ok(cached) if cached.session.seconds_left(now) > min_ttl as i64 => Ok(Some(cached)),
-        Ok(_) | Err(Rejected::Missing) => Ok(None),
-        Err(Rejected::Unsafe(why)) => {
-            if !std::mem::replace(warned, true) {
-                ui::warn(&why);
-            }
-            Ok(None)
-        }
-        Err(Rejected::Refused(err)) => Err(err),
-    }
+/// GetSessionToken with a fresh MFA code on the long-term keys: the MFA session.
+pub struct SessionToken<'a> {
+    pub settings: &'a Settings,
+    pub keys: &'a LongTermKeys,
+    /// Checked before any call (`duration`).
+    pub duration: u64,
 }
 
-fn found(c: Cached) -> Obtained {
-    Obtained { session: c.session, serial: c.serial, fresh: false }
-}
-
-/// Runs `make` under the cache lock of `key`, unless the cache (checked before and, when
-/// another process held the lock, after waiting) already has what is needed.
-fn cached_or_locked(
-    settings: &Settings,
-    cache: &SessionCache,
-    key: &CacheKey,
-    request: &Request,
-    make: impl FnOnce() -> Result<Obtained>,
-) -> Result<Obtained> {
-    let ttl = min_ttl(settings, request);
-    let mut warned = false;
-    if !request.force
-        && let Some(c) = usable(cache.load(key), clock::now(), ttl, &mut warned)?
-    {
-        ui::trace("using the cached session");
-        return Ok(found(c));
-    }
-    cache.ensure_dir()?;
-    let mut waited = false;
-    let _lock = lock::acquire(&cache.lock_path(key), settings.lock_timeout, || {
-        waited = true;
-        ui::trace("another awsmfa is logging in; waiting for its session");
-    })?;
-    // Whoever held the lock may have just stored a fresh session: use it instead of a code.
-    if (!request.force || waited)
-        && let Some(c) = usable(cache.load(key), clock::now(), ttl, &mut warned)?
-    {
-        return Ok(found(c));
-    }
-    let made = make()?;
-    cache.store(key, &made.serial, &made.session)?;
-    Ok(made)
-}
-
-/// Credentials for the settings: the MFA session, or the roles assumed with it.
-/// From the cache while they last (unless `force`), else from STS.
-pub fn get_session(settings: &Settings, request: &Request) -> Result<Obtained> {
-    let keys = settings.keys()?;
-    if settings.roles.is_empty() {
-        return mfa_session(settings, keys, request);
-    }
-    let (cache, key) = cache_for(settings, keys);
-    cached_or_locked(settings, &cache, &key, request, || super::role::assume_chain(settings, keys, request))
-}
-
-/// The MFA session (GetSessionToken) of the settings' long-term keys.
-pub fn mfa_session(settings: &Settings, keys: &LongTermKeys, request: &Request) -> Result<Obtained> {
-    let duration = duration(settings)?;
-    let (cache, key) = mfa_cache_key(settings, keys);
-    cached_or_locked(settings, &cache, &key, request, || {
+impl Provider for SessionToken<'_> {
+    fn provide(&self, request: &Request) -> Result<Obtained> {
+        let (settings, keys) = (self.settings, self.keys);
         // The client first: a bad CA bundle or endpoint is found before a code is spent.
         let spec = ClientSpec::new(settings, "sts", Signer::LongTerm(keys), Retries::Never)?;
         let serial = serial(settings, keys)?;
@@ -159,7 +49,7 @@ pub fn mfa_session(settings: &Settings, keys: &LongTermKeys, request: &Request) 
         let mut code = codes.next(None)?;
         let mut retried = false;
         let session = loop {
-            match call_get_session_token(&spec, keys, &serial, &code, duration)? {
+            match call_get_session_token(&spec, keys, &serial, &code, self.duration)? {
                 Ok(session) => break session,
                 // Another tool (the AWS CLI, a second awsmfa elsewhere) may have spent this
                 // code in this window: an unattended source waits for the next one, once.
@@ -177,6 +67,19 @@ pub fn mfa_session(settings: &Settings, keys: &LongTermKeys, request: &Request) 
             }
         };
         Ok(Obtained { session, serial, fresh: true })
+    }
+}
+
+/// Temporary credentials as STS returns them (GetSessionToken, AssumeRole), as a `Session`.
+pub fn session_from(creds: Option<&aws_sdk_sts::types::Credentials>, action: &str) -> Result<Session> {
+    let creds = creds.ok_or_else(|| Error::unexpected(format!("{action} answered without credentials")))?;
+    let expiration = OffsetDateTime::from_unix_timestamp(creds.expiration().secs())
+        .map_err(|_| Error::unexpected(format!("{action} answered with an impossible expiry")))?;
+    Ok(Session {
+        access_key_id: creds.access_key_id().to_string(),
+        secret_access_key: Secret::new(creds.secret_access_key()),
+        session_token: Secret::new(creds.session_token()),
+        expiration,
     })
 }
 
@@ -199,21 +102,16 @@ pub fn serial(settings: &Settings, keys: &LongTermKeys) -> Result<String> {
     }
 }
 
-/// A code for `serial` that was never sent before, recorded as sent.
-pub fn next_code(settings: &Settings, request: &Request, serial: &str) -> Result<MfaCode> {
-    Codes::new(settings, request, serial)?.next(None)
-}
-
 /// The codes of one device from one source, each claimed before it is sent: a spent code
 /// is refused (a code given on the command line) or waited out (a prompt, seed or command).
-struct Codes<'a> {
+pub struct Codes<'a> {
     source: Box<dyn mfa::CodeSource>,
     used: UsedCodes,
     serial: &'a str,
 }
 
 impl<'a> Codes<'a> {
-    fn new(settings: &Settings, request: &Request, serial: &'a str) -> Result<Self> {
+    pub fn new(settings: &Settings, request: &Request, serial: &'a str) -> Result<Self> {
         let source = mfa::choose(settings, request.code.as_deref())?;
         Ok(Codes { source, used: UsedCodes::load(&settings.cache_dir, serial)?, serial })
     }
@@ -224,7 +122,7 @@ impl<'a> Codes<'a> {
 
     /// The next unspent code; `refused` when the last one was refused, with the seconds
     /// until the device shows a new one.
-    fn next(&mut self, mut refused: Option<u64>) -> Result<MfaCode> {
+    pub fn next(&mut self, mut refused: Option<u64>) -> Result<MfaCode> {
         loop {
             let code = self.source.code(self.serial, refused)?;
             let now = clock::now().unix_timestamp().max(0) as u64;
@@ -263,20 +161,10 @@ fn call_get_session_token(
             .send()
             .await
     })?;
-    let output = match answer {
-        Ok(output) => output,
-        Err(e) => return Ok(Err(aws::classify(e))),
-    };
-    let creds =
-        output.credentials().ok_or_else(|| Error::unexpected("sts:GetSessionToken answered without credentials"))?;
-    let expiration = OffsetDateTime::from_unix_timestamp(creds.expiration().secs())
-        .map_err(|_| Error::unexpected("sts:GetSessionToken answered with an impossible expiry"))?;
-    Ok(Ok(Session {
-        access_key_id: creds.access_key_id().to_string(),
-        secret_access_key: Secret::new(creds.secret_access_key()),
-        session_token: Secret::new(creds.session_token()),
-        expiration,
-    }))
+    match answer {
+        Ok(output) => Ok(Ok(session_from(output.credentials(), "sts:GetSessionToken")?)),
+        Err(e) => Ok(Err(aws::classify(e))),
+    }
 }
 
 /// GetSessionToken's (and a direct AssumeRole's) MFA failures, in words that say what to do.
@@ -290,9 +178,7 @@ pub fn explain(
 ) -> Error {
     let serial_origin = settings.serial.as_ref().map(|s| s.origin.clone()).unwrap_or_else(|| "ListMFADevices".into());
     match &failure {
-        Failure::Service { code, message }
-            if code == "AccessDenied" && message.contains("MultiFactorAuthentication") =>
-        {
+        Failure::Service { message, .. } if failure.is_mfa_refusal() => {
             if message.contains("serial number is valid") {
                 Error::mfa(format!(
                     "AWS rejected MFA device {serial} (from {serial_origin}): it is not an MFA device of this user"
