@@ -195,17 +195,17 @@ pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
     Ok(runtime.block_on(future))
 }
 
-const TIMED_OUT: &str = "timed out";
-
 /// An SDK failure, sorted.
 #[derive(Debug)]
 pub enum Failure {
     /// AWS answered with an error code and message.
     Service { code: String, message: String },
-    /// No answer: connection refused, DNS, TLS, timeout.
-    Unreachable(String),
+    /// No answer within the connect or read limits.
+    TimedOut,
+    /// No answer: connection refused, DNS, TLS.
+    Unreachable { why: String, cause: Box<dyn std::error::Error + 'static> },
     /// Anything else (a response we could not read, a bug).
-    Other(String),
+    Other { why: String, cause: Box<dyn std::error::Error + 'static> },
 }
 
 pub fn classify<E, R>(err: SdkError<E, R>) -> Failure
@@ -221,11 +221,10 @@ where
                 message: e.message().unwrap_or("").to_string(),
             }
         }
-        SdkError::DispatchFailure(d) => {
-            Failure::Unreachable(if d.is_timeout() { TIMED_OUT.into() } else { source_chain(&err) })
-        }
-        SdkError::TimeoutError(_) => Failure::Unreachable(TIMED_OUT.into()),
-        _ => Failure::Other(source_chain(&err)),
+        SdkError::DispatchFailure(d) if d.is_timeout() => Failure::TimedOut,
+        SdkError::TimeoutError(_) => Failure::TimedOut,
+        SdkError::DispatchFailure(_) => Failure::Unreachable { why: source_chain(&err), cause: Box::new(err) },
+        _ => Failure::Other { why: source_chain(&err), cause: Box::new(err) },
     }
 }
 
@@ -261,21 +260,21 @@ impl Failure {
                 let err = Error::denied(format!("{action} failed: {code}: {message}"));
                 if hint.is_empty() { err } else { err.hint(hint) }
             }
-            Failure::Unreachable(why) if why == TIMED_OUT => {
+            Failure::TimedOut => {
                 let limits = LIMITS.get().map(String::as_str).unwrap_or("the default limits");
                 Error::unreachable(format!("no answer from AWS at {endpoint} in time ({limits})")).hint(
                     "check the network and AWS_ENDPOINT_URL; on a slow link raise cli_connect_timeout / cli_read_timeout (seconds) in the profile",
                 )
             }
-            Failure::Unreachable(why) => {
+            Failure::Unreachable { why, cause } => {
                 let hint = if why.contains("certificate") {
                     "the endpoint's TLS certificate is not trusted: name your CA's PEM file in AWS_CA_BUNDLE (or ca_bundle in the profile), as for the AWS CLI"
                 } else {
                     "check the network, the region and AWS_ENDPOINT_URL"
                 };
-                Error::unreachable(format!("cannot reach AWS at {endpoint}: {why}")).hint(hint)
+                Error::unreachable(format!("cannot reach AWS at {endpoint}: {why}")).hint(hint).because(cause)
             }
-            Failure::Other(why) => Error::unexpected(format!("{action} failed: {why}")),
+            Failure::Other { why, cause } => Error::unexpected(format!("{action} failed: {why}")).because(cause),
         }
     }
 }

@@ -239,7 +239,8 @@ pub async fn decode_authorization_message(spec: &ClientSpec, encoded: &str) -> s
         Ok(out) => Ok(out.decoded_message().unwrap_or("").to_string()),
         Err(e) => Err(match aws::classify(e) {
             Failure::Service { code, message } => format!("{code}: {message}"),
-            Failure::Unreachable(m) | Failure::Other(m) => m,
+            Failure::TimedOut => "timed out".to_string(),
+            Failure::Unreachable { why, .. } | Failure::Other { why, .. } => why,
         }),
     }
 }

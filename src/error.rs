@@ -62,13 +62,15 @@ pub struct Error {
     pub kind: Kind,
     pub message: String,
     pub hint: Option<String>,
+    /// What caused it (an I/O error, the SDK's error), shown with `--verbose`.
+    pub source: Option<Box<dyn std::error::Error + 'static>>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: Kind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), hint: None }
+        Error { kind, message: message.into(), hint: None, source: None }
     }
     pub fn config(message: impl Into<String>) -> Self {
         Self::new(Kind::Config, message)
@@ -93,6 +95,26 @@ impl Error {
         self.hint = Some(hint.into());
         self
     }
+    /// Keeps `cause` as this error's source, for `--verbose` and for callers that match on it.
+    pub fn because(mut self, cause: impl Into<Box<dyn std::error::Error + 'static>>) -> Self {
+        self.source = Some(cause.into());
+        self
+    }
+
+    /// The chain of causes, outermost first, each said once.
+    pub fn causes(&self) -> Vec<String> {
+        let mut said: Vec<String> = Vec::new();
+        let mut next = std::error::Error::source(self);
+        while let Some(cause) = next {
+            let text = cause.to_string();
+            if !said.contains(&text) && !self.message.contains(&text) {
+                said.push(text);
+            }
+            next = cause.source();
+        }
+        said
+    }
+
     /// An I/O failure on a named file, e.g. "cannot read ~/.aws/config: permission denied".
     /// Failures that come from the path the user gave (missing, not allowed, a directory, a
     /// symlink loop, a read-only place) are configuration errors (3); the rest unexpected.
@@ -111,15 +133,17 @@ impl Error {
         ) || err.raw_os_error() == Some(libc::ELOOP);
         let kind = if from_path { Kind::Config } else { Kind::Unexpected };
         let error = Self::new(kind, format!("cannot {action} {}: {}", path.display(), io_reason(&err)));
-        match err.kind() {
+        let raw = err.raw_os_error();
+        let error = match err.kind() {
             E::PermissionDenied => {
                 error.hint(format!("check the owner and permissions of {} (`ls -ld` it)", path.display()))
             }
-            _ if err.raw_os_error() == Some(libc::ELOOP) => {
+            _ if raw == Some(libc::ELOOP) => {
                 error.hint(format!("{} is a loop of symlinks: point it at a real file", path.display()))
             }
             _ => error,
-        }
+        };
+        error.because(err)
     }
     pub fn exit_code(&self) -> i32 {
         self.kind.exit_code()
@@ -146,7 +170,11 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref()
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -171,5 +199,13 @@ mod tests {
         let err = Error::io("read", std::path::Path::new("/x/config"), std::io::Error::from_raw_os_error(13));
         assert_eq!(err.message, "cannot read /x/config: permission denied");
         assert_eq!(err.kind, Kind::Config);
+    }
+
+    #[test]
+    fn causes_are_kept_for_verbose_output() {
+        let inner = std::io::Error::other("the disk said no");
+        let err = Error::unexpected("cannot store the session").because(inner);
+        assert_eq!(err.causes(), vec!["the disk said no".to_string()]);
+        assert!(std::error::Error::source(&err).is_some());
     }
 }

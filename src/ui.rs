@@ -51,6 +51,11 @@ pub fn trace(message: &str) {
 /// The final report of a failed run: one line, and a hint line when there is one.
 pub fn report(err: &Error) {
     let mut text = format!("{} {}\n", paint("1;31", "error:"), err.message);
+    if VERBOSE.load(Ordering::Relaxed) {
+        for cause in err.causes() {
+            text.push_str(&format!("{} {cause}\n", paint("2", "caused by:")));
+        }
+    }
     if let Some(hint) = &err.hint {
         text.push_str(&format!("{} {hint}\n", paint("1;36", "hint:")));
     }

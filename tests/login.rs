@@ -185,6 +185,19 @@ fn an_unreachable_endpoint_is_exit_6_and_named() {
 }
 
 #[test]
+fn verbose_shows_the_chain_of_causes() {
+    let w = World::new();
+    w.standard_profile();
+    let dead = "http://127.0.0.1:9";
+    w.awsmfa()
+        .args(["-v", "login", "--code", &w.code(0)])
+        .env("AWS_ENDPOINT_URL", dead)
+        .assert()
+        .code(6)
+        .stderr(predicate::str::contains("caused by:").and(predicate::str::contains(dead)));
+}
+
+#[test]
 fn a_malformed_config_names_the_file_and_line() {
     let w = World::new();
     w.credentials("");
