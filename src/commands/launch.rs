@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
-use super::{ID, PRIVATE_IP, PUBLIC_IP, STATE, TYPE, ec2_session, print_instances};
+use super::{ec2_session, print_instances};
 use crate::aws;
 use crate::cli::{GlobalArgs, LaunchArgs};
 use crate::error::{Error, Kind, Result};
+use crate::output::report::{ID, PRIVATE_IP, PUBLIC_IP, STATE, TYPE};
 use crate::ui;
 
 pub fn run(global: &GlobalArgs, args: LaunchArgs) -> Result<i32> {
@@ -30,5 +31,5 @@ pub fn run(global: &GlobalArgs, args: LaunchArgs) -> Result<i32> {
         super::wait_with_spinner(&ec2, &ids, "running", timeout).await
     })??;
     let Some(instances) = outcome else { return Err(Error::new(Kind::Interrupted, "interrupted")) };
-    print_instances(&instances, args.json, &[ID, STATE, TYPE, PRIVATE_IP, PUBLIC_IP])
+    print_instances(&instances, args.json, &[ID, STATE, TYPE, PRIVATE_IP, PUBLIC_IP], "no instance was launched")
 }

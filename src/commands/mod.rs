@@ -23,6 +23,7 @@ use crate::config::{AwsFiles, FileKind, Source};
 use crate::ec2::{self, Ec2, InstanceInfo, LaunchSpec};
 use crate::error::{Error, Result};
 use crate::files::ini;
+use crate::output::report::{self, Column};
 use crate::profile::{Overrides, Settings};
 use crate::session::Request;
 use crate::ui;
@@ -119,30 +120,9 @@ fn ec2_session(global: &GlobalArgs, session: &SessionArgs) -> Result<(Settings, 
     Ok((settings, ec2))
 }
 
-/// A table column of instances: its header and how to show an instance in it.
-type Column = (&'static str, fn(&InstanceInfo) -> String);
-
-const ID: Column = ("ID", |i| i.id.clone());
-const STATE: Column = ("STATE", |i| i.state.clone());
-const TYPE: Column = ("TYPE", |i| i.instance_type.clone());
-const PRIVATE_IP: Column = ("PRIVATE IP", |i| i.private_ip.clone().unwrap_or_else(|| "-".into()));
-const PUBLIC_IP: Column = ("PUBLIC IP", |i| i.public_ip.clone().unwrap_or_else(|| "-".into()));
-const LAUNCHED: Column = ("LAUNCHED", |i| i.launch_time.clone().unwrap_or_else(|| "-".into()));
-const NAME: Column = ("NAME", |i| i.name.clone().unwrap_or_else(|| "-".into()));
-
-fn instance_table(instances: &[InstanceInfo], columns: &[Column]) -> String {
-    let header: Vec<&str> = columns.iter().map(|c| c.0).collect();
-    let rows: Vec<Vec<String>> = instances.iter().map(|i| columns.iter().map(|c| (c.1)(i)).collect()).collect();
-    table(&header, &rows)
-}
-
-/// Instances as JSON (`--json`) or as a table with `columns`.
-fn print_instances(instances: &[InstanceInfo], json: bool, columns: &[Column]) -> Result<i32> {
-    if json {
-        print(format!("{}\n", serde_json::to_string_pretty(instances).expect("json")).as_bytes())
-    } else {
-        print(instance_table(instances, columns).as_bytes())
-    }
+/// Instances as JSON (`--json`) or as a table with `columns`; `none` when there are none.
+fn print_instances(instances: &[InstanceInfo], json: bool, columns: &[Column], none: &str) -> Result<i32> {
+    print(report::instances(instances, json, columns, none).as_bytes())
 }
 
 /// EC2 signed with `session`, in the settings' region.
@@ -158,25 +138,6 @@ fn ec2_for(settings: &Settings, session: &crate::session::Session) -> Result<Ec2
 
 fn region(settings: &Settings) -> String {
     settings.region.clone().unwrap_or_else(|| crate::aws::FALLBACK_REGION.to_string())
-}
-
-/// A fixed-width text table, for people.
-fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<String>| {
-        let parts: Vec<String> = cells.iter().enumerate().map(|(i, c)| format!("{c:<w$}", w = widths[i])).collect();
-        format!("{}\n", parts.join("  ").trim_end())
-    };
-    let mut out = line(header.iter().map(|s| s.to_string()).collect());
-    for row in rows {
-        out.push_str(&line(row.clone()));
-    }
-    out
 }
 
 /// Waits for `state` with a spinner on stderr; None when the user pressed Ctrl-C (the

@@ -3,57 +3,31 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
-
-use super::{ec2_for, print, region, request, settings, table};
+use super::{ec2_for, print, region, request, settings};
 use crate::aws::{self, ClientSpec, Retries, Signer};
 use crate::cli::{GlobalArgs, VerifyArgs};
 use crate::clock;
-use crate::ec2::{self, Ec2, InstanceInfo, ProbeResult};
+use crate::ec2::{self, Ec2, ProbeResult};
 use crate::error::{Error, Kind, Result};
 use crate::output::policy;
+use crate::output::report::VerifyReport;
 use crate::session;
 use crate::ui;
 
-#[derive(Debug, Serialize)]
-struct Step {
-    step: &'static str,
-    expected: String,
-    got: String,
-    ok: bool,
-    verdict: String,
-}
-
-#[derive(Debug, Default, Serialize)]
+/// `verify`'s report and whether to print it as JSON.
 struct Report {
-    /// true: enforced and working; false: not enforced; null: not decided (an error).
-    mfa_enforced: Option<bool>,
-    steps: Vec<Step>,
-    instances: Vec<InstanceInfo>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    suggested_policy: Option<serde_json::Value>,
-    #[serde(skip)]
+    data: VerifyReport,
     json: bool,
 }
 
 impl Report {
     fn step(&mut self, step: &'static str, expected: &str, got: impl Into<String>, ok: bool, verdict: &str) {
-        self.steps.push(Step { step, expected: expected.into(), got: got.into(), ok, verdict: verdict.into() });
+        self.data.step(step, expected, got, ok, verdict);
     }
 
     /// Prints the report, then passes `result` through: the table is shown on failure too.
     fn finish(self, result: Result<i32>) -> Result<i32> {
-        let text = if self.json {
-            format!("{}\n", serde_json::to_string_pretty(&self).expect("json"))
-        } else {
-            let rows: Vec<Vec<String>> = self
-                .steps
-                .iter()
-                .map(|s| vec![s.step.to_string(), s.expected.clone(), s.got.clone(), s.verdict.clone()])
-                .collect();
-            table(&["STEP", "EXPECTED", "GOT", "VERDICT"], &rows)
-        };
-        print(text.as_bytes())?;
+        print(self.data.render(self.json).as_bytes())?;
         result
     }
 }
@@ -62,7 +36,7 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
     let settings = settings(global, &args.session)?;
     let keys = settings.keys()?;
     let spec = super::launch_spec(&args.instance, 1, vec![("Name".into(), "awsmfa-verify".into())]);
-    let mut report = Report { json: args.json, ..Default::default() };
+    let mut report = Report { data: VerifyReport::default(), json: args.json };
 
     // 1. Pre-test: the long-term keys must not be able to launch.
     let long_term = ClientSpec::new(&settings, "ec2", Signer::LongTerm(keys), Retries::Standard)?;
@@ -73,7 +47,7 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
         }
         ProbeResult::Allowed => {
             report.step("pre-test", "UnauthorizedOperation", "DryRunOperation", false, "MFA is NOT enforced");
-            report.mfa_enforced = Some(false);
+            report.data.mfa_enforced = Some(false);
             let doc = policy::document(policy::PolicyScope::All);
             if !args.json {
                 ui::note(&format!(
@@ -81,7 +55,7 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
                     serde_json::to_string_pretty(&doc).expect("json")
                 ));
             }
-            report.suggested_policy = Some(doc);
+            report.data.suggested_policy = Some(doc);
             let err = Error::new(Kind::NotEnforced, "MFA is NOT enforced: long-term keys can launch instances").hint(
                 "attach the policy: awsmfa policy > mfa.json && aws iam put-user-policy --user-name USER --policy-name require-mfa --policy-document file://mfa.json",
             );
@@ -119,7 +93,7 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
         }
         ProbeResult::Denied { message, encoded } => {
             report.step("post-test", "DryRunOperation", "UnauthorizedOperation", false, "denied even with MFA");
-            report.mfa_enforced = None;
+            report.data.mfa_enforced = None;
             return report.finish(Err(denied_with_mfa(&settings, &got.session, &message, encoded.as_deref())));
         }
         ProbeResult::Failed(err) => {
@@ -127,7 +101,7 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
             return report.finish(Err(err));
         }
     }
-    report.mfa_enforced = Some(true);
+    report.data.mfa_enforced = Some(true);
 
     // 4. The real launch, as the how-to does.
     if args.launch {
@@ -147,7 +121,7 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
         };
         let Some(running) = running else { return report.finish(Err(Error::new(Kind::Interrupted, "interrupted"))) };
         report.step("launch", "running", format!("{} running", ids.join(", ")), true, "ok");
-        report.instances = running;
+        report.data.instances = running;
         if args.terminate {
             let done = aws::block_on(async {
                 ec2.terminate(&ids).await?;
@@ -156,7 +130,7 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
             match done {
                 Ok(Some(gone)) => {
                     report.step("terminate", "terminated", format!("{} terminated", ids.join(", ")), true, "ok");
-                    report.instances = gone;
+                    report.data.instances = gone;
                 }
                 Ok(None) => return report.finish(Err(Error::new(Kind::Interrupted, "interrupted"))),
                 Err(err) => {
