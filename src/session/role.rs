@@ -169,3 +169,36 @@ fn role_max_session(spec: &ClientSpec, role_arn: &str) -> Option<u64> {
     let out = aws::block_on(async { client.get_role().role_name(name).send().await }).ok()?.ok()?;
     out.role().and_then(|r| r.max_session_duration()).map(|d| d as u64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::Sourced;
+
+    fn hop(arn: &str, duration: Option<u64>) -> RoleHop {
+        RoleHop {
+            role_arn: arn.into(),
+            profile: "p".into(),
+            external_id: None,
+            session_name: None,
+            duration: duration.map(|d| Sourced { value: d, origin: "duration_seconds in [profile p]".into() }),
+        }
+    }
+
+    #[test]
+    fn a_chained_role_is_capped_at_an_hour_and_the_first_is_not() {
+        let long = hop("arn:aws:iam::1:role/r", Some(4 * 3600));
+        assert_eq!(hop_duration(&long, 0).unwrap(), 4 * 3600, "the first role may ask for its maximum");
+        assert_eq!(hop_duration(&long, 1).unwrap(), CHAINED_MAX, "role chaining is capped by AWS");
+        assert_eq!(hop_duration(&hop("arn:aws:iam::1:role/r", None), 0).unwrap(), DEFAULT_ROLE_DURATION);
+    }
+
+    #[test]
+    fn durations_outside_aws_limits_and_malformed_arns_are_refused_before_any_call() {
+        let short = hop_duration(&hop("arn:aws:iam::1:role/r", Some(60)), 0).unwrap_err();
+        assert!(short.message.contains("duration_seconds in [profile p]"), "{}", short.message);
+        assert!(hop_duration(&hop("arn:aws:iam::1:role/r", Some(13 * 3600)), 0).is_err());
+        assert!(check_arn(&hop("arn:aws:iam::1:user/alice", None)).is_err());
+        assert!(check_arn(&hop("arn:aws:iam::123456789012:role/ops", None)).is_ok());
+    }
+}

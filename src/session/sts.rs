@@ -202,3 +202,27 @@ pub fn explain(
         _ => failure.into_error(action, endpoint),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(code: &str, message: &str) -> Failure {
+        Failure::Service { code: code.into(), message: message.into() }
+    }
+
+    #[test]
+    fn only_a_refused_code_counts_as_one_to_follow_with_the_next() {
+        let spent = "MultiFactorAuthentication failed with invalid MFA one time pass code. ";
+        assert!(code_refused(&refusal("AccessDenied", spent)));
+        assert!(!code_refused(&refusal(
+            "AccessDenied",
+            "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user."
+        )));
+        assert!(!code_refused(&refusal(
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid."
+        )));
+        assert!(!code_refused(&Failure::TimedOut));
+    }
+}
