@@ -161,7 +161,7 @@ Examples:
 Examples:
   awsmfa launch --image-id ami-0d592b9373fad0e2c --key-name my-key --wait
   awsmfa launch --count 2 --name build --tag team=data --wait --json
-  (AWS_IMAGE_ID and SENZING_AWS_KEYPAIR, the manual recipe's variables, are the defaults)")]
+  (AWS_IMAGE_ID and AWSMFA_KEY_NAME, or the manual recipe's SENZING_AWS_KEYPAIR, are the defaults)")]
     Launch(LaunchArgs),
 
     /// List the instances awsmfa launched (--all: every instance)
@@ -274,11 +274,11 @@ pub struct LogoutArgs {
 /// What to launch: shared by `verify` and `launch`.
 #[derive(Debug, Args, Clone)]
 pub struct InstanceArgs {
-    /// AMI to launch
+    /// AMI to launch (required: the flag or the variable)
     #[arg(long, env = "AWS_IMAGE_ID", value_name = "AMI")]
-    pub image_id: String,
-    /// Key pair for SSH
-    #[arg(long, env = "SENZING_AWS_KEYPAIR", value_name = "NAME")]
+    pub image_id: Option<String>,
+    /// Key pair for SSH [also read from SENZING_AWS_KEYPAIR, the manual recipe's name]
+    #[arg(long, env = "AWSMFA_KEY_NAME", value_name = "NAME")]
     pub key_name: Option<String>,
     /// Instance type
     #[arg(long, default_value = "t2.micro", value_name = "TYPE")]

@@ -68,6 +68,19 @@ fn instance_info(i: &aws_sdk_ec2::types::Instance) -> InstanceInfo {
 }
 
 /// EC2 calls with one client.
+/// Ctrl-C, caught from the moment `watch` is called: a command that launches and then waits
+/// watches before it launches, so a Ctrl-C at any point still ends with the ids printed.
+pub struct CtrlC(tokio::signal::unix::Signal);
+
+impl CtrlC {
+    /// Must run inside the async runtime (`aws::block_on`).
+    pub fn watch() -> Result<CtrlC> {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+            .map(CtrlC)
+            .map_err(|e| Error::unexpected(format!("cannot watch for Ctrl-C: {e}")).because(e))
+    }
+}
+
 pub struct Ec2 {
     client: aws_sdk_ec2::Client,
     endpoint: String,
@@ -164,12 +177,10 @@ impl Ec2 {
         state: &str,
         timeout: Duration,
         poll: Duration,
+        ctrl_c: &mut CtrlC,
         mut progress: impl FnMut(&[InstanceInfo]),
     ) -> Result<Option<Vec<InstanceInfo>>> {
         let started = Instant::now();
-        // Registered now, before the first poll, so a Ctrl-C at any point of the wait counts.
-        let mut interrupted = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-            .map_err(|e| Error::unexpected(format!("cannot watch for Ctrl-C: {e}")))?;
         loop {
             let now = self.describe(ids, false).await?;
             progress(&now);
@@ -192,7 +203,7 @@ impl Ec2 {
             }
             tokio::select! {
                 _ = tokio::time::sleep(poll) => {}
-                _ = interrupted.recv() => return Ok(None),
+                _ = ctrl_c.0.recv() => return Ok(None),
             }
         }
     }

@@ -9,6 +9,8 @@ use std::fmt;
 pub enum Kind {
     /// 1: a bug, an I/O failure we did not foresee, or a lock we waited too long for.
     Unexpected,
+    /// 2: the command line lacks something (clap reports its own usage errors with 2).
+    Usage,
     /// 3: no profile, no keys, no serial, a malformed file, a bad flag value.
     Config,
     /// 4: AWS (or we, before sending) refused the MFA code or serial.
@@ -43,6 +45,7 @@ impl Kind {
     pub fn exit_code(self) -> i32 {
         match self {
             Kind::Unexpected | Kind::NoSession => 1,
+            Kind::Usage => 2,
             Kind::Config => 3,
             Kind::MfaRejected => 4,
             Kind::Denied => 5,

@@ -112,6 +112,9 @@ pub struct Settings {
     pub poll_interval: std::time::Duration,
     /// The profile of an `awsmfa exec` this process runs inside (AWSMFA_PROFILE).
     pub inside_exec: Option<String>,
+    /// The key pair of the manual recipe's SENZING_AWS_KEYPAIR (AWSMFA_KEY_NAME and
+    /// --key-name come first).
+    pub recipe_key_name: Option<String>,
     endpoints: Endpoints,
     ca_bundle: Option<Sourced<String>>,
     keys: std::result::Result<LongTermKeys, KeyProblem>,
@@ -264,6 +267,7 @@ impl Settings {
             lock_timeout: std::time::Duration::from_secs(DEFAULT_LOCK_TIMEOUT),
             poll_interval: std::time::Duration::from_secs(2),
             inside_exec: env.get("AWSMFA_PROFILE").map(str::to_string),
+            recipe_key_name: env.get("SENZING_AWS_KEYPAIR").map(str::to_string),
             endpoints: Endpoints::default(),
             ca_bundle: None,
             keys: Err(KeyProblem::Incomplete(None)),

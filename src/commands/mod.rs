@@ -21,7 +21,7 @@ use crate::cli::InstanceArgs;
 use crate::cli::{Cli, Command, GlobalArgs, SessionArgs};
 use crate::config::{AwsFiles, FileKind, Source};
 use crate::ec2::{self, Ec2, InstanceInfo, LaunchSpec};
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::files::ini;
 use crate::output::report::{self, Column};
 use crate::profile::{Overrides, Settings};
@@ -115,9 +115,14 @@ fn profile_settings(global: &GlobalArgs) -> Result<Settings> {
 /// starts with.
 fn ec2_session(global: &GlobalArgs, session: &SessionArgs) -> Result<(Settings, Ec2)> {
     let settings = settings(global, session)?;
-    let got = crate::session::get_session(&settings, &request(session, false)?)?;
-    let ec2 = ec2_for(&settings, &got.session)?;
+    let ec2 = ec2_signed(&settings, session)?;
     Ok((settings, ec2))
+}
+
+/// EC2 signed with the settings' session (cached, or logging in now).
+fn ec2_signed(settings: &Settings, session: &SessionArgs) -> Result<Ec2> {
+    let got = crate::session::get_session(settings, &request(session, false)?)?;
+    ec2_for(settings, &got.session)
 }
 
 /// Instances as JSON (`--json`) or as a table with `columns`; `none` when there are none.
@@ -147,11 +152,12 @@ async fn wait_with_spinner(
     ids: &[String],
     state: &str,
     timeout: Duration,
+    ctrl_c: &mut ec2::CtrlC,
 ) -> Result<Option<Vec<InstanceInfo>>> {
     let mut spinner = ui::Spinner::new();
     let shown = ids.join(", ");
     let result = ec2
-        .wait_for(ids, state, timeout, ec2.poll_interval, |now| {
+        .wait_for(ids, state, timeout, ec2.poll_interval, ctrl_c, |now| {
             let states: Vec<&str> = now.iter().map(|i| i.state.as_str()).collect();
             spinner.tick(&format!("waiting for {shown} to be {state}: {}", states.join(", ")));
         })
@@ -164,16 +170,26 @@ async fn wait_with_spinner(
 }
 
 /// What to launch, tagged `created-by=awsmfa` first, then `tags`.
-fn launch_spec(instance: &InstanceArgs, count: i32, mut tags: Vec<(String, String)>) -> LaunchSpec {
+/// Checked before any login: a missing image is said with every way to give it.
+fn launch_spec(
+    settings: &Settings,
+    instance: &InstanceArgs,
+    count: i32,
+    mut tags: Vec<(String, String)>,
+) -> Result<LaunchSpec> {
+    let Some(image_id) = instance.image_id.clone() else {
+        return Err(Error::new(Kind::Usage, "no image to launch")
+            .hint("pass --image-id AMI, or set AWS_IMAGE_ID (the manual recipe's variable)"));
+    };
     tags.insert(0, (ec2::CREATED_BY_KEY.to_string(), ec2::CREATED_BY_VALUE.to_string()));
-    LaunchSpec {
-        image_id: instance.image_id.clone(),
-        key_name: instance.key_name.clone(),
+    Ok(LaunchSpec {
+        image_id,
+        key_name: instance.key_name.clone().or_else(|| settings.recipe_key_name.clone()),
         instance_type: instance.instance_type.clone(),
         count,
         tags,
         ..Default::default()
-    }
+    })
 }
 
 /// A name that cannot be written as `[NAME]` is refused before anything is touched.

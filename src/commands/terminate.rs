@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::ec2_session;
 use crate::aws;
 use crate::cli::{GlobalArgs, TerminateArgs};
-use crate::ec2::{CREATED_BY_KEY, CREATED_BY_VALUE};
+use crate::ec2::{CREATED_BY_KEY, CREATED_BY_VALUE, CtrlC};
 use crate::error::{Error, Kind, Result};
 use crate::ui;
 
@@ -31,14 +31,20 @@ pub fn run(global: &GlobalArgs, args: TerminateArgs) -> Result<i32> {
         ui::note("nothing terminated");
         return Err(Error::new(Kind::Declined, "nothing terminated"));
     }
-    aws::block_on(ec2.terminate(&args.ids))??;
-    ui::note(&format!("terminating {}", args.ids.join(", ")));
-    if args.wait {
-        let timeout = Duration::from_secs(args.wait_args.timeout);
-        match aws::block_on(super::wait_with_spinner(&ec2, &args.ids, "terminated", timeout))?? {
-            Some(_) => ui::note(&format!("terminated {}", args.ids.join(", "))),
-            None => return Err(Error::new(Kind::Interrupted, "interrupted")),
+    let timeout = Duration::from_secs(args.wait_args.timeout);
+    let outcome = aws::block_on(async {
+        let mut ctrl_c = CtrlC::watch()?;
+        ec2.terminate(&args.ids).await?;
+        ui::note(&format!("terminating {}", args.ids.join(", ")));
+        if !args.wait {
+            return Ok(Some(Vec::new()));
         }
+        super::wait_with_spinner(&ec2, &args.ids, "terminated", timeout, &mut ctrl_c).await
+    })??;
+    match outcome {
+        Some(_) if args.wait => ui::note(&format!("terminated {}", args.ids.join(", "))),
+        Some(_) => {}
+        None => return Err(Error::new(Kind::Interrupted, "interrupted")),
     }
     Ok(0)
 }

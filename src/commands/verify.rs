@@ -35,7 +35,7 @@ impl Report {
 pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
     let settings = settings(global, &args.session)?;
     let keys = settings.keys()?;
-    let spec = super::launch_spec(&args.instance, 1, vec![("Name".into(), "awsmfa-verify".into())]);
+    let spec = super::launch_spec(&settings, &args.instance, 1, vec![("Name".into(), "awsmfa-verify".into())])?;
     let mut report = Report { data: VerifyReport::default(), json: args.json };
 
     // 1. Pre-test: the long-term keys must not be able to launch.
@@ -107,9 +107,10 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
     if args.launch {
         let timeout = Duration::from_secs(args.wait.timeout);
         let result = aws::block_on(async {
+            let mut ctrl_c = ec2::CtrlC::watch()?;
             let launched = ec2.launch(&spec).await?;
             let ids: Vec<String> = launched.iter().map(|i| i.id.clone()).collect();
-            let running = super::wait_with_spinner(&ec2, &ids, "running", timeout).await?;
+            let running = super::wait_with_spinner(&ec2, &ids, "running", timeout, &mut ctrl_c).await?;
             Ok::<_, Error>((ids, running))
         })?;
         let (ids, running) = match result {
@@ -124,8 +125,9 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
         report.data.instances = running;
         if args.terminate {
             let done = aws::block_on(async {
+                let mut ctrl_c = ec2::CtrlC::watch()?;
                 ec2.terminate(&ids).await?;
-                super::wait_with_spinner(&ec2, &ids, "terminated", timeout).await
+                super::wait_with_spinner(&ec2, &ids, "terminated", timeout, &mut ctrl_c).await
             })?;
             match done {
                 Ok(Some(gone)) => {

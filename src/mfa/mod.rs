@@ -168,7 +168,7 @@ pub fn choose(settings: &Settings, flag: Option<&str>) -> Result<Box<dyn CodeSou
     match prompt::TtyPrompt::open() {
         Some(p) => Ok(Box::new(p)),
         None => Err(Error::config("no MFA code: no terminal to ask on, and no code source configured").hint(
-            "pass --code 123456, set AWS_MFA_TOKEN_CODE, set mfa_process in the profile, or set AWSMFA_TOTP_SECRET",
+            "log in once in a terminal (`awsmfa login --profile NAME`: credential_process then reuses that session), or pass --code 123456, set AWS_MFA_TOKEN_CODE, set mfa_process in the profile, or set AWSMFA_TOTP_SECRET",
         )),
     }
 }
