@@ -167,14 +167,7 @@ fn exec_refuses_to_nest_unless_forced() {
 #[test]
 fn credential_process_gives_the_aws_cli_mfa_credentials() {
     let w = World::new();
-    std::fs::write(
-        w.path(".aws/credentials"),
-        format!(
-            "[work-long-term]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
-            w.user.access_key_id, w.user.secret_access_key
-        ),
-    )
-    .unwrap();
+    w.keys_in("work-long-term");
     let awsmfa = assert_cmd::cargo::cargo_bin("awsmfa");
     w.config(&format!(
         "[profile work-long-term]\nmfa_serial = {serial}\n\n[profile work]\nregion = us-east-1\ncredential_process = {bin} credential-process --profile work-long-term\n",
@@ -201,14 +194,7 @@ fn credential_process_gives_the_aws_cli_mfa_credentials() {
 #[test]
 fn the_readme_layout_serves_all_four_hand_offs_with_one_code() {
     let w = World::new();
-    std::fs::write(
-        w.path(".aws/credentials"),
-        format!(
-            "[work-long-term]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
-            w.user.access_key_id, w.user.secret_access_key
-        ),
-    )
-    .unwrap();
+    w.keys_in("work-long-term");
     w.config(&format!(
         "[profile work-long-term]\nmfa_serial = {serial}\nregion = us-east-1\n\n[profile work]\nregion = us-east-1\ncredential_process = awsmfa credential-process --profile work-long-term\n",
         serial = w.user.serial

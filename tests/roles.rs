@@ -8,14 +8,7 @@ use predicates::prelude::*;
 
 /// Long-term keys in [dev] (with mfa_serial) and role profiles on top of it.
 fn with_roles(w: &World, roles: &str) {
-    std::fs::write(
-        w.path(".aws/credentials"),
-        format!(
-            "[dev]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
-            w.user.access_key_id, w.user.secret_access_key
-        ),
-    )
-    .unwrap();
+    w.keys_in("dev");
     w.config(&format!("[profile dev]\nregion = us-east-1\nmfa_serial = {}\n\n{roles}", w.user.serial));
 }
 

@@ -194,6 +194,17 @@ impl World {
         path
     }
 
+    /// Writes ~/.aws/credentials with the user's keys under `[section]` alone.
+    pub fn keys_in(&self, section: &str) -> PathBuf {
+        let path = self.path(".aws/credentials");
+        let text = format!(
+            "[{section}]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            self.user.access_key_id, self.user.secret_access_key
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
     /// Writes ~/.aws/config.
     pub fn config(&self, text: &str) -> PathBuf {
         let path = self.path(".aws/config");
