@@ -165,10 +165,18 @@ fn timeouts(settings: &Settings) -> TimeoutConfig {
 fn ca_bundle_client(settings: &Settings) -> Result<Option<SharedHttpClient>> {
     let Some(bundle) = settings.ca_bundle() else { return Ok(None) };
     let path = std::path::Path::new(&bundle.value);
-    let pem = std::fs::read(path).map_err(|e| {
-        let err = Error::io("read the CA bundle", path, e);
-        Error::config(format!("{} (from {})", err.message, bundle.origin))
-    })?;
+    // Read like the AWS files: bounded, never blocking on a FIFO.
+    let named = |e: Error| Error::config(format!("CA bundle: {} (from {})", e.message, bundle.origin));
+    let pem = match crate::files::read::user_file(path).map_err(named)? {
+        Some(file) => file.text.into_bytes(),
+        None => {
+            return Err(Error::config(format!(
+                "the CA bundle {} (from {}) does not exist",
+                path.display(),
+                bundle.origin
+            )));
+        }
+    };
     if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
         return Err(Error::config(format!("{} (from {}) holds no PEM certificate", path.display(), bundle.origin))
             .hint("AWS_CA_BUNDLE must name a PEM file of CA certificates"));

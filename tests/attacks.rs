@@ -177,6 +177,68 @@ fn stale_temp_files_of_killed_writers_neither_block_the_next_write_nor_stay() {
     assert!(stale.iter().all(|p| !p.exists()), "stale temp files are removed");
 }
 
+#[test]
+fn kill_9_at_any_moment_leaves_every_file_whole() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let path = w.path(".aws/credentials");
+    let before = read(&path);
+    let bin = assert_cmd::cargo::cargo_bin("awsmfa");
+    for i in 0..40u64 {
+        let mut child = w
+            .command(bin.to_str().unwrap())
+            .args(["login", "--write-profile", "mfa"])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(i * 250));
+        let _ = child.kill(); // SIGKILL, at a different moment each time
+        let _ = child.wait();
+        let now = read(&path);
+        assert!(now.starts_with(&before), "the long-term keys are intact after kill {i}:\n{now}");
+        let rest = &now[before.len()..];
+        let keys = ["aws_access_key_id = ", "aws_secret_access_key = ", "aws_session_token = "];
+        assert!(
+            rest.is_empty() || keys.iter().all(|k| rest.matches(k).count() == 1),
+            "[mfa] is either absent or whole after kill {i}:\n{rest}"
+        );
+        w.awsmfa().args(["status", "--check"]).assert().success();
+    }
+    // Whatever a killed writer left behind is private.
+    for entry in std::fs::read_dir(w.path(".aws")).unwrap().flatten() {
+        if entry.file_name().to_string_lossy().ends_with(".tmp") {
+            assert_eq!(mode(&entry.path()), 0o600, "{:?}", entry.path());
+        }
+    }
+    w.awsmfa().args(["login", "--write-profile", "mfa"]).assert().success();
+    assert_eq!(w.sts_calls(), 1, "the cached session served every run");
+}
+
+#[test]
+fn a_login_killed_while_holding_the_lock_does_not_block_the_next() {
+    let w = World::new();
+    w.credentials("");
+    let (slow_code, _) = w.counting_code_command("3");
+    w.config(&format!("[default]\nmfa_serial = {}\nmfa_process = {slow_code}\n", w.user.serial));
+    let bin = assert_cmd::cargo::cargo_bin("awsmfa");
+    let mut child = w.command(bin.to_str().unwrap()).arg("login").stderr(Stdio::null()).spawn().unwrap();
+    // Wait until it runs the code command: it holds the session lock then.
+    let started = Instant::now();
+    while !w.path("code-runs").exists() {
+        assert!(started.elapsed() < Duration::from_secs(20), "the login never asked for a code");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    w.awsmfa()
+        .args(["login", "--code", &w.code(1)])
+        .env("AWSMFA_LOCK_TIMEOUT", "10")
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .success();
+}
+
 // ---- secrets and integrity ---------------------------------------------------------------
 
 #[test]
@@ -383,6 +445,15 @@ fn a_fifo_or_an_endless_device_as_config_is_refused_without_hanging() {
             .code(3)
             .stderr(predicate::str::contains("not a regular file"));
     }
+    // The CA bundle too: a FIFO there is refused before any code is spent.
+    w.awsmfa()
+        .args(["login", "--code", &w.code(0)])
+        .env("AWS_CA_BUNDLE", &fifo)
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("CA bundle"));
+    assert_eq!(w.sts_calls(), 0);
 }
 
 #[test]

@@ -121,13 +121,15 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32, links: Links) -> Result<()> {
             keep_owner(&file, meta, path)?;
         }
         file.write_all(bytes).map_err(|e| Error::io("write", &temp, e))?;
+        file.sync_all().map_err(|e| Error::io("sync", &temp, e))?;
+        fs::rename(&temp, &target).map_err(|e| Error::io("replace", path, e))?;
+        // Widened to the old file's mode only now, under its final name: a writer killed at
+        // any moment leaves its temp file 0600 (at worst the user's file stays 0600 too).
         let final_mode = existing.as_ref().map(|m| m.mode() & 0o7777).unwrap_or(mode);
         if final_mode != 0o600 {
             file.set_permissions(fs::Permissions::from_mode(final_mode))
-                .map_err(|e| Error::io("set permissions on", &temp, e))?;
+                .map_err(|e| Error::io("set permissions on", path, e))?;
         }
-        file.sync_all().map_err(|e| Error::io("sync", &temp, e))?;
-        fs::rename(&temp, &target).map_err(|e| Error::io("replace", path, e))?;
         if let Ok(d) = File::open(&dir) {
             let _ = d.sync_all();
         }
