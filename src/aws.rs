@@ -211,15 +211,15 @@ pub enum Failure {
     /// No answer within the connect or read limits.
     TimedOut,
     /// No answer: connection refused, DNS, TLS.
-    Unreachable { why: String, cause: Box<dyn std::error::Error + 'static> },
+    Unreachable { why: String, cause: Box<dyn std::error::Error + Send + Sync + 'static> },
     /// Anything else (a response we could not read, a bug).
-    Other { why: String, cause: Box<dyn std::error::Error + 'static> },
+    Other { why: String, cause: Box<dyn std::error::Error + Send + Sync + 'static> },
 }
 
 pub fn classify<E, R>(err: SdkError<E, R>) -> Failure
 where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
     match &err {
         SdkError::ServiceError(service) => {

@@ -111,8 +111,28 @@ Examples:
 
 The command gets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
 AWS_CREDENTIAL_EXPIRATION (and AWS_REGION when known); AWS_PROFILE is cleared.
-awsmfa replaces itself with the command, so its exit code and signals are the command's.")]
+awsmfa replaces itself with the command, so its exit code and signals are the command's.
+
+With --server the command gets no keys but a local credential endpoint
+(AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN), which every AWS
+SDK and the AWS CLI poll on their own: a long job keeps working past the end of the session
+it started with (role sessions renew from the cached MFA session without a prompt). The
+command sees no AWS files (they point to /dev/null: the SDKs would prefer keys found there),
+so its region comes from AWS_REGION. awsmfa waits for the command, forwards SIGTERM and
+SIGHUP to it, and exits with its code.")]
     Exec(ExecArgs),
+
+    /// Serve the session to AWS SDKs that refresh on their own (ECS credentials protocol)
+    #[command(after_help = "\
+Examples:
+  awsmfa serve                               prints the two variables, serves until Ctrl-C
+  eval \"$(awsmfa serve & sleep 1)\"           (better: awsmfa exec --server -- CMD)
+  docker run --network host -e AWS_CONTAINER_CREDENTIALS_FULL_URI -e AWS_CONTAINER_AUTHORIZATION_TOKEN IMAGE
+
+The endpoint listens on 127.0.0.1 (a free port) unless --listen says otherwise; the SDKs
+accept a plain-HTTP endpoint only on loopback (and ECS/EKS link-local addresses), so a
+container reaches it with host networking. Each server has its own 256-bit token.")]
+    Serve(ServeArgs),
 
     /// Print credential_process JSON, for ~/.aws/config
     #[command(after_help = "\
@@ -237,9 +257,25 @@ pub struct ExecArgs {
     /// Run even inside another `awsmfa exec` (AWSMFA_PROFILE is set)
     #[arg(long)]
     pub force: bool,
+    /// Give the command a local credential endpoint instead of fixed keys: it refreshes
+    /// on its own past the end of the session
+    #[arg(long)]
+    pub server: bool,
     /// The command and its arguments
     #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Where to listen
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
+    /// Shell syntax of the printed variables
+    #[arg(long, value_enum, default_value = "env")]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,11 @@ pub fn iso_utc(t: OffsetDateTime) -> String {
     utc(t, "T", "+00:00")
 }
 
+/// `2026-11-29T12:00:00Z`: RFC 3339 with `Z`, which every SDK's date parser accepts.
+pub fn iso_utc_z(t: OffsetDateTime) -> String {
+    utc(t, "T", "Z")
+}
+
 /// `2026-11-29 12:00:00 UTC`: for people.
 pub fn human_utc(t: OffsetDateTime) -> String {
     utc(t, " ", " UTC")

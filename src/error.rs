@@ -66,7 +66,7 @@ pub struct Error {
     pub message: String,
     pub hint: Option<String>,
     /// What caused it (an I/O error, the SDK's error), shown with `--verbose`.
-    pub source: Option<Box<dyn std::error::Error + 'static>>,
+    pub source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -99,7 +99,7 @@ impl Error {
         self
     }
     /// Keeps `cause` as this error's source, for `--verbose` and for callers that match on it.
-    pub fn because(mut self, cause: impl Into<Box<dyn std::error::Error + 'static>>) -> Self {
+    pub fn because(mut self, cause: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
         self.source = Some(cause.into());
         self
     }
@@ -175,7 +175,7 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_deref()
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 

@@ -1,7 +1,7 @@
 //! awsmfa: MFA-protected temporary AWS credentials, in one command.
 //!
 //! Layers, top to bottom; a module uses only modules below it (`tests/layers.rs` checks it):
-//! `commands` → `cli` → `output` → `session` → `ec2` → `mfa` → `aws` → `profile` → `config`
+//! `commands` → `cli` → `server` → `output` → `session` → `ec2` → `mfa` → `aws` → `profile` → `config`
 //! → `files` → `credentials` → `ui` → `clock` → `error`.
 
 pub mod aws;
@@ -16,5 +16,6 @@ pub mod files;
 pub mod mfa;
 pub mod output;
 pub mod profile;
+pub mod server;
 pub mod session;
 pub mod ui;

@@ -3,12 +3,16 @@
 
 use std::os::unix::process::CommandExt;
 use std::process::Command;
+use std::sync::Arc;
 
 use super::{request, settings};
+use crate::aws;
 use crate::cli::{ExecArgs, GlobalArgs};
 use crate::error::{Error, Result, io_reason};
 use crate::output;
-use crate::session;
+use crate::profile::Settings;
+use crate::server::{self, Endpoint};
+use crate::session::{self, Request};
 
 /// Variables that would make the child use other credentials than the session's.
 const CLEARED: &[&str] = &[
@@ -35,7 +39,11 @@ pub fn run(global: &GlobalArgs, args: ExecArgs) -> Result<i32> {
         return Err(Error::config(format!("already inside `awsmfa exec` (profile '{outer}'): refusing to nest"))
             .hint("exit that shell first, or pass --force to run anyway"));
     }
-    let got = session::get_session(&settings, &request(&args.session, false)?)?;
+    let request = request(&args.session, false)?;
+    let got = session::get_session(&settings, &request)?;
+    if args.server {
+        return with_server(settings, request, &args);
+    }
     let (program, rest) = args.command.split_first().expect("clap requires a command");
     let mut command = Command::new(program);
     command.args(rest);
@@ -47,8 +55,13 @@ pub fn run(global: &GlobalArgs, args: ExecArgs) -> Result<i32> {
     }
     command.env("AWSMFA_PROFILE", &settings.profile);
     let err = command.exec();
+    Err(cannot_run(program, err))
+}
+
+/// Why `program` could not be started, with the shell's exit codes (126, 127).
+fn cannot_run(program: &std::ffi::OsStr, err: std::io::Error) -> Error {
     let shown = program.to_string_lossy();
-    Err(match err.kind() {
+    match err.kind() {
         std::io::ErrorKind::NotFound => {
             Error::new(crate::error::Kind::CommandNotFound, format!("command not found: {shown}"))
                 .hint("check the name and PATH")
@@ -64,5 +77,86 @@ pub fn run(global: &GlobalArgs, args: ExecArgs) -> Result<i32> {
                 .hint("start a script with a #! line, or run it through its interpreter")
         }
         _ => Error::unexpected(format!("cannot run {shown}: {}", io_reason(&err))),
-    })
+    }
+}
+
+/// `exec --server`: the command gets a local credential endpoint instead of keys, and
+/// awsmfa stays to serve it until the command ends, then exits with the command's code.
+fn with_server(settings: Settings, request: Request, args: &ExecArgs) -> Result<i32> {
+    let margin = std::time::Duration::from_secs(session::min_ttl(&settings, &request));
+    let region = settings.region.clone();
+    let profile = settings.profile.clone();
+    let source = super::credential_source(Arc::new(settings), request);
+    let (ready, endpoint) = std::sync::mpsc::channel::<Result<Endpoint>>();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (child_pid, forward_to) = tokio::sync::oneshot::channel::<u32>();
+    let server_thread = std::thread::spawn(move || {
+        let _ = aws::block_on(async move {
+            let listener = match server::bind(([127, 0, 0, 1], 0).into()).await {
+                Ok(listener) => listener,
+                Err(e) => return ready.send(Err(e)).ok(),
+            };
+            let token = match server::new_token() {
+                Ok(token) => token,
+                Err(e) => return ready.send(Err(e)).ok(),
+            };
+            let url = match listener.local_addr() {
+                Ok(address) => format!("http://{address}{}", server::PATH),
+                Err(e) => return ready.send(Err(Error::unexpected(format!("the server has no address: {e}")))).ok(),
+            };
+            ready.send(Ok(Endpoint { url, token: token.clone() })).ok()?;
+            tokio::select! {
+                _ = server::serve(listener, token, source, margin, async { let _ = stopped.await; }) => {}
+                _ = forward_signals(forward_to) => {}
+            }
+            Some(())
+        });
+    });
+    let endpoint = endpoint.recv().map_err(|_| Error::unexpected("the credential server did not start"))??;
+    let (program, rest) = args.command.split_first().expect("clap requires a command");
+    let mut command = Command::new(program);
+    command.args(rest);
+    for name in CLEARED {
+        command.env_remove(name);
+    }
+    for (name, value) in endpoint.variables() {
+        command.env(name, value);
+    }
+    // The SDKs look in the AWS files before they ask a container endpoint: a [default]
+    // with long-term keys would win. The command gets no files, so its credentials come
+    // from the endpoint alone (and its region from AWS_REGION).
+    command.env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null").env("AWS_CONFIG_FILE", "/dev/null");
+    if let Some(region) = &region {
+        command.env("AWS_REGION", region).env("AWS_DEFAULT_REGION", region);
+    }
+    command.env("AWSMFA_PROFILE", &profile);
+    let mut child = command.spawn().map_err(|e| cannot_run(program, e))?;
+    let _ = child_pid.send(child.id());
+    let status = child.wait().map_err(|e| Error::unexpected(format!("lost the command: {e}")).because(e))?;
+    let _ = stop.send(());
+    let _ = server_thread.join();
+    use std::os::unix::process::ExitStatusExt;
+    Ok(status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+}
+
+/// Passes SIGTERM and SIGHUP on to the command. Ctrl-C at the terminal reaches the command
+/// by itself (same process group), so SIGINT is caught here only to keep awsmfa serving
+/// while the command decides what Ctrl-C means to it.
+async fn forward_signals(child: tokio::sync::oneshot::Receiver<u32>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup), Ok(mut int)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::hangup()), signal(SignalKind::interrupt()))
+    else {
+        return std::future::pending().await;
+    };
+    let Ok(pid) = child.await else { return std::future::pending().await };
+    loop {
+        let sig = tokio::select! {
+            _ = term.recv() => libc::SIGTERM,
+            _ = hup.recv() => libc::SIGHUP,
+            _ = int.recv() => continue,
+        };
+        // SAFETY: kill(2) with our own child's pid and a valid signal number.
+        unsafe { libc::kill(pid as libc::pid_t, sig) };
+    }
 }

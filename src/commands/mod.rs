@@ -8,6 +8,7 @@ mod launch;
 mod login;
 mod logout;
 mod policy;
+mod serve;
 mod status;
 mod terminate;
 mod verify;
@@ -44,6 +45,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Instances(args) => instances::run(global, args),
         Command::Terminate(args) => terminate::run(global, args),
         Command::Policy(args) => policy::run(args),
+        Command::Serve(args) => serve::run(global, args),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "awsmfa", &mut out);
@@ -104,6 +106,17 @@ fn print(bytes: &[u8]) -> Result<i32> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
         Err(e) => Err(Error::unexpected(format!("cannot write to stdout: {e}"))),
     }
+}
+
+/// Where a credential server gets its credentials: the plan's providers, asked again on
+/// every renewal (never with the code given at the start: it is spent).
+fn credential_source(settings: std::sync::Arc<Settings>, request: Request) -> std::sync::Arc<crate::server::Source> {
+    let role = settings.roles.last().map(|h| h.role_arn.clone());
+    let request = Request { code: None, ..request };
+    std::sync::Arc::new(move || {
+        let got = crate::session::get_session(&settings, &request)?;
+        Ok((got.session, role.clone()))
+    })
 }
 
 /// Settings from the global flags alone, for commands that never log in.

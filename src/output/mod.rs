@@ -99,6 +99,16 @@ pub fn variables<'a>(session: &'a Session, region: Option<&'a str>) -> Vec<(&'st
     vars
 }
 
+/// Any variables in `format` (json: one object), each quoted for its shell.
+pub fn render_variables(format: Format, variables: &[(&str, String)]) -> Result<String> {
+    if format == Format::Json {
+        let object: serde_json::Map<String, serde_json::Value> =
+            variables.iter().map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone()))).collect();
+        return Ok(format!("{}\n", serde_json::to_string_pretty(&object).expect("json")));
+    }
+    variables.iter().map(|(name, value)| line(format, name, value)).collect()
+}
+
 /// The session in `format`; the region lines come last, after the four lines that match
 /// `aws configure export-credentials` exactly.
 pub fn render(format: Format, session: &Session, region: Option<&str>) -> Result<String> {

@@ -36,6 +36,12 @@ impl Request {
     }
 }
 
+/// The margin a cached session must have left to be handed out: `--min-ttl`,
+/// AWSMFA_MIN_TTL, else 5 minutes.
+pub fn min_ttl(settings: &Settings, request: &Request) -> u64 {
+    request.min_ttl.or(settings.min_ttl).unwrap_or(provider::DEFAULT_MIN_TTL)
+}
+
 /// A session ready to use, and how it was had.
 #[derive(Debug)]
 pub struct Obtained {

@@ -35,7 +35,7 @@ pub struct Cached<'a> {
 impl Provider for Cached<'_> {
     fn provide(&self, request: &Request) -> Result<Obtained> {
         let (cache, key) = (&self.cache, &self.key);
-        let ttl = request.min_ttl.or(self.settings.min_ttl).unwrap_or(DEFAULT_MIN_TTL);
+        let ttl = super::min_ttl(self.settings, request);
         let mut warned = false;
         if !request.force
             && let Some(c) = usable(cache.load(key), clock::now(), ttl, &mut warned)?

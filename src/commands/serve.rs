@@ -1,0 +1,43 @@
+//! `awsmfa serve`: the session on a local credential endpoint (ECS container-credentials
+//! protocol) for other shells and containers; prints the two variables, serves until Ctrl-C.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{credential_source, print, request, settings};
+use crate::aws;
+use crate::cli::{GlobalArgs, ServeArgs};
+use crate::error::Result;
+use crate::output;
+use crate::server::{self, Endpoint};
+use crate::session;
+use crate::ui;
+
+pub fn run(global: &GlobalArgs, args: ServeArgs) -> Result<i32> {
+    let settings = settings(global, &args.session)?;
+    let request = request(&args.session, false)?;
+    // Logged in now, on this terminal: a missing code is said before anything is served.
+    session::get_session(&settings, &request)?;
+    let margin = Duration::from_secs(session::min_ttl(&settings, &request));
+    let source = credential_source(Arc::new(settings), request);
+    aws::block_on(async move {
+        let listener = server::bind(args.listen).await?;
+        let address = listener.local_addr().map_err(|e| crate::error::Error::unexpected(e.to_string()))?;
+        let endpoint = Endpoint { url: format!("http://{address}{}", server::PATH), token: server::new_token()? };
+        print(output::render_variables(args.format, &endpoint.variables())?.as_bytes())?;
+        ui::note(&format!("serving credentials at {} until Ctrl-C", endpoint.url));
+        server::serve(listener, endpoint.token, source, margin, stop_signal()).await
+    })??;
+    Ok(0)
+}
+
+/// Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+        (Ok(mut int), Ok(mut term)) => {
+            tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
+        }
+        _ => std::future::pending().await,
+    }
+}

@@ -1,0 +1,176 @@
+//! The local credential endpoint (`exec --server`, `serve`), judged by real clients that
+//! refresh on their own (boto3, the AWS CLI) and by hostile ones (no token, a wrong one,
+//! other paths and methods, huge headers, garbage, a client that says nothing).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::World;
+
+/// `awsmfa serve` in the background; its URL and token.
+struct Served {
+    child: Child,
+    url: String,
+    token: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(w: &World, extra_env: &[(&str, &str)]) -> Served {
+    let bin = assert_cmd::cargo::cargo_bin("awsmfa");
+    let mut child = w
+        .command(bin.to_str().unwrap())
+        .args(["serve", "--format", "env-no-export"])
+        .envs(extra_env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines.next().unwrap().unwrap().strip_prefix("AWS_CONTAINER_CREDENTIALS_FULL_URI=").unwrap().to_string();
+    let token = lines.next().unwrap().unwrap().strip_prefix("AWS_CONTAINER_AUTHORIZATION_TOKEN=").unwrap().to_string();
+    Served { child, url, token }
+}
+
+/// One raw HTTP exchange; the status code (0 when the server closed without answering).
+fn raw(url: &str, request: &[u8]) -> u16 {
+    let address = url.strip_prefix("http://").unwrap().split('/').next().unwrap();
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let _ = stream.write_all(request);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+fn get(url: &str, path: &str, auth: Option<&str>) -> u16 {
+    let auth = auth.map(|t| format!("Authorization: {t}\r\n")).unwrap_or_default();
+    raw(url, format!("GET {path} HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n").as_bytes())
+}
+
+#[test]
+fn the_aws_cli_gets_mfa_credentials_from_exec_server_and_no_keys() {
+    let w = World::new();
+    w.standard_profile();
+    let out = w
+        .awsmfa()
+        .args(["exec", "--server", "--code", &w.code(0), "--", "sh", "-c"])
+        .arg(format!(
+            "env | grep -c '^AWS_ACCESS_KEY_ID=' ; {} ec2 run-instances --dry-run --image-id ami-12c6146b --instance-type t2.micro; exit 3",
+            common::venv_bin("aws")
+        ))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("DryRunOperation"), "the CLI signed with the MFA session: {stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0", "no static keys in the child");
+    assert_eq!(out.status.code(), Some(3), "the command's exit code is awsmfa's");
+}
+
+#[test]
+fn boto3_keeps_working_as_its_role_sessions_end_and_renew_without_a_code() {
+    let w = World::new();
+    let (role_arn, _) = common::role(&[&w.user.arn], &[]);
+    w.keys_in("dev");
+    w.config(&format!(
+        "[profile dev]\nregion = us-east-1\nmfa_serial = {}\n\n[profile ops]\nrole_arn = {role_arn}\nsource_profile = dev\nduration_seconds = 900\n",
+        w.user.serial
+    ));
+    // A margin of 899 s on 900 s sessions: every credential request after the first second
+    // gets a new role session, so boto3 (which refreshes credentials this close to their
+    // end) renews through the server; the one it used first is then expired by force.
+    let script = format!(
+        r#"
+import boto3, json, time, urllib.request
+sts = boto3.client("sts", region_name="us-east-1")
+first = sts.get_caller_identity()["Arn"]
+key = boto3.Session().get_credentials().get_frozen_credentials().access_key
+urllib.request.urlopen(urllib.request.Request("{endpoint}/_awsmfa/expire?access_key_id=" + key, method="POST"))
+time.sleep(1.5)
+second = sts.get_caller_identity()["Arn"]
+print(json.dumps({{"first": first, "second": second}}))
+"#,
+        endpoint = common::endpoint()
+    );
+    let out = w
+        .awsmfa()
+        .args(["--profile", "ops", "exec", "--server", "--min-ttl", "899", "--code", &w.code(0), "--"])
+        .arg(common::python())
+        .args(["-c", &script])
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["second"].as_str().unwrap().contains("assumed-role"), "{v}");
+    assert!(common::assume_role_calls(&role_arn) >= 2, "the role was renewed");
+    assert_eq!(w.sts_calls(), 1, "one MFA session, one code");
+}
+
+#[test]
+fn bad_requests_get_their_status_and_a_silent_client_holds_nobody_up() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let s = serve(&w, &[]);
+    let path = "/credentials";
+    assert_eq!(get(&s.url, path, None), 401);
+    assert_eq!(get(&s.url, path, Some("wrong")), 403);
+    assert_eq!(get(&s.url, "/latest/meta-data/", Some(&s.token)), 404);
+    assert_eq!(raw(&s.url, format!("POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", s.token).as_bytes()), 405);
+    let huge = format!("GET {path} HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "a".repeat(1 << 20));
+    assert!(matches!(raw(&s.url, huge.as_bytes()), 431 | 0), "a 1 MB header is refused or dropped");
+    assert!(matches!(raw(&s.url, b"\x00\xff garbage \r\n\r\n"), 400 | 0));
+    // A client that connects and says nothing: the others are served meanwhile, and it is
+    // dropped after the header timeout.
+    let address = s.url.strip_prefix("http://").unwrap().split('/').next().unwrap().to_string();
+    let silent = TcpStream::connect(&address).unwrap();
+    let started = Instant::now();
+    assert_eq!(get(&s.url, path, Some(&s.token)), 200);
+    assert!(started.elapsed() < Duration::from_secs(3), "served while a client says nothing");
+    let mut buf = [0u8; 1];
+    silent.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut silent = silent;
+    assert!(matches!(silent.read(&mut buf), Ok(0) | Err(_)), "the silent client is dropped");
+}
+
+#[test]
+fn concurrent_first_requests_share_one_renewal() {
+    let w = World::new();
+    let (role_arn, _) = common::role(&[&w.user.arn], &[]);
+    w.keys_in("dev");
+    w.config(&format!(
+        "[profile dev]\nregion = us-east-1\nmfa_serial = {}\n\n[profile ops]\nrole_arn = {role_arn}\nsource_profile = dev\n",
+        w.user.serial
+    ));
+    w.awsmfa().args(["--profile", "dev", "login", "--code", &w.code(0)]).assert().success();
+    let s = serve(&w, &[("AWS_PROFILE", "ops")]);
+    // The role session `serve` made at its start is gone, so the first request must renew.
+    for file in w.cache_files("session-") {
+        let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        if !record["roles"]["arns"].as_array().unwrap().is_empty() {
+            std::fs::remove_file(&file).unwrap();
+        }
+    }
+    let calls = common::assume_role_calls(&role_arn);
+    let threads: Vec<_> = (0..32)
+        .map(|_| {
+            let (url, token) = (s.url.clone(), s.token.clone());
+            std::thread::spawn(move || get(&url, "/credentials", Some(&token)))
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), 200);
+    }
+    assert_eq!(common::assume_role_calls(&role_arn) - calls, 1, "one renewal for 32 requests");
+}
