@@ -26,13 +26,18 @@ impl Drop for Served {
 }
 
 fn serve(w: &World, extra_env: &[(&str, &str)]) -> Served {
+    serve_with(w, extra_env, &[], Stdio::null())
+}
+
+fn serve_with(w: &World, extra_env: &[(&str, &str)], flags: &[&str], stderr: Stdio) -> Served {
     let bin = assert_cmd::cargo::cargo_bin("awsmfa");
     let mut child = w
         .command(bin.to_str().unwrap())
+        .args(flags)
         .args(["serve", "--format", "env-no-export"])
         .envs(extra_env.iter().copied())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -75,6 +80,24 @@ fn the_aws_cli_gets_mfa_credentials_from_exec_server_and_no_keys() {
     assert!(stderr.contains("DryRunOperation"), "the CLI signed with the MFA session: {stderr}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0", "no static keys in the child");
     assert_eq!(out.status.code(), Some(3), "the command's exit code is awsmfa's");
+}
+
+#[test]
+fn the_aws_sdk_for_javascript_gets_credentials_from_exec_server() {
+    let w = World::new();
+    w.standard_profile();
+    let out = w
+        .awsmfa()
+        .args(["exec", "--server", "--code", &w.code(0), "--", "node"])
+        .arg(common::repo().join("tests/support/sts.js"))
+        .env("NODE_PATH", common::node_modules())
+        .env("NODE_NO_WARNINGS", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["arn"], w.user.arn.as_str());
+    assert_eq!(w.sts_calls(), 1);
 }
 
 #[test]
@@ -142,6 +165,30 @@ fn bad_requests_get_their_status_and_a_silent_client_holds_nobody_up() {
     silent.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let mut silent = silent;
     assert!(matches!(silent.read(&mut buf), Ok(0) | Err(_)), "the silent client is dropped");
+}
+
+#[test]
+fn verbose_logs_status_and_latency_never_credentials() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let json = w.awsmfa().args(["env", "--format", "json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let log = w.path("serve.log");
+    let mut s = serve_with(&w, &[], &["-v"], Stdio::from(std::fs::File::create(&log).unwrap()));
+    assert_eq!(get(&s.url, "/credentials", Some(&s.token)), 200);
+    assert_eq!(get(&s.url, "/credentials", Some("wrong")), 403);
+    let _ = s.child.kill();
+    let _ = s.child.wait();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("-> 200 in ") && text.contains("-> 403 in "), "{text}");
+    for secret in [
+        v["Credentials"]["SecretAccessKey"].as_str().unwrap(),
+        v["Credentials"]["SessionToken"].as_str().unwrap(),
+        &s.token,
+    ] {
+        assert!(!text.contains(secret), "a secret in the log: {text}");
+    }
 }
 
 #[test]

@@ -25,6 +25,28 @@ pub fn python() -> &'static str {
     })
 }
 
+/// node_modules with the AWS SDK for JavaScript v3 (pinned), installed with npm on first use
+/// into ~/.cache/awsmfa/node (AWSMFA_NODE_PREFIX overrides).
+pub fn node_modules() -> &'static str {
+    static MODULES: OnceLock<String> = OnceLock::new();
+    MODULES.get_or_init(|| {
+        let prefix = std::env::var("AWSMFA_NODE_PREFIX")
+            .unwrap_or_else(|_| format!("{}/.cache/awsmfa/node", std::env::var("HOME").unwrap()));
+        let wanted = ["@aws-sdk/client-sts@3.1177.0", "@aws-sdk/credential-providers@3.1175.0"];
+        let stamp = Path::new(&prefix).join(".awsmfa-stamp");
+        if std::fs::read_to_string(&stamp).ok().as_deref() != Some(&wanted.join(" ")) {
+            let out = Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix", &prefix])
+                .args(wanted)
+                .output()
+                .expect("run npm (it comes with node)");
+            assert!(out.status.success(), "npm install failed: {}", String::from_utf8_lossy(&out.stderr));
+            std::fs::write(&stamp, wanted.join(" ")).unwrap();
+        }
+        format!("{prefix}/node_modules")
+    })
+}
+
 pub fn venv_bin(name: &str) -> String {
     let python = python();
     format!("{}/{name}", Path::new(python).parent().unwrap().display())
