@@ -125,9 +125,10 @@ SIGHUP to it, and exits with its code.")]
     /// Serve the session to AWS SDKs that refresh on their own (ECS credentials protocol)
     #[command(after_help = "\
 Examples:
-  awsmfa serve                               prints the two variables, serves until Ctrl-C
-  eval \"$(awsmfa serve & sleep 1)\"           (better: awsmfa exec --server -- CMD)
-  docker run --network host -e AWS_CONTAINER_CREDENTIALS_FULL_URI -e AWS_CONTAINER_AUTHORIZATION_TOKEN IMAGE
+  awsmfa serve                        prints the two variables, then serves until Ctrl-C
+  awsmfa exec --server -- terraform apply          (one command: the usual way)
+  docker run --network host -e AWS_CONTAINER_CREDENTIALS_FULL_URI \\
+      -e AWS_CONTAINER_AUTHORIZATION_TOKEN IMAGE   (with the variables set in this shell)
 
 The endpoint listens on 127.0.0.1 (a free port) unless --listen says otherwise; the SDKs
 accept a plain-HTTP endpoint only on loopback (and ECS/EKS link-local addresses), so a

@@ -48,14 +48,19 @@ fn serve_with(w: &World, extra_env: &[(&str, &str)], flags: &[&str], stderr: Std
 
 /// One raw HTTP exchange; the status code (0 when the server closed without answering).
 fn raw(url: &str, request: &[u8]) -> u16 {
+    raw_answer(url, request).0
+}
+
+/// One raw HTTP exchange; the status code and the whole answer.
+fn raw_answer(url: &str, request: &[u8]) -> (u16, String) {
     let address = url.strip_prefix("http://").unwrap().split('/').next().unwrap();
     let mut stream = TcpStream::connect(address).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let _ = stream.write_all(request);
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
-    let text = String::from_utf8_lossy(&answer);
-    text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    (text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0), text)
 }
 
 fn get(url: &str, path: &str, auth: Option<&str>) -> u16 {
@@ -189,6 +194,22 @@ fn verbose_logs_status_and_latency_never_credentials() {
     ] {
         assert!(!text.contains(secret), "a secret in the log: {text}");
     }
+}
+
+#[test]
+fn without_a_code_source_the_sdk_gets_awsmfas_reason() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let s = serve(&w, &[]);
+    for file in w.cache_files("session-") {
+        std::fs::remove_file(file).unwrap(); // the session is gone; a new one needs a code
+    }
+    let request =
+        format!("GET /credentials HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nConnection: close\r\n\r\n", s.token);
+    let (status, answer) = raw_answer(&s.url, request.as_bytes());
+    assert_eq!(status, 500);
+    assert!(answer.contains("awsmfa: no MFA code") && answer.contains("awsmfa login"), "{answer}");
 }
 
 #[test]
