@@ -66,18 +66,26 @@ pub fn new_token() -> Result<Secret> {
 struct Shared {
     token: Secret,
     source: Arc<Source>,
-    /// The last credentials handed out; held only to read or replace them.
-    current: Mutex<Option<(Session, Option<String>)>>,
+    /// The last credentials handed out, as the answer's body; held only to read or replace.
+    current: Mutex<Option<Answer>>,
     /// Held for a whole renewal: the requests that arrive meanwhile wait, then take its result.
     renewing: Mutex<()>,
     /// Credentials with less than this left are renewed before they are handed out.
     margin: Duration,
 }
 
+/// Credentials ready to send: the body is made once per renewal, not once per request.
+#[derive(Clone)]
+struct Answer {
+    expiration: time::OffsetDateTime,
+    body: Bytes,
+}
+
 impl Shared {
-    fn fresh(&self) -> Option<(Session, Option<String>)> {
+    fn fresh(&self) -> Option<Bytes> {
         let current = self.current.lock().unwrap_or_else(|p| p.into_inner());
-        current.as_ref().filter(|(s, _)| s.seconds_left(clock::now()) > self.margin.as_secs() as i64).cloned()
+        let left = |a: &Answer| (a.expiration - clock::now()).whole_seconds();
+        current.as_ref().filter(|a| left(a) > self.margin.as_secs() as i64).map(|a| a.body.clone())
     }
 }
 
@@ -122,6 +130,9 @@ pub async fn serve(
 async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let started = Instant::now();
     let response = answer(shared, &req).await;
+    if !ui::verbose() {
+        return response;
+    }
     ui::trace(&format!(
         "server: {} {} -> {} in {:.1} ms",
         req.method(),
@@ -134,19 +145,19 @@ async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Response<Full<B
 
 async fn answer(shared: &Arc<Shared>, req: &Request<Incoming>) -> Response<Full<Bytes>> {
     if req.uri().path() != PATH {
-        return reply(StatusCode::NOT_FOUND, error_body("NotFound", "no such path"));
+        return reply(StatusCode::NOT_FOUND, error_body("NotFound", "no such path").into());
     }
     if req.method() != Method::GET {
-        return reply(StatusCode::METHOD_NOT_ALLOWED, error_body("MethodNotAllowed", "only GET"));
+        return reply(StatusCode::METHOD_NOT_ALLOWED, error_body("MethodNotAllowed", "only GET").into());
     }
     let Some(given) = req.headers().get(AUTHORIZATION) else {
-        return reply(StatusCode::UNAUTHORIZED, error_body("Unauthorized", "no Authorization header"));
+        return reply(StatusCode::UNAUTHORIZED, error_body("Unauthorized", "no Authorization header").into());
     };
     if !bool::from(given.as_bytes().ct_eq(shared.token.expose().as_bytes())) {
-        return reply(StatusCode::FORBIDDEN, error_body("Forbidden", "wrong token"));
+        return reply(StatusCode::FORBIDDEN, error_body("Forbidden", "wrong token").into());
     }
-    if let Some((session, role)) = shared.fresh() {
-        return reply(StatusCode::OK, credentials_body(&session, role.as_deref()));
+    if let Some(body) = shared.fresh() {
+        return reply(StatusCode::OK, body);
     }
     // A renewal blocks (STS, the cache lock, maybe a prompt): on a plain thread of its own,
     // outside the async runtime, which keeps serving the others meanwhile.
@@ -156,31 +167,34 @@ async fn answer(shared: &Arc<Shared>, req: &Request<Incoming>) -> Response<Full<
         let _ = sender.send(renew(&renewer));
     });
     match receiver.await {
-        Ok(Ok((session, role))) => reply(StatusCode::OK, credentials_body(&session, role.as_deref())),
+        Ok(Ok(body)) => reply(StatusCode::OK, body),
         Ok(Err(err)) => {
             let message = match &err.hint {
                 Some(hint) => format!("awsmfa: {} ({hint})", err.message),
                 None => format!("awsmfa: {}", err.message),
             };
-            reply(StatusCode::INTERNAL_SERVER_ERROR, error_body("CredentialsUnavailable", &message))
+            reply(StatusCode::INTERNAL_SERVER_ERROR, error_body("CredentialsUnavailable", &message).into())
         }
-        Err(_) => reply(StatusCode::INTERNAL_SERVER_ERROR, error_body("InternalError", "the credential task failed")),
+        Err(_) => {
+            reply(StatusCode::INTERNAL_SERVER_ERROR, error_body("InternalError", "the credential task failed").into())
+        }
     }
 }
 
 /// New credentials from the source, once for all the requests that wait on the renewal.
-fn renew(shared: &Shared) -> Result<(Session, Option<String>)> {
+fn renew(shared: &Shared) -> Result<Bytes> {
     let _renewing = shared.renewing.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(fresh) = shared.fresh() {
-        return Ok(fresh); // renewed by the request we waited for
+    if let Some(body) = shared.fresh() {
+        return Ok(body); // renewed by the request we waited for
     }
-    let fresh = (shared.source)()?;
-    *shared.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(fresh.clone());
-    Ok(fresh)
+    let (session, role) = (shared.source)()?;
+    let answer = Answer { expiration: session.expiration, body: credentials_body(&session, role.as_deref()).into() };
+    *shared.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(answer.clone());
+    Ok(answer.body)
 }
 
-fn reply(status: StatusCode, body: String) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+fn reply(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response

@@ -14,6 +14,11 @@ pub fn set_verbose(on: bool) {
     VERBOSE.store(on, Ordering::Relaxed);
 }
 
+/// Whether `--verbose` is on: lets a hot path skip building a trace nobody will see.
+pub fn verbose() -> bool {
+    VERBOSE.load(Ordering::Relaxed)
+}
+
 fn colour() -> bool {
     std::env::var_os("NO_COLOR").is_none()
         && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
