@@ -106,12 +106,15 @@ fn the_aws_sdk_for_javascript_gets_credentials_from_exec_server() {
 }
 
 #[test]
-fn boto3_keeps_working_as_its_role_sessions_end_and_renew_without_a_code() {
+fn boto3_keeps_working_as_its_role_chain_ends_and_renews_without_a_code() {
     let w = World::new();
-    let (role_arn, _) = common::role(&[&w.user.arn], &[]);
+    // A chain of two roles: the second is assumed with the first's credentials (role
+    // chaining, capped at one hour by AWS), both renewed from the cached MFA session.
+    let (first, _) = common::role(&[&w.user.arn], &[]);
+    let (role_arn, role_name) = common::role(&[&first], &["--no-mfa"]);
     w.keys_in("dev");
     w.config(&format!(
-        "[profile dev]\nregion = us-east-1\nmfa_serial = {}\n\n[profile ops]\nrole_arn = {role_arn}\nsource_profile = dev\nduration_seconds = 900\n",
+        "[profile dev]\nregion = us-east-1\nmfa_serial = {}\n\n[profile first]\nrole_arn = {first}\nsource_profile = dev\nduration_seconds = 900\n\n[profile ops]\nrole_arn = {role_arn}\nsource_profile = first\nduration_seconds = 900\n",
         w.user.serial
     ));
     // A margin of 899 s on 900 s sessions: every credential request after the first second
@@ -140,8 +143,8 @@ print(json.dumps({{"first": first, "second": second}}))
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(v["second"].as_str().unwrap().contains("assumed-role"), "{v}");
-    assert!(common::assume_role_calls(&role_arn) >= 2, "the role was renewed");
+    assert!(v["second"].as_str().unwrap().contains(&format!("assumed-role/{role_name}/")), "{v}");
+    assert!(common::assume_role_calls(&role_arn) >= 2, "the chain was renewed");
     assert_eq!(w.sts_calls(), 1, "one MFA session, one code");
 }
 
@@ -210,6 +213,24 @@ fn without_a_code_source_the_sdk_gets_awsmfas_reason() {
     let (status, answer) = raw_answer(&s.url, request.as_bytes());
     assert_eq!(status, 500);
     assert!(answer.contains("awsmfa: no MFA code") && answer.contains("awsmfa login"), "{answer}");
+}
+
+#[test]
+fn two_hundred_clients_times_fifty_requests_get_no_error_and_cause_no_sts_call() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let s = serve(&w, &[]);
+    let calls = w.sts_calls();
+    let threads: Vec<_> = (0..200)
+        .map(|_| {
+            let (url, token) = (s.url.clone(), s.token.clone());
+            std::thread::spawn(move || (0..50).filter(|_| get(&url, "/credentials", Some(&token)) != 200).count())
+        })
+        .collect();
+    let errors: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(errors, 0, "every one of 10,000 requests answered 200");
+    assert_eq!(w.sts_calls(), calls, "a warm session: no STS call under load");
 }
 
 #[test]
