@@ -106,6 +106,29 @@ fn the_aws_sdk_for_javascript_gets_credentials_from_exec_server() {
 }
 
 #[test]
+fn exec_server_passes_sigterm_on_and_returns_the_commands_code() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let bin = assert_cmd::cargo::cargo_bin("awsmfa");
+    let ready = w.path("ready");
+    let script = format!("trap 'exit 42' TERM; touch {}; while :; do sleep 0.1; done", ready.display());
+    let mut child = w
+        .command(bin.to_str().unwrap())
+        .args(["exec", "--server", "--", "sh", "-c", &script])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !ready.exists() {
+        assert!(started.elapsed() < Duration::from_secs(20), "the command never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(42), "the command got SIGTERM and its code came back");
+}
+
+#[test]
 fn boto3_keeps_working_as_its_role_chain_ends_and_renews_without_a_code() {
     let w = World::new();
     // A chain of two roles: the second is assumed with the first's credentials (role

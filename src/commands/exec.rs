@@ -104,10 +104,15 @@ fn with_server(settings: Settings, request: Request, args: &ExecArgs) -> Result<
                 Ok(address) => format!("http://{address}{}", server::PATH),
                 Err(e) => return ready.send(Err(Error::unexpected(format!("the server has no address: {e}")))).ok(),
             };
+            // Caught before the command starts: a SIGTERM at any moment reaches it.
+            let signals = match Signals::watch() {
+                Ok(signals) => signals,
+                Err(e) => return ready.send(Err(e)).ok(),
+            };
             ready.send(Ok(Endpoint { url, token: token.clone() })).ok()?;
             tokio::select! {
                 _ = server::serve(listener, token, source, margin, async { let _ = stopped.await; }) => {}
-                _ = forward_signals(forward_to) => {}
+                _ = signals.forward(forward_to) => {}
             }
             Some(())
         });
@@ -139,24 +144,36 @@ fn with_server(settings: Settings, request: Request, args: &ExecArgs) -> Result<
     Ok(status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
 }
 
-/// Passes SIGTERM and SIGHUP on to the command. Ctrl-C at the terminal reaches the command
+/// SIGTERM and SIGHUP, passed on to the command. Ctrl-C at the terminal reaches the command
 /// by itself (same process group), so SIGINT is caught here only to keep awsmfa serving
 /// while the command decides what Ctrl-C means to it.
-async fn forward_signals(child: tokio::sync::oneshot::Receiver<u32>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut hup), Ok(mut int)) =
-        (signal(SignalKind::terminate()), signal(SignalKind::hangup()), signal(SignalKind::interrupt()))
-    else {
-        return std::future::pending().await;
-    };
-    let Ok(pid) = child.await else { return std::future::pending().await };
-    loop {
-        let sig = tokio::select! {
-            _ = term.recv() => libc::SIGTERM,
-            _ = hup.recv() => libc::SIGHUP,
-            _ = int.recv() => continue,
-        };
-        // SAFETY: kill(2) with our own child's pid and a valid signal number.
-        unsafe { libc::kill(pid as libc::pid_t, sig) };
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn watch() -> Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let watch = |kind| signal(kind).map_err(|e| Error::unexpected(format!("cannot watch signals: {e}")).because(e));
+        Ok(Signals {
+            term: watch(SignalKind::terminate())?,
+            hup: watch(SignalKind::hangup())?,
+            int: watch(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn forward(mut self, child: tokio::sync::oneshot::Receiver<u32>) {
+        let Ok(pid) = child.await else { return std::future::pending().await };
+        loop {
+            let sig = tokio::select! {
+                _ = self.term.recv() => libc::SIGTERM,
+                _ = self.hup.recv() => libc::SIGHUP,
+                _ = self.int.recv() => continue,
+            };
+            // SAFETY: kill(2) with our own child's pid and a valid signal number.
+            unsafe { libc::kill(pid as libc::pid_t, sig) };
+        }
     }
 }
