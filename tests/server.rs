@@ -145,16 +145,20 @@ fn boto3_keeps_working_as_its_role_chain_ends_and_renews_without_a_code() {
     // end) renews through the server; the one it used first is then expired by force.
     let script = format!(
         r#"
-import boto3, json, time, urllib.request
+import boto3, json, subprocess, time, urllib.request
 sts = boto3.client("sts", region_name="us-east-1")
 first = sts.get_caller_identity()["Arn"]
 key = boto3.Session().get_credentials().get_frozen_credentials().access_key
 urllib.request.urlopen(urllib.request.Request("{endpoint}/_awsmfa/expire?access_key_id=" + key, method="POST"))
 time.sleep(1.5)
 second = sts.get_caller_identity()["Arn"]
-print(json.dumps({{"first": first, "second": second}}))
+# The AWS CLI, started now, asks the same endpoint and gets the renewed chain too.
+cli = subprocess.run(["{aws}", "sts", "get-caller-identity", "--query", "Arn", "--output", "text"],
+                     capture_output=True, text=True, check=True).stdout.strip()
+print(json.dumps({{"first": first, "second": second, "cli": cli}}))
 "#,
-        endpoint = common::endpoint()
+        endpoint = common::endpoint(),
+        aws = common::venv_bin("aws")
     );
     let out = w
         .awsmfa()
@@ -167,6 +171,7 @@ print(json.dumps({{"first": first, "second": second}}))
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["second"].as_str().unwrap().contains(&format!("assumed-role/{role_name}/")), "{v}");
+    assert!(v["cli"].as_str().unwrap().contains(&format!("assumed-role/{role_name}/")), "{v}");
     assert!(common::assume_role_calls(&role_arn) >= 2, "the chain was renewed");
     assert_eq!(w.sts_calls(), 1, "one MFA session, one code");
 }
