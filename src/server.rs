@@ -21,6 +21,7 @@ use subtle::ConstantTimeEq;
 use crate::clock;
 use crate::credentials::{Secret, Session};
 use crate::error::{Error, Result};
+use crate::output;
 use crate::ui;
 
 /// The one path served.
@@ -188,7 +189,10 @@ fn renew(shared: &Shared) -> Result<Bytes> {
         return Ok(body); // renewed by the request we waited for
     }
     let (session, role) = (shared.source)()?;
-    let answer = Answer { expiration: session.expiration, body: credentials_body(&session, role.as_deref()).into() };
+    let answer = Answer {
+        expiration: session.expiration,
+        body: output::container_credentials_json(&session, role.as_deref()).into(),
+    };
     *shared.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(answer.clone());
     Ok(answer.body)
 }
@@ -200,24 +204,8 @@ fn reply(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
     response
 }
 
-fn quoted(value: &str) -> String {
-    serde_json::to_string(value).expect("strings always serialize")
-}
-
-/// The ECS container-credentials answer.
-fn credentials_body(session: &Session, role: Option<&str>) -> String {
-    let role = role.map(|r| format!(",\"RoleArn\":{}", quoted(r))).unwrap_or_default();
-    format!(
-        "{{\"AccessKeyId\":{},\"SecretAccessKey\":{},\"Token\":{},\"Expiration\":{}{role}}}",
-        quoted(&session.access_key_id),
-        quoted(session.secret_access_key.expose()),
-        quoted(session.session_token.expose()),
-        quoted(&clock::iso_utc_z(session.expiration)),
-    )
-}
-
 fn error_body(code: &str, message: &str) -> String {
-    format!("{{\"Code\":{},\"Message\":{}}}", quoted(code), quoted(message))
+    serde_json::json!({ "Code": code, "Message": message }).to_string()
 }
 
 /// Binds `addr`; anything but loopback is warned about, since the token then travels the

@@ -133,6 +133,18 @@ pub fn credential_process_json(session: &Session) -> String {
     )
 }
 
+/// The ECS container-credentials answer (the credential server's), `RoleArn` for roles.
+pub fn container_credentials_json(session: &Session, role: Option<&str>) -> String {
+    let role = role.map(|r| format!(",\"RoleArn\":{}", quoted(r))).unwrap_or_default();
+    format!(
+        "{{\"AccessKeyId\":{},\"SecretAccessKey\":{},\"Token\":{},\"Expiration\":{}{role}}}",
+        quoted(&session.access_key_id),
+        quoted(session.secret_access_key.expose()),
+        quoted(session.session_token.expose()),
+        quoted(&clock::iso_utc_z(session.expiration)),
+    )
+}
+
 /// The file the manual recipe saved with `aws sts get-session-token > file`.
 pub fn sts_json(session: &Session) -> String {
     format!(
