@@ -111,6 +111,8 @@ pub async fn serve(
             },
             _ = &mut stop => return Ok(()),
         };
+        // Answers are small and one per request: send them at once, not after Nagle's wait.
+        let _ = stream.set_nodelay(true);
         let shared = shared.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
