@@ -122,37 +122,37 @@ fn quoted(value: &str) -> String {
     serde_json::to_string(value).expect("strings always serialize")
 }
 
-/// credential_process output (Version 1), laid out as `aws configure export-credentials`.
-pub fn credential_process_json(session: &Session) -> String {
-    format!(
-        "{{\n  \"Version\": 1,\n  \"AccessKeyId\": {},\n  \"SecretAccessKey\": {},\n  \"SessionToken\": {},\n  \"Expiration\": {}\n}}\n",
+/// The four credential values as JSON strings (key id, secret, token, expiry written by
+/// `expiry`), for the three JSON layouts below, which differ only in their frame.
+fn json_values(session: &Session, expiry: fn(time::OffsetDateTime) -> String) -> [String; 4] {
+    [
         quoted(&session.access_key_id),
         quoted(session.secret_access_key.expose()),
         quoted(session.session_token.expose()),
-        quoted(&clock::iso_utc(session.expiration)),
+        quoted(&expiry(session.expiration)),
+    ]
+}
+
+/// credential_process output (Version 1), laid out as `aws configure export-credentials`.
+pub fn credential_process_json(session: &Session) -> String {
+    let [id, secret, token, expiry] = json_values(session, clock::iso_utc);
+    format!(
+        "{{\n  \"Version\": 1,\n  \"AccessKeyId\": {id},\n  \"SecretAccessKey\": {secret},\n  \"SessionToken\": {token},\n  \"Expiration\": {expiry}\n}}\n"
     )
 }
 
 /// The ECS container-credentials answer (the credential server's), `RoleArn` for roles.
 pub fn container_credentials_json(session: &Session, role: Option<&str>) -> String {
+    let [id, secret, token, expiry] = json_values(session, clock::iso_utc_z);
     let role = role.map(|r| format!(",\"RoleArn\":{}", quoted(r))).unwrap_or_default();
-    format!(
-        "{{\"AccessKeyId\":{},\"SecretAccessKey\":{},\"Token\":{},\"Expiration\":{}{role}}}",
-        quoted(&session.access_key_id),
-        quoted(session.secret_access_key.expose()),
-        quoted(session.session_token.expose()),
-        quoted(&clock::iso_utc_z(session.expiration)),
-    )
+    format!("{{\"AccessKeyId\":{id},\"SecretAccessKey\":{secret},\"Token\":{token},\"Expiration\":{expiry}{role}}}")
 }
 
 /// The file the manual recipe saved with `aws sts get-session-token > file`.
 pub fn sts_json(session: &Session) -> String {
+    let [id, secret, token, expiry] = json_values(session, clock::iso_utc);
     format!(
-        "{{\n    \"Credentials\": {{\n        \"AccessKeyId\": {},\n        \"SecretAccessKey\": {},\n        \"SessionToken\": {},\n        \"Expiration\": {}\n    }}\n}}\n",
-        quoted(&session.access_key_id),
-        quoted(session.secret_access_key.expose()),
-        quoted(session.session_token.expose()),
-        quoted(&clock::iso_utc(session.expiration)),
+        "{{\n    \"Credentials\": {{\n        \"AccessKeyId\": {id},\n        \"SecretAccessKey\": {secret},\n        \"SessionToken\": {token},\n        \"Expiration\": {expiry}\n    }}\n}}\n"
     )
 }
 
