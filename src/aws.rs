@@ -26,11 +26,9 @@ pub enum Signer<'a> {
 }
 
 impl Signer<'_> {
-    fn credentials(&self) -> Credentials {
-        match self {
-            Signer::LongTerm(k) => {
-                Credentials::new(&k.access_key_id, k.secret_access_key.expose(), None, None, "awsmfa")
-            }
+    fn credentials(&self) -> Result<Credentials> {
+        Ok(match self {
+            Signer::LongTerm(k) => Credentials::new(&k.access_key_id, k.secret()?.expose(), None, None, "awsmfa"),
             Signer::Session(s) => Credentials::new(
                 &s.access_key_id,
                 s.secret_access_key.expose(),
@@ -38,7 +36,7 @@ impl Signer<'_> {
                 None,
                 "awsmfa",
             ),
-        }
+        })
     }
 }
 
@@ -74,7 +72,7 @@ impl ClientSpec {
         Ok(ClientSpec {
             region: settings.region.clone().unwrap_or_else(|| FALLBACK_REGION.to_string()),
             endpoint: settings.endpoint(service),
-            credentials: signer.credentials(),
+            credentials: signer.credentials()?,
             retries,
             timeouts: timeouts(settings),
             http_client: ca_bundle_client(settings)?,

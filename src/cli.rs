@@ -36,7 +36,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
     /// Profile to use (its keys, mfa_serial, region...) [env: AWS_PROFILE, AWS_DEFAULT_PROFILE]
     #[arg(long, global = true, value_name = "NAME")]
@@ -211,6 +211,30 @@ Examples:
   awsmfa policy --scope ec2")]
     Policy(PolicyArgs),
 
+    /// Keep long-term keys out of plain text: the OS keychain or an encrypted file
+    #[command(after_help = "\
+Examples:
+  awsmfa keys import work        move [work]'s keys from ~/.aws/credentials into the keystore
+  awsmfa keys add work           store new keys (asked on the terminal, or read from stdin)
+  awsmfa keys list
+  awsmfa keys rotate work        a new access key under MFA; the old one deleted
+  awsmfa keys remove work --restore      put the keys back into ~/.aws/credentials
+
+A profile in the keystore keeps in ~/.aws/config only its key id and
+  credential_process = awsmfa credential-process --profile work
+so every AWS tool gets MFA credentials through awsmfa. A cached session is served without
+touching the keystore (no keychain prompt, no passphrase).
+
+Backends: keychain (Secret Service on Linux, Keychain on macOS, Credential Manager on
+Windows) or file (age, encrypted with a passphrase: AWSMFA_KEYSTORE_PASSPHRASE, or asked on
+the terminal; AWSMFA_KEYSTORE_FILE, default ~/.aws/awsmfa-keys.age). New entries go to
+--keystore, else AWSMFA_KEYSTORE, else keychain when a desktop session (D-Bus) is there and
+file when not. The profile's awsmfa_keystore says where its keys are.")]
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+
     /// Print a shell completion script
     #[command(after_help = "\
 Examples:
@@ -225,6 +249,103 @@ Examples:
     /// Print the man page (roff)
     #[command(after_help = "Example:\n  awsmfa man > /usr/local/share/man/man1/awsmfa.1")]
     Man,
+}
+
+/// The `keys` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Store a profile's keys in the keystore: asked on the terminal (the secret without
+    /// echo) or read from the standard input, never from flags
+    #[command(after_help = "\
+Examples:
+  awsmfa keys add work                              asks for the key id and the secret
+  printf '%s\\n' AKIA... SECRET | awsmfa keys add ci --keystore file
+  awsmfa keys add work < alice_accessKeys.csv       the IAM console's download")]
+    Add(KeysAddArgs),
+    /// Move a profile's keys from ~/.aws/credentials into the keystore (proven first with
+    /// sts:GetCallerIdentity; then only their two lines are removed from the file)
+    Import(KeysImportArgs),
+    /// List the profiles whose keys are in the keystore
+    List(KeysListArgs),
+    /// Delete a profile's keys from the keystore (--restore: back into ~/.aws/credentials)
+    Remove(KeysRemoveArgs),
+    /// Replace a profile's access key with a new one, under MFA, then delete the old one
+    #[command(after_help = "\
+Steps (each recorded, so a run killed anywhere is finished by running it again):
+  1. the MFA session (cached, or a login)     4. the new key replaces the old one where it is kept
+  2. iam:CreateAccessKey                      5. iam:DeleteAccessKey of the old key
+  3. the new key proven (sts:GetCallerIdentity, retried while IAM catches up)
+
+Works for keys in the keystore and in ~/.aws/credentials. AWS allows two keys per user: with
+two already, awsmfa names them and stops.")]
+    Rotate(KeysRotateArgs),
+}
+
+/// The profile a `keys` command works on.
+#[derive(Debug, Args, Clone)]
+pub struct KeysProfile {
+    /// The profile [default: --profile, AWS_PROFILE, else default]
+    #[arg(value_name = "PROFILE")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KeystoreChoice {
+    /// The OS keychain
+    Keychain,
+    /// An age file encrypted with a passphrase
+    File,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysAddArgs {
+    #[command(flatten)]
+    pub profile: KeysProfile,
+    /// Where to keep the keys [env: AWSMFA_KEYSTORE]
+    #[arg(long, value_enum)]
+    pub keystore: Option<KeystoreChoice>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysImportArgs {
+    #[command(flatten)]
+    pub profile: KeysProfile,
+    /// Where to keep the keys [env: AWSMFA_KEYSTORE]
+    #[arg(long, value_enum)]
+    pub keystore: Option<KeystoreChoice>,
+    /// First copy the credentials file to PATH (mode 0600; it holds the keys in plain text)
+    #[arg(long, value_name = "PATH")]
+    pub backup: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysListArgs {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysRemoveArgs {
+    #[command(flatten)]
+    pub profile: KeysProfile,
+    /// Put the keys back into the profile in ~/.aws/credentials (plain text) first
+    #[arg(long)]
+    pub restore: bool,
+    /// Delete without asking (the secret is gone for good: the key stays in IAM, unusable)
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysRotateArgs {
+    #[command(flatten)]
+    pub profile: KeysProfile,
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// How long to wait for IAM to accept the new key
+    #[arg(long, default_value = "2m", value_name = "DURATION", value_parser = parse_duration)]
+    pub wait: u64,
 }
 
 #[derive(Debug, Args)]

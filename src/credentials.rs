@@ -1,10 +1,13 @@
 //! The credential types every layer passes around: `Secret`, long-term keys and where they
-//! came from, and a `Session` (temporary credentials). A leaf: it imports nothing of ours.
+//! came from, and a `Session` (temporary credentials). Near the bottom: it imports only `error`.
 //! Secrets live in `Secret`, whose Debug output is redacted, so a stray `{:?}` or a panic
 //! message can never print them.
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use crate::error::Result;
 
 use time::OffsetDateTime;
 
@@ -35,6 +38,8 @@ pub enum KeyOrigin {
     Environment,
     /// A profile of one of the AWS files: the file, and the section as written there.
     File { path: PathBuf, section: String },
+    /// awsmfa's keystore ("keychain" or "file"), under the profile's name.
+    Keystore { backend: &'static str, profile: String },
 }
 
 impl fmt::Display for KeyOrigin {
@@ -42,16 +47,70 @@ impl fmt::Display for KeyOrigin {
         match self {
             KeyOrigin::Environment => f.write_str("AWS_ACCESS_KEY_ID"),
             KeyOrigin::File { path, section } => write!(f, "{section} of {}", path.display()),
+            KeyOrigin::Keystore { backend, profile } => write!(f, "the {backend} keystore's entry for '{profile}'"),
         }
     }
 }
 
-/// Long-term IAM user keys, and where they came from (for messages).
-#[derive(Debug, Clone)]
+/// Loads a secret kept elsewhere (the keystore), on first use.
+pub type SecretLoader = Arc<dyn Fn() -> Result<Secret> + Send + Sync>;
+
+/// Long-term IAM user keys, and where they came from (for messages). The key id is known
+/// at once; a secret in the keystore is loaded only when a request is signed with it, so a
+/// cached session is served without a keychain prompt, a D-Bus call or a passphrase.
+#[derive(Clone)]
 pub struct LongTermKeys {
     pub access_key_id: String,
-    pub secret_access_key: Secret,
     pub origin: KeyOrigin,
+    secret: Arc<OnceLock<Secret>>,
+    loader: Option<SecretLoader>,
+}
+
+impl LongTermKeys {
+    /// Keys whose secret is at hand (a file, the environment).
+    pub fn new(access_key_id: impl Into<String>, secret: Secret, origin: KeyOrigin) -> Self {
+        LongTermKeys {
+            access_key_id: access_key_id.into(),
+            origin,
+            secret: Arc::new(OnceLock::from(secret)),
+            loader: None,
+        }
+    }
+
+    /// Keys whose secret `loader` fetches when it is first needed.
+    pub fn deferred(access_key_id: impl Into<String>, origin: KeyOrigin, loader: SecretLoader) -> Self {
+        LongTermKeys {
+            access_key_id: access_key_id.into(),
+            origin,
+            secret: Arc::new(OnceLock::new()),
+            loader: Some(loader),
+        }
+    }
+
+    /// The secret access key, loaded now if it was deferred (once per run).
+    pub fn secret(&self) -> Result<&Secret> {
+        if let Some(secret) = self.secret.get() {
+            return Ok(secret);
+        }
+        let loader = self.loader.as_ref().expect("a LongTermKeys without secret has a loader");
+        let loaded = loader()?;
+        Ok(self.secret.get_or_init(|| loaded))
+    }
+
+    /// Whether the secret has been loaded (tests check the cached path never loads it).
+    pub fn secret_loaded(&self) -> bool {
+        self.secret.get().is_some()
+    }
+}
+
+impl fmt::Debug for LongTermKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LongTermKeys")
+            .field("access_key_id", &self.access_key_id)
+            .field("origin", &self.origin)
+            .field("secret", &"redacted")
+            .finish()
+    }
 }
 
 /// Temporary credentials from STS.

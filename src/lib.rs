@@ -1,7 +1,7 @@
 //! awsmfa: MFA-protected temporary AWS credentials, in one command.
 //!
 //! Layers, top to bottom; a module uses only modules below it (`tests/layers.rs` checks it):
-//! `commands` → `cli` → `server` → `output` → `session` → `ec2` → `mfa` → `aws` → `profile` → `config`
+//! `commands` → `cli` → `server` → `rotation` → `output` → `session` → `ec2` → `mfa` → `aws` → `profile` → `keystore` → `config`
 //! → `files` → `credentials` → `ui` → `clock` → `error`.
 
 pub mod aws;
@@ -13,9 +13,11 @@ pub mod credentials;
 pub mod ec2;
 pub mod error;
 pub mod files;
+pub mod keystore;
 pub mod mfa;
 pub mod output;
 pub mod profile;
+pub mod rotation;
 pub mod server;
 pub mod session;
 pub mod ui;

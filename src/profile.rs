@@ -9,6 +9,7 @@ use crate::config::{AwsFiles, FileKind, Origin, Source};
 use crate::credentials::{KeyOrigin, LongTermKeys, Secret};
 use crate::error::{Error, Result};
 use crate::files::read::UserFile;
+use crate::keystore::{self, Backend};
 
 /// A value and the place it came from, for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +118,10 @@ pub struct Settings {
     pub recipe_key_name: Option<String>,
     endpoints: Endpoints,
     ca_bundle: Option<Sourced<String>>,
+    /// The keystore's file and passphrase (AWSMFA_KEYSTORE_FILE, AWSMFA_KEYSTORE_PASSPHRASE).
+    pub keystore: keystore::Options,
+    /// Where `keys add` / `keys import` put keys: AWSMFA_KEYSTORE, else the default.
+    pub keystore_default: Sourced<Backend>,
     keys: std::result::Result<LongTermKeys, KeyProblem>,
     files: AwsFiles,
 }
@@ -131,6 +136,8 @@ struct Endpoints {
 
 #[derive(Debug, Clone)]
 enum KeyProblem {
+    /// `awsmfa_keystore` names where the keys are, and this is what is wrong with it.
+    Keystore(String, String),
     SessionKeys(KeyOrigin),
     Incomplete(Option<Origin>),
     Malformed(KeyOrigin),
@@ -149,6 +156,8 @@ pub struct Paths {
     pub config: PathBuf,
     pub credentials: PathBuf,
     pub cache_dir: PathBuf,
+    /// The file keystore (AWSMFA_KEYSTORE_FILE).
+    pub keystore: PathBuf,
 }
 
 /// The files' paths from the variables, `~/` expanded as the AWS SDKs do, else under HOME.
@@ -168,6 +177,7 @@ pub fn locate(env: &Environment) -> Result<Paths> {
         config: path("AWS_CONFIG_FILE", ".aws/config")?,
         credentials: path("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials")?,
         cache_dir: path("AWSMFA_CACHE_DIR", ".aws/awsmfa")?,
+        keystore: path("AWSMFA_KEYSTORE_FILE", ".aws/awsmfa-keys.age")?,
     })
 }
 
@@ -190,6 +200,25 @@ impl LoadedFiles {
         let (config, config_trusted) = read(&paths.config)?;
         let (credentials, credentials_trusted) = read(&paths.credentials)?;
         Ok(LoadedFiles { config, credentials, config_trusted, credentials_trusted })
+    }
+}
+
+/// The secret of profile `profile` from the keystore; its key id must be the one the
+/// profile names (`expected`), else a rotation was interrupted.
+fn load_secret(backend: Backend, options: &keystore::Options, profile: &str, expected: &str) -> Result<Secret> {
+    let store = keystore::Keystore::new(backend, options);
+    match store.get(profile)? {
+        Some(key) if key.access_key_id == expected => Ok(key.secret()),
+        Some(key) => Err(Error::config(format!(
+            "{} holds key {} for '{profile}', but the profile names key {}",
+            store.describe(),
+            crate::credentials::key_tail(&key.access_key_id),
+            crate::credentials::key_tail(expected)
+        ))
+        .hint(format!("an interrupted `awsmfa keys rotate {profile}` left this: run it again to finish"))),
+        None => Err(Error::config(format!("{} has no entry for profile '{profile}'", store.describe())).hint(format!(
+            "add the keys again with `awsmfa keys add {profile}` (or remove awsmfa_keystore from the profile)"
+        ))),
     }
 }
 
@@ -270,6 +299,20 @@ impl Settings {
             recipe_key_name: env.get("SENZING_AWS_KEYPAIR").map(str::to_string),
             endpoints: Endpoints::default(),
             ca_bundle: None,
+            keystore: keystore::Options {
+                file: paths.keystore.clone(),
+                passphrase: env.get("AWSMFA_KEYSTORE_PASSPHRASE").map(Secret::new),
+            },
+            keystore_default: match env.sourced("AWSMFA_KEYSTORE") {
+                Some(v) => Sourced::new(
+                    Backend::parse(&v.value).ok_or_else(|| {
+                        Error::config(format!("AWSMFA_KEYSTORE={:?} is not a keystore", v.value))
+                            .hint("use AWSMFA_KEYSTORE=keychain (the OS keychain) or AWSMFA_KEYSTORE=file (an encrypted file)")
+                    })?,
+                    "AWSMFA_KEYSTORE",
+                ),
+                None => Sourced::new(Backend::default_for(env.get("DBUS_SESSION_BUS_ADDRESS").is_some()), "the default"),
+            },
             keys: Err(KeyProblem::Incomplete(None)),
             files,
         };
@@ -445,13 +488,12 @@ impl Settings {
             if !well_formed(id, secret) {
                 return Err(KeyProblem::Malformed(KeyOrigin::Environment));
             }
-            return Ok(LongTermKeys {
-                access_key_id: id.to_string(),
-                secret_access_key: Secret::new(secret),
-                origin: KeyOrigin::Environment,
-            });
+            return Ok(LongTermKeys::new(id, Secret::new(secret), KeyOrigin::Environment));
         }
         for section in [format!("{}-long-term", self.base_profile), self.base_profile.clone()] {
+            if let Some(keys) = self.keystore_keys(&section) {
+                return keys;
+            }
             let id = self.files.get(&section, "aws_access_key_id");
             let secret = self.files.get(&section, "aws_secret_access_key");
             match (id, secret) {
@@ -463,7 +505,7 @@ impl Settings {
                     if !well_formed(&id, &secret) {
                         return Err(KeyProblem::Malformed(origin));
                     }
-                    return Ok(LongTermKeys { access_key_id: id, secret_access_key: Secret::new(secret), origin });
+                    return Ok(LongTermKeys::new(id, Secret::new(secret), origin));
                 }
                 (Some((_, origin)), None) | (None, Some((_, origin))) => {
                     return Err(KeyProblem::Incomplete(Some(origin)));
@@ -474,10 +516,67 @@ impl Settings {
         Err(KeyProblem::Incomplete(None))
     }
 
+    /// The keys of profile `section` when `awsmfa_keystore` says they are in the keystore:
+    /// the key id from `awsmfa_key_id`, the secret loaded only when a request is signed.
+    fn keystore_keys(&self, section: &str) -> Option<std::result::Result<LongTermKeys, KeyProblem>> {
+        let (backend, origin) = self.files.get(section, "awsmfa_keystore")?;
+        let problem = |what: String, fix: String| Some(Err(KeyProblem::Keystore(what, fix)));
+        let Some(backend) = Backend::parse(&backend) else {
+            return problem(
+                format!("awsmfa_keystore = {backend:?} in {origin} is not a keystore"),
+                "use awsmfa_keystore = keychain or awsmfa_keystore = file".into(),
+            );
+        };
+        if let Some(place) = self.plaintext_keys_of(section) {
+            return problem(
+                format!(
+                    "profile '{section}' keeps its keys in the {} keystore, yet {place} holds keys too",
+                    backend.name()
+                ),
+                format!("finish moving them with `awsmfa keys import {section}`, or delete them from {place}"),
+            );
+        }
+        let Some((id, id_origin)) = self.files.get(section, "awsmfa_key_id") else {
+            return problem(
+                format!(
+                    "profile '{section}' keeps its keys in the {} keystore ({origin}) but has no awsmfa_key_id",
+                    backend.name()
+                ),
+                format!("add the keys again with `awsmfa keys add {section}`"),
+            );
+        };
+        if !valid_key_id(&id) {
+            return problem(
+                format!("awsmfa_key_id in {id_origin} is not an access key id"),
+                format!("add the keys again with `awsmfa keys add {section}`"),
+            );
+        }
+        let options = self.keystore.clone();
+        let (profile, expected) = (section.to_string(), id.clone());
+        let loader = move || load_secret(backend, &options, &profile, &expected);
+        Some(Ok(LongTermKeys::deferred(
+            id,
+            KeyOrigin::Keystore { backend: backend.name(), profile: section.to_string() },
+            std::sync::Arc::new(loader),
+        )))
+    }
+
+    /// Where profile `name` keeps plaintext long-term keys, if it does (either file).
+    fn plaintext_keys_of(&self, name: &str) -> Option<String> {
+        [FileKind::Credentials, FileKind::Config]
+            .into_iter()
+            .find(|file| {
+                self.files.get_in(*file, name, "aws_access_key_id").is_some()
+                    && self.files.get_in(*file, name, "aws_session_token").is_none()
+            })
+            .map(|file| self.files.origin(file, name).to_string())
+    }
+
     /// The long-term keys to call STS with, or an error that says how to provide them.
     pub fn keys(&self) -> Result<&LongTermKeys> {
         match &self.keys {
             Ok(keys) => Ok(keys),
+            Err(KeyProblem::Keystore(what, fix)) => Err(Error::config(what.clone()).hint(fix.clone())),
             Err(KeyProblem::SessionKeys(origin)) => Err(Error::config(format!(
                 "the keys in {origin} are temporary session keys; awsmfa needs an IAM user's long-term keys"
             ))
@@ -486,7 +585,7 @@ impl Settings {
                     "unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN, or name a profile with --profile"
                         .to_string()
                 }
-                KeyOrigin::File { .. } => format!(
+                KeyOrigin::File { .. } | KeyOrigin::Keystore { .. } => format!(
                     "put the long-term keys in [{}-long-term] of {}",
                     self.base_profile,
                     self.credentials_path.display()
@@ -528,13 +627,21 @@ impl Settings {
     /// Where profile `name` itself keeps long-term keys (a key id without a session token),
     /// in the credentials file or the config file; None when it keeps none.
     pub fn long_term_keys_of(&self, name: &str) -> Option<String> {
-        [FileKind::Credentials, FileKind::Config]
-            .into_iter()
-            .find(|file| {
-                self.files.get_in(*file, name, "aws_access_key_id").is_some()
-                    && self.files.get_in(*file, name, "aws_session_token").is_none()
-            })
-            .map(|file| self.files.origin(file, name).to_string())
+        self.plaintext_keys_of(name).or_else(|| {
+            self.files
+                .get(name, "awsmfa_keystore")
+                .map(|(backend, origin)| format!("the {backend} keystore (awsmfa_keystore in {origin})"))
+        })
+    }
+
+    /// A setting of profile `name` itself (not its role chain), as the SDKs read it.
+    pub fn own_value(&self, name: &str, key: &str) -> Option<String> {
+        self.files.get(name, key).map(|(value, _)| value)
+    }
+
+    /// The parsed AWS files, for commands that inspect profiles other than the one in use.
+    pub fn files(&self) -> &AwsFiles {
+        &self.files
     }
 
     /// A malformed endpoint URL is a configuration error, found before any code is spent.
@@ -890,7 +997,7 @@ mod tests {
         ]);
         assert_eq!(
             locate(&env).unwrap(),
-            Paths { config: "/c".into(), credentials: "/k".into(), cache_dir: "/cache".into() }
+            Paths { config: "/c".into(), credentials: "/k".into(), cache_dir: "/cache".into(), keystore: "/ks".into() }
         );
     }
 }

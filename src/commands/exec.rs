@@ -29,6 +29,8 @@ const CLEARED: &[&str] = &[
     "AWSMFA_TOTP_SECRET",
     "AWS_MFA_TOKEN_CODE",
     "AWS_MFA_SERIAL_NUMBER",
+    // The keystore's passphrase opens every long-term key in it.
+    "AWSMFA_KEYSTORE_PASSPHRASE",
 ];
 
 pub fn run(global: &GlobalArgs, args: ExecArgs) -> Result<i32> {

@@ -4,6 +4,7 @@ mod credential_process;
 mod env;
 mod exec;
 mod instances;
+mod keys;
 mod launch;
 mod login;
 mod logout;
@@ -46,6 +47,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Terminate(args) => terminate::run(global, args),
         Command::Policy(args) => policy::run(args),
         Command::Serve(args) => serve::run(global, args),
+        Command::Keys { command } => keys::run(global, command),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "awsmfa", &mut out);
@@ -117,6 +119,22 @@ fn credential_source(settings: std::sync::Arc<Settings>, request: Request) -> st
         let got = crate::session::get_session(&settings, &request)?;
         Ok((got.session, role.clone()))
     })
+}
+
+/// Asks `question` on the terminal before `what`; without one, says how to go on (`how`).
+fn confirm(what: &str, question: &str, how: &str) -> Result<bool> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::config(format!("{what} needs a confirmation and there is no terminal to ask on"))
+            .hint(how.to_string()));
+    }
+    crate::ui::ask(question);
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::io("read the answer from", std::path::Path::new("stdin"), e))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
 }
 
 /// Settings from the global flags alone, for commands that never log in.

@@ -1,7 +1,6 @@
 //! `awsmfa terminate`: terminate instances awsmfa launched, after a confirmation on the
 //! terminal; others only with --any.
 
-use std::io::{BufRead, IsTerminal};
 use std::time::Duration;
 
 use super::ec2_session;
@@ -51,15 +50,9 @@ pub fn run(global: &GlobalArgs, args: TerminateArgs) -> Result<i32> {
 
 /// Asks on the terminal; without one, refuses and says to pass --yes.
 fn confirm(ids: &[String]) -> Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::config("terminate needs a confirmation and there is no terminal to ask on")
-            .hint("pass --yes to terminate without asking"));
-    }
-    crate::ui::ask(&format!("terminate {}? [y/N] ", ids.join(", ")));
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Error::io("read the answer from", std::path::Path::new("stdin"), e))?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
+    super::confirm(
+        "terminate",
+        &format!("terminate {}? [y/N] ", ids.join(", ")),
+        "pass --yes to terminate without asking",
+    )
 }

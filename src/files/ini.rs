@@ -134,6 +134,25 @@ fn ending_of(line: &str) -> &str {
 /// under the header; `None` removes an old note. A missing section is appended when there is
 /// anything to write. Other settings, comments and blank lines of the section stay.
 pub fn set_keys(text: &str, name: &str, keys: &[(&str, Option<&str>)], note: Option<&str>) -> String {
+    edit_keys(text, name, keys, Some(note))
+}
+
+/// Removes exactly the lines of `keys` (and their continuation lines) from `[name]`: every
+/// other byte stays, awsmfa's note and an emptied header included.
+pub fn unset_keys(text: &str, name: &str, keys: &[&str]) -> String {
+    let unset: Vec<(&str, Option<&str>)> = keys.iter().map(|k| (*k, None)).collect();
+    edit_keys(text, name, &unset, None)
+}
+
+/// Sets `keys` in `[name]` as `set_keys` does, leaving awsmfa's note as it is.
+pub fn replace_keys(text: &str, name: &str, keys: &[(&str, Option<&str>)]) -> String {
+    edit_keys(text, name, keys, None)
+}
+
+/// `set_keys`, where `note: None` leaves awsmfa's note as it is.
+fn edit_keys(text: &str, name: &str, keys: &[(&str, Option<&str>)], note: Option<Option<&str>>) -> String {
+    let keep_note = note.is_none();
+    let note = note.flatten();
     let eol = line_ending(text);
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let ranges = owned_ranges(&lines, name);
@@ -176,7 +195,7 @@ pub fn set_keys(text: &str, name: &str, keys: &[(&str, Option<&str>)], note: Opt
             Some(LineKind::Continuation) if dropping_continuation => {}
             // Comments and blank lines do not end a setting: an indented line after them still
             // continues it (as the parser reads it), so they leave `dropping_continuation` be.
-            Some(LineKind::Comment) if is_note(line) => {
+            Some(LineKind::Comment) if is_note(line) && !keep_note => {
                 if let Some(note) = note.filter(|_| !note_written) {
                     out.push_str(&format!("{note}{ending}"));
                     note_written = true;
@@ -489,6 +508,37 @@ mod tests {
                     }
                 }
                 prop_assert_eq!(set_keys(&out, name, &keys, Some("# written by awsmfa; expires now")), out.clone(), "idempotent");
+            }
+
+            #[test]
+            fn unsetting_keys_removes_their_lines_and_nothing_else(text in file(), name in prop::sample::select(vec!["a", "mfa", "default"])) {
+                let two = &MANAGED[..2];
+                let out = unset_keys(&text, name, two);
+                let before: Vec<&str> = text.split_inclusive('\n').collect();
+                let after: Vec<&str> = out.split_inclusive('\n').collect();
+                let mut kept = 0;
+                let mut removed = Vec::new();
+                for line in &before {
+                    if kept < after.len() && after[kept] == *line { kept += 1 } else { removed.push(*line) }
+                }
+                prop_assert_eq!(kept, after.len(), "the output is the input with whole lines taken out");
+                for line in removed {
+                    let ok = match classify(line) {
+                        Some(LineKind::Entry(k, _)) => two.contains(&k.as_str()),
+                        Some(LineKind::Continuation) => true,
+                        _ => false,
+                    };
+                    prop_assert!(ok, "only the keys' own lines go: {:?}", line);
+                }
+                if let Some(before) = sdk(&text) {
+                    let after = sdk(&out).expect("still read by the SDK");
+                    for section in NAMES {
+                        for key in KEYS {
+                            let expected = if section == name && two.contains(&key) { None } else { get(&before, section, key) };
+                            prop_assert_eq!(get(&after, section, key), expected, "[{}] {}", section, key);
+                        }
+                    }
+                }
             }
 
             #[test]

@@ -44,8 +44,14 @@ pub trait CodeSource {
 }
 
 /// Secrets a code command has no use for: it gets neither keys nor other MFA factors.
-pub const SECRET_VARIABLES: &[&str] =
-    &["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_MFA_TOKEN_CODE", "AWSMFA_TOTP_SECRET"];
+pub const SECRET_VARIABLES: &[&str] = &[
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_MFA_TOKEN_CODE",
+    "AWSMFA_TOTP_SECRET",
+    "AWSMFA_KEYSTORE_PASSPHRASE",
+];
 
 /// `--code` or `AWS_MFA_TOKEN_CODE`.
 pub struct GivenCode {

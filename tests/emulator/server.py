@@ -125,6 +125,10 @@ class State:
     gst_attempts: dict = field(default_factory=dict)      # long-term key id -> attempts
     ar_ok: dict = field(default_factory=dict)             # role ARN -> AssumeRole successes
     ar_attempts: dict = field(default_factory=dict)       # role ARN -> AssumeRole attempts
+    holds: dict = field(default_factory=dict)             # action -> (when, seconds), one-shot
+    holding: list = field(default_factory=list)           # actions held right now
+    key_delay: float = 0.0                                # seconds before a new key works
+    new_keys: dict = field(default_factory=dict)          # AKIA... -> monotonic creation time
 
 
 STATE = State()
@@ -273,6 +277,10 @@ def authenticate(req):
             caller = user_caller(key_id, session.secret, session.user_name, "session", session)
     else:
         key = iam_backend().access_keys.get(key_id)
+        with STATE.lock:
+            created = STATE.new_keys.get(key_id)
+        if created is not None and time.monotonic() < created + STATE.key_delay:
+            key = None  # IAM is eventually consistent: a new key is unknown for a while
         if key is not None and key.status == "Active" and key.user_name:
             caller = user_caller(key_id, key.secret_access_key, key.user_name, "user")
     if caller is None or (caller.kind != "session" and token):
@@ -700,9 +708,44 @@ class Emulator:
                 check_enable_mfa_device(req)
         except AwsError as err:
             return self.reply(start_response, *error_response(req, err))
+        with STATE.lock:
+            hold = STATE.holds.pop(req.action, None)
+        if hold and hold[0] == "before":
+            self.hold(req.action, hold[1])
         if req.service == "ec2" and req.action == "DescribeInstances":
             return self.describe_instances(environ, start_response)
+        if req.service == "iam" and req.action == "CreateAccessKey" or (hold and hold[0] == "after"):
+            status, headers, body = self.call_moto(environ)
+            if req.action == "CreateAccessKey" and status.startswith("200"):
+                match = re.search(rb"<AccessKeyId>([A-Z0-9]+)</AccessKeyId>", body)
+                if match:
+                    with STATE.lock:
+                        STATE.new_keys[match.group(1).decode()] = time.monotonic()
+            if hold and hold[0] == "after":
+                self.hold(req.action, hold[1])
+            start_response(status, headers)
+            return [body]
         return self.moto_app(environ, start_response)
+
+    @staticmethod
+    def hold(action, seconds):
+        """Keeps a request waiting (test hook /_awsmfa/hold): a client killed meanwhile
+        stops at a known step."""
+        with STATE.lock:
+            STATE.holding.append(action)
+        time.sleep(seconds)
+        with STATE.lock:
+            STATE.holding.remove(action)
+
+    def call_moto(self, environ):
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        body = b"".join(self.moto_app(environ, capture))
+        return captured["status"], captured["headers"], body
 
     def describe_instances(self, environ, start_response):
         """moto's DescribeInstances, except that an instance tagged
@@ -740,7 +783,20 @@ class Emulator:
                 return answer(200, {"get_session_token": dict(STATE.gst_ok),
                                     "get_session_token_attempts": dict(STATE.gst_attempts),
                                     "assume_role": dict(STATE.ar_ok),
-                                    "assume_role_attempts": dict(STATE.ar_attempts)})
+                                    "assume_role_attempts": dict(STATE.ar_attempts),
+                                    "holding": list(STATE.holding)})
+        if req.path == "/_awsmfa/hold" and req.method == "POST":
+            action, when = req.params.get("action", ""), req.params.get("when", "before")
+            seconds = float(req.params.get("seconds", "5"))
+            if not action or when not in ("before", "after"):
+                return answer(400, {"error": "hold needs action=NAME and when=before|after"})
+            with STATE.lock:
+                STATE.holds[action] = (when, seconds)
+            return answer(200, {"hold": action, "when": when, "seconds": seconds})
+        if req.path == "/_awsmfa/key-delay" and req.method == "POST":
+            with STATE.lock:
+                STATE.key_delay = float(req.params.get("seconds", "0"))
+            return answer(200, {"key_delay": STATE.key_delay})
         if req.path == "/_awsmfa/expire" and req.method == "POST":
             key_id = req.params.get("access_key_id", "")
             with STATE.lock:

@@ -1,0 +1,422 @@
+//! `awsmfa keys add | import | list | remove | rotate`: long-term keys into the keystore and
+//! out of plain text, and rotated under MFA. A profile in the keystore keeps in the config
+//! file `awsmfa_keystore`, `awsmfa_key_id` and a `credential_process` line naming awsmfa.
+
+use std::io::{BufRead, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::{confirm, print, settings};
+use crate::aws::{self, ClientSpec, Retries, Signer};
+use crate::cli::{GlobalArgs, KeysCommand, KeysProfile, KeystoreChoice, SessionArgs};
+use crate::config::FileKind;
+use crate::credentials::{KeyOrigin, LongTermKeys, Secret, key_tail};
+use crate::error::{Error, Kind, Result};
+use crate::files::{self, atomic, ini};
+use crate::keystore::{self, Backend, Keystore, StoredKey};
+use crate::output::report;
+use crate::profile::{Overrides, Settings, valid_key_id};
+use crate::rotation::{self, config_section};
+use crate::ui;
+
+pub fn run(global: &GlobalArgs, command: KeysCommand) -> Result<i32> {
+    match command {
+        KeysCommand::Add(args) => add(global, &args.profile, args.keystore),
+        KeysCommand::Import(args) => import(global, &args.profile, args.keystore, args.backup.as_deref()),
+        KeysCommand::List(args) => list(global, args.json),
+        KeysCommand::Remove(args) => remove(global, &args.profile, args.restore, args.yes),
+        KeysCommand::Rotate(args) => rotate(global, &args.profile, &args.session, args.wait),
+    }
+}
+
+/// The profile named on the command line, else the one in use.
+fn profile_name(global: &GlobalArgs, profile: &KeysProfile) -> Result<String> {
+    let name = profile
+        .name
+        .clone()
+        .or_else(|| global.profile.clone())
+        .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|v| !v.is_empty()))
+        .or_else(|| std::env::var("AWS_DEFAULT_PROFILE").ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "default".into());
+    super::check_profile_name(&name)?;
+    Ok(name)
+}
+
+fn settings_for(global: &GlobalArgs, name: &str) -> Result<Settings> {
+    Settings::load(&Overrides { profile: Some(name.to_string()), region: global.region.clone(), ..Default::default() })
+}
+
+fn backend(choice: Option<KeystoreChoice>, settings: &Settings) -> Backend {
+    match choice {
+        Some(KeystoreChoice::Keychain) => Backend::Keychain,
+        Some(KeystoreChoice::File) => Backend::File,
+        None => settings.keystore_default.value,
+    }
+}
+
+/// `awsmfa keys add`: keys typed (or piped) in, proven, stored.
+fn add(global: &GlobalArgs, profile: &KeysProfile, choice: Option<KeystoreChoice>) -> Result<i32> {
+    let name = profile_name(global, profile)?;
+    let settings = settings_for(global, &name)?;
+    if let Some(place) = settings.long_term_keys_of(&name) {
+        return Err(Error::config(format!("profile '{name}' already has keys, in {place}")).hint(format!(
+            "`awsmfa keys import {name}` moves keys from the credentials file; `awsmfa keys remove {name}` frees a keystore entry"
+        )));
+    }
+    check_credential_process(&settings, &name)?;
+    let (id, secret) = read_keys()?;
+    let store = Keystore::new(backend(choice, &settings), &settings.keystore);
+    let keys = LongTermKeys::new(
+        id.clone(),
+        secret.clone(),
+        KeyOrigin::Keystore { backend: store.backend.name(), profile: name.clone() },
+    );
+    let arn = prove(&settings, &keys)?;
+    store.put(&name, &StoredKey::new(&id, &secret, crate::clock::now()))?;
+    write_profile(&settings, &name, store.backend, &id)?;
+    ui::note(&format!("stored key {} of {arn} in {} for profile '{name}'", key_tail(&id), store.describe()));
+    ui::note(&format!(
+        "[{}] of {} now reaches it through awsmfa",
+        config_section(&name),
+        settings.config_path.display()
+    ));
+    Ok(0)
+}
+
+/// `awsmfa keys import`: the keys of a profile, out of the AWS files and into the keystore.
+/// Order: proven, stored (and read back), the profile pointed at the keystore, and only
+/// then the two lines removed; a rerun after a crash at any point finishes the move.
+fn import(
+    global: &GlobalArgs,
+    profile: &KeysProfile,
+    choice: Option<KeystoreChoice>,
+    backup: Option<&Path>,
+) -> Result<i32> {
+    let name = profile_name(global, profile)?;
+    let settings = settings_for(global, &name)?;
+    let Some(found) = plaintext_keys(&settings, &name) else {
+        return Err(match settings.own_value(&name, "awsmfa_keystore") {
+            Some(b) => Error::config(format!("the keys of profile '{name}' are already in the {b} keystore"))
+                .hint("`awsmfa keys list` shows them"),
+            None => Error::config(format!(
+                "profile '{name}' has no long-term keys in {} or {}",
+                settings.credentials_path.display(),
+                settings.config_path.display()
+            ))
+            .hint(format!("`awsmfa keys add {name}` stores keys you type in")),
+        });
+    };
+    let name = found.profile.clone();
+    check_credential_process(&settings, &name)?;
+    let chosen = match settings.own_value(&name, "awsmfa_keystore").and_then(|b| Backend::parse(&b)) {
+        Some(already) => already, // an interrupted import: finish it where it began
+        None => backend(choice, &settings),
+    };
+    let store = Keystore::new(chosen, &settings.keystore);
+    let keys = LongTermKeys::new(found.id.clone(), found.secret.clone(), found.origin.clone());
+    let arn = prove(&settings, &keys)?;
+    match store.get(&name)? {
+        Some(k) if k.access_key_id == found.id => {}
+        Some(k) => {
+            return Err(Error::config(format!(
+                "{} already holds another key ({}) for '{name}'",
+                store.describe(),
+                key_tail(&k.access_key_id)
+            ))
+            .hint(format!("remove it first (`awsmfa keys remove {name}`), or import under another profile name")));
+        }
+        None => store.put(&name, &StoredKey::new(&found.id, &found.secret, crate::clock::now()))?,
+    }
+    if let Some(backup) = backup {
+        let text = crate::files::read::user_file(&found.path)?.map(|f| f.text).unwrap_or_default();
+        atomic::check_writable(backup, atomic::Links::Replace, false)?;
+        atomic::write(backup, text.as_bytes(), 0o600, atomic::Links::Replace)?;
+        ui::warn(&format!("{} holds your keys in plain text: delete it once you no longer need it", backup.display()));
+    }
+    write_profile(&settings, &name, chosen, &found.id)?;
+    let (section, id) = (found.section.clone(), found.id.clone());
+    files::edit_ini(&found.path, |old| {
+        // Only if the lines still hold the key that was stored.
+        let text = ini::unset_keys(old, &section, &["aws_access_key_id", "aws_secret_access_key"]);
+        if !old.contains(&id) {
+            return Ok(None);
+        }
+        Ok(Some(text))
+    })?;
+    ui::note(&format!(
+        "moved key {} of {arn} from [{}] of {} into {}",
+        key_tail(&found.id),
+        found.section,
+        found.path.display(),
+        store.describe()
+    ));
+    ui::note(&format!(
+        "[{}] of {} now reaches it through awsmfa",
+        config_section(&name),
+        settings.config_path.display()
+    ));
+    Ok(0)
+}
+
+/// Plaintext long-term keys of `name` (or `name-long-term`, where awsmfa reads them).
+struct Plaintext {
+    profile: String,
+    path: PathBuf,
+    /// The section as written in that file: `work`, or `profile work` in the config file.
+    section: String,
+    id: String,
+    secret: Secret,
+    origin: KeyOrigin,
+}
+
+fn plaintext_keys(settings: &Settings, name: &str) -> Option<Plaintext> {
+    let files = settings.files();
+    for profile in [format!("{name}-long-term"), name.to_string()] {
+        for kind in [FileKind::Credentials, FileKind::Config] {
+            let get = |key| files.get_in(kind, &profile, key);
+            if let (Some(id), Some(secret), None) =
+                (get("aws_access_key_id"), get("aws_secret_access_key"), get("aws_session_token"))
+            {
+                let origin = files.origin(kind, &profile);
+                let section = origin.section().trim_start_matches('[').trim_end_matches(']').to_string();
+                return Some(Plaintext {
+                    profile: profile.clone(),
+                    path: origin.path.clone(),
+                    section: section.clone(),
+                    id: id.to_string(),
+                    secret: Secret::new(secret),
+                    origin: KeyOrigin::File { path: origin.path, section: format!("[{section}]") },
+                });
+            }
+        }
+    }
+    None
+}
+
+/// The `credential_process` that awsmfa writes: this very binary, by its full path.
+fn credential_process_line(name: &str) -> Result<String> {
+    let exe = std::env::current_exe()
+        .and_then(|p| p.canonicalize())
+        .map_err(|e| Error::unexpected(format!("cannot tell where awsmfa itself is: {e}")))?;
+    let exe = exe.to_string_lossy();
+    let exe = if exe.contains(char::is_whitespace) { format!("\"{exe}\"") } else { exe.into_owned() };
+    Ok(format!("{exe} credential-process --profile {name}"))
+}
+
+fn is_ours(line: &str) -> bool {
+    line.contains("awsmfa") && line.contains("credential-process")
+}
+
+/// A profile whose `credential_process` is another tool's is not taken over.
+fn check_credential_process(settings: &Settings, name: &str) -> Result<()> {
+    match settings.own_value(name, "credential_process") {
+        Some(line) if !is_ours(&line) => {
+            Err(Error::config(format!("profile '{name}' already has credential_process = {line}"))
+                .hint("use another profile name, or remove that line first"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Points the profile at the keystore: where the keys are, which key, and how the other AWS
+/// tools reach it.
+fn write_profile(settings: &Settings, name: &str, backend: Backend, key_id: &str) -> Result<()> {
+    let section = config_section(name);
+    let line = credential_process_line(name)?;
+    files::edit_ini(&settings.config_path, |old| {
+        Ok(Some(ini::replace_keys(
+            old,
+            &section,
+            &[
+                ("awsmfa_keystore", Some(backend.name())),
+                ("awsmfa_key_id", Some(key_id)),
+                ("credential_process", Some(&line)),
+            ],
+        )))
+    })?;
+    Ok(())
+}
+
+/// Proves keys with sts:GetCallerIdentity (allowed to every key, MFA or not); their ARN.
+fn prove(settings: &Settings, keys: &LongTermKeys) -> Result<String> {
+    let spec = ClientSpec::new(settings, "sts", Signer::LongTerm(keys), Retries::Standard)?;
+    let client = spec.sts();
+    let out = aws::block_on(async { client.get_caller_identity().send().await })?.map_err(|e| {
+        aws::classify(e)
+            .into_error("sts:GetCallerIdentity", &spec.describe_endpoint("sts"))
+            .hint("check the key id and the secret: nothing was stored")
+    })?;
+    Ok(out.arn().unwrap_or("?").to_string())
+}
+
+/// The key id and secret: asked on the terminal (the secret without echo), or read from the
+/// standard input: two lines, or the IAM console's CSV download.
+fn read_keys() -> Result<(String, Secret)> {
+    let (id, secret) = if std::io::stdin().is_terminal() {
+        let tty = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .map_err(|e| Error::io("open", Path::new("/dev/tty"), e))?;
+        let mut out = &tty;
+        let _ = out.write_all(b"Access key id: ");
+        let _ = out.flush();
+        let mut id = String::new();
+        std::io::BufReader::new(&tty)
+            .read_line(&mut id)
+            .map_err(|e| Error::io("read from", Path::new("/dev/tty"), e))?;
+        let secret = rpassword::prompt_password("Secret access key (not shown): ")
+            .map_err(|e| Error::io("read from", Path::new("/dev/tty"), e))?;
+        (id.trim().to_string(), secret.trim().to_string())
+    } else {
+        let mut text = String::new();
+        std::io::stdin()
+            .take(64 << 10)
+            .read_to_string(&mut text)
+            .map_err(|e| Error::io("read the keys from", Path::new("stdin"), e))?;
+        parse_keys(&text).ok_or_else(|| {
+            Error::config("the standard input holds no access key id and secret")
+                .hint("give two lines, the key id then the secret, or the IAM console's accessKeys.csv")
+        })?
+    };
+    if !valid_key_id(&id) {
+        return Err(Error::config("that is not an access key id (16 to 128 letters and digits, e.g. AKIA…)")
+            .hint("copy the key id from the IAM console or `aws iam list-access-keys`"));
+    }
+    if secret.is_empty() || secret.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Error::config("that is not a secret access key (empty, or with spaces or control characters)")
+            .hint("paste the secret exactly as IAM showed it"));
+    }
+    Ok((id, Secret::new(secret)))
+}
+
+/// Two lines (id, secret), or CSV rows `id,secret` (a header row is skipped).
+fn parse_keys(text: &str) -> Option<(String, String)> {
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    for line in &lines {
+        let cells: Vec<&str> = line.split(',').map(|c| c.trim().trim_matches('"')).collect();
+        if let [id, secret, ..] = cells.as_slice()
+            && valid_key_id(id)
+        {
+            return Some((id.to_string(), secret.to_string()));
+        }
+    }
+    match lines.as_slice() {
+        [id, secret] => Some((id.to_string(), secret.to_string())),
+        _ => None,
+    }
+}
+
+/// `awsmfa keys list`: every profile of the config file kept in the keystore.
+fn list(global: &GlobalArgs, json: bool) -> Result<i32> {
+    let settings = super::profile_settings(global)?;
+    let now = crate::clock::now();
+    let mut rows = Vec::new();
+    let mut entries = Vec::new();
+    for name in settings.files().profile_names() {
+        let Some(kind) = settings.own_value(&name, "awsmfa_keystore") else { continue };
+        let id = settings.own_value(&name, "awsmfa_key_id").unwrap_or_default();
+        let (state, age) = match Backend::parse(&kind) {
+            None => ("unknown keystore".to_string(), None),
+            Some(b) => match Keystore::new(b, &settings.keystore).get(&name) {
+                Ok(Some(k)) if k.access_key_id == id => ("ok".to_string(), Some((now - k.added()).whole_days())),
+                Ok(Some(k)) => (format!("holds {} (rotation unfinished?)", key_tail(&k.access_key_id)), None),
+                Ok(None) => ("missing".to_string(), None),
+                Err(e) => (format!("unreadable: {}", e.message), None),
+            },
+        };
+        rows.push(vec![
+            name.clone(),
+            key_tail(&id),
+            kind.clone(),
+            age.map(|d| format!("{d} d")).unwrap_or_else(|| "-".into()),
+            state.clone(),
+        ]);
+        entries.push(serde_json::json!({
+            "profile": name, "key_id_tail": key_tail(&id), "keystore": kind, "age_days": age, "state": state,
+        }));
+    }
+    if json {
+        let mut text = serde_json::to_string_pretty(&entries).expect("json");
+        text.push('\n');
+        return print(text.as_bytes());
+    }
+    if rows.is_empty() {
+        ui::note("no profile keeps its keys in the keystore (`awsmfa keys import PROFILE` moves them there)");
+        return Ok(0);
+    }
+    print(report::table(&["PROFILE", "KEY", "KEYSTORE", "AGE", "STATE"], &rows).as_bytes())
+}
+
+/// `awsmfa keys remove`: the keystore entry deleted, the profile's keystore lines removed;
+/// with --restore the keys go back into the credentials file first.
+fn remove(global: &GlobalArgs, profile: &KeysProfile, restore: bool, yes: bool) -> Result<i32> {
+    let name = profile_name(global, profile)?;
+    let settings = settings_for(global, &name)?;
+    let Some(kind) = settings.own_value(&name, "awsmfa_keystore") else {
+        return Err(Error::config(format!("profile '{name}' keeps no keys in the keystore"))
+            .hint("`awsmfa keys list` shows those that do"));
+    };
+    let backend = Backend::parse(&kind)
+        .ok_or_else(|| Error::config(format!("awsmfa_keystore = {kind:?} of profile '{name}' is not a keystore")))?;
+    let store = Keystore::new(backend, &settings.keystore);
+    let stored = store.get(&name)?;
+    if restore {
+        let Some(key) = &stored else {
+            return Err(Error::config(format!("{} has no entry for '{name}' to restore", store.describe()))
+                .hint("run without --restore to remove the profile's keystore lines"));
+        };
+        let (id, secret) = (key.access_key_id.clone(), key.secret());
+        let section = name.clone();
+        files::edit_ini(&settings.credentials_path, |old| {
+            Ok(Some(ini::replace_keys(
+                old,
+                &section,
+                &[("aws_access_key_id", Some(&id)), ("aws_secret_access_key", Some(secret.expose()))],
+            )))
+        })?;
+        ui::note(&format!("put key {} back into [{name}] of {}", key_tail(&id), settings.credentials_path.display()));
+    } else if stored.is_some() && !yes {
+        let question = format!(
+            "delete the keys of '{name}' from {}? Nobody can use that key afterwards (it stays in IAM) [y/N] ",
+            store.describe()
+        );
+        if !confirm("keys remove", &question, "pass --yes to delete without asking, or --restore to keep the keys")? {
+            return Err(Error::new(Kind::Declined, "nothing deleted"));
+        }
+    }
+    let section = config_section(&name);
+    let ours = settings.own_value(&name, "credential_process").is_some_and(|l| is_ours(&l));
+    files::edit_ini(&settings.config_path, |old| {
+        let mut keys = vec!["awsmfa_keystore", "awsmfa_key_id"];
+        if ours {
+            keys.push("credential_process");
+        }
+        Ok(Some(ini::unset_keys(old, &section, &keys)))
+    })?;
+    store.delete(&name)?;
+    store.delete(&keystore::pending_entry(&name))?;
+    ui::note(&format!("removed the keys of '{name}' from {}", store.describe()));
+    Ok(0)
+}
+
+/// `awsmfa keys rotate`.
+fn rotate(global: &GlobalArgs, profile: &KeysProfile, session: &SessionArgs, wait: u64) -> Result<i32> {
+    let name = profile_name(global, profile)?;
+    let global = GlobalArgs { profile: Some(name), ..global.clone() };
+    let settings = settings(&global, session)?;
+    let request = super::request(session, false)?;
+    let reload = || super::settings(&global, session);
+    let done = rotation::rotate(&settings, &reload, &request, Duration::from_secs(wait))?;
+    if done.resumed {
+        ui::note("finished the interrupted rotation");
+    }
+    ui::note(&format!(
+        "rotated profile '{}': new key {} in {}; old key {} deleted",
+        settings.profile,
+        key_tail(&done.new_key_id),
+        done.place,
+        key_tail(&done.old_key_id)
+    ));
+    Ok(0)
+}

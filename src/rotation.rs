@@ -1,0 +1,440 @@
+//! `awsmfa keys rotate`: a new access key under MFA, the old one deleted, and no moment at
+//! which the only working key is held only in memory.
+//!
+//! Each step is recorded in a journal (`rotate-PROFILE.json` in the cache directory, 0600)
+//! before the next one starts, so a run killed anywhere is finished by running it again:
+//!
+//! | journal   | on disk                                   | a rerun                          |
+//! |-----------|-------------------------------------------|----------------------------------|
+//! | none      | the old key                               | starts                           |
+//! | creating  | the old key; IAM may hold a new key whose secret was never stored | deletes that orphan (made after the journal), creates again |
+//! | created   | the old key, and the new one beside it (keystore entry `PROFILE#rotating`, or the journal itself for keys kept in a file) | proves the new key, swaps |
+//! | swapped   | the new key where the old one was          | deletes the old key in IAM, cleans up |
+//!
+//! The old key is deleted only after the new one is proven (sts:GetCallerIdentity, retried
+//! while IAM catches up) and stored where the profile's keys are kept; until then the old
+//! key works and is on disk.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::aws::{self, ClientSpec, Failure, Retries, Signer};
+use crate::credentials::{KeyOrigin, LongTermKeys, Secret, key_tail};
+use crate::error::{Error, Kind, Result};
+use crate::files::{self, atomic, ini, lock, read};
+use crate::keystore::{self, Backend, Keystore, StoredKey};
+use crate::profile::Settings;
+use crate::session::{self, Request};
+use crate::ui;
+
+/// A key created by an interrupted run is one made at most this long before its journal
+/// (clock skew between this machine and AWS).
+const SKEW: i64 = 300;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Step {
+    Creating,
+    Created,
+    Swapped,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Journal {
+    profile: String,
+    old_key_id: String,
+    /// Unix seconds when the rotation began.
+    started: i64,
+    step: Step,
+    /// The user's keys when the rotation began: any other key made after `started` is its.
+    before: Vec<String>,
+    new_key_id: Option<String>,
+    /// The new secret, for keys kept in a file (plain text like them, and as private);
+    /// keys in the keystore keep it in the keystore.
+    new_secret: Option<String>,
+}
+
+/// Where the profile's keys are kept.
+enum Home {
+    Keystore(Backend),
+    File { path: PathBuf, section: String },
+}
+
+/// What the rotation did.
+pub struct Rotated {
+    pub old_key_id: String,
+    pub new_key_id: String,
+    pub place: String,
+    pub resumed: bool,
+}
+
+/// Rotates the keys of `settings.profile`. `reload` re-reads the settings after a local
+/// repair of an interrupted run changed the profile.
+pub fn rotate(
+    settings: &Settings,
+    reload: &dyn Fn() -> Result<Settings>,
+    request: &Request,
+    wait: Duration,
+) -> Result<Rotated> {
+    if !settings.roles.is_empty() {
+        return Err(Error::config(format!(
+            "profile '{}' assumes a role; its keys are those of '{}'",
+            settings.profile, settings.base_profile
+        ))
+        .hint(format!("rotate the profile that holds the keys: `awsmfa keys rotate {}`", settings.base_profile)));
+    }
+    let profile = settings.profile.clone();
+    let dir = settings.cache_dir.clone();
+    read::check_private_dir(&dir)?;
+    atomic::ensure_dir(&dir, 0o700)?;
+    let _lock =
+        lock::acquire(&dir.join(format!(".rotate-{profile}.lock")), Duration::from_secs(5), || {}).map_err(|_| {
+            Error::config(format!("another `awsmfa keys rotate {profile}` is running")).hint("wait for it to finish")
+        })?;
+    let journal_path = dir.join(format!("rotate-{profile}.json"));
+    let journal = read_journal(&journal_path)?;
+    let resumed = journal.is_some();
+
+    // A swap into the keystore that stopped before the profile named the new key: finish
+    // it here, with no network, so the profile's keys resolve again.
+    let repaired;
+    let settings = match &journal {
+        Some(j) if j.step != Step::Creating && repair_key_id(settings, j)? => {
+            repaired = reload()?;
+            &repaired
+        }
+        _ => settings,
+    };
+    let keys = settings.keys()?;
+    let home = home_of(settings, keys)?;
+    if let Some(j) = &journal
+        && j.old_key_id != keys.access_key_id
+        && Some(&keys.access_key_id) != j.new_key_id.as_ref()
+    {
+        return Err(Error::config(format!(
+            "{} records a rotation of key {}, but profile '{profile}' now has key {}",
+            journal_path.display(),
+            key_tail(&j.old_key_id),
+            key_tail(&keys.access_key_id)
+        ))
+        .hint(format!("if that rotation is over, delete {}", journal_path.display())));
+    }
+
+    let got = session::get_session(settings, request)?;
+    let spec = ClientSpec::new(settings, "iam", Signer::Session(&got.session), Retries::Standard)?;
+    let iam = Iam { spec: &spec, endpoint: spec.describe_endpoint("iam") };
+    let user_arn = caller_arn(settings, Signer::Session(&got.session))?;
+
+    let mut journal = match journal {
+        Some(j) => j,
+        None => {
+            let listed = iam.list()?;
+            refuse_two(&listed, &keys.access_key_id)?;
+            let j = Journal {
+                profile: profile.clone(),
+                old_key_id: keys.access_key_id.clone(),
+                started: time::OffsetDateTime::now_utc().unix_timestamp(),
+                step: Step::Creating,
+                before: listed.iter().map(|k| k.id.clone()).collect(),
+                new_key_id: None,
+                new_secret: None,
+            };
+            write_journal(&journal_path, &j)?;
+            j
+        }
+    };
+    let store = |backend: Backend| Keystore::new(backend, &settings.keystore);
+    let pending = keystore::pending_entry(&profile);
+
+    if journal.step == Step::Created {
+        // The new key may have been deleted by someone else meanwhile: then start again.
+        let new_id = journal.new_key_id.clone().unwrap_or_default();
+        if !iam.list()?.iter().any(|k| k.id == new_id) {
+            ui::warn(&format!(
+                "the new key {} of the interrupted rotation is gone from IAM; creating another",
+                key_tail(&new_id)
+            ));
+            journal.step = Step::Creating;
+            journal.new_key_id = None;
+            journal.new_secret = None;
+            write_journal(&journal_path, &journal)?;
+        }
+    }
+
+    if journal.step == Step::Creating {
+        if resumed {
+            for orphan in
+                iam.list()?.iter().filter(|k| !journal.before.contains(&k.id) && k.created >= journal.started - SKEW)
+            {
+                ui::note(&format!(
+                    "deleting key {} that the interrupted rotation created (its secret was never stored)",
+                    key_tail(&orphan.id)
+                ));
+                iam.delete(&orphan.id)?;
+            }
+            refuse_two(&iam.list()?, &journal.old_key_id)?;
+        }
+        ui::trace("iam:CreateAccessKey");
+        let (new_id, new_secret) = iam.create()?;
+        let stored = match &home {
+            Home::Keystore(backend) => store(*backend)
+                .put(&pending, &StoredKey::new(&new_id, &new_secret, time::OffsetDateTime::now_utc()))
+                .map(|_| None),
+            Home::File { .. } => Ok(Some(new_secret.expose().to_string())),
+        };
+        let stored = stored.and_then(|secret| {
+            journal.step = Step::Created;
+            journal.new_key_id = Some(new_id.clone());
+            journal.new_secret = secret;
+            write_journal(&journal_path, &journal)
+        });
+        if let Err(e) = stored {
+            // Nothing holds the new secret: the new key is of no use to anyone.
+            let _ = iam.delete(&new_id);
+            let _ = std::fs::remove_file(&journal_path);
+            return Err(e);
+        }
+    }
+
+    let new_id =
+        journal.new_key_id.clone().ok_or_else(|| Error::unexpected("the rotation journal lost the new key id"))?;
+    if journal.step == Step::Created {
+        let new_secret = match &home {
+            Home::Keystore(backend) => {
+                let pending_key = store(*backend).get(&pending)?.or(store(*backend).get(&profile)?);
+                match pending_key {
+                    Some(k) if k.access_key_id == new_id => k.secret(),
+                    _ => return Err(Error::config(format!("{} lost the new key {} of this rotation", store(*backend).describe(), key_tail(&new_id)))
+                        .hint(format!("delete it in IAM (`aws iam delete-access-key --access-key-id {new_id}`), delete {}, and rotate again", journal_path.display()))),
+                }
+            }
+            Home::File { .. } => Secret::new(journal.new_secret.clone().unwrap_or_default()),
+        };
+        let new_keys = LongTermKeys::new(new_id.clone(), new_secret.clone(), keys.origin.clone());
+        prove(settings, &new_keys, &user_arn, wait)?;
+        ui::trace(&format!("the new key {} works; replacing the old one", key_tail(&new_id)));
+        match &home {
+            Home::Keystore(backend) => {
+                store(*backend)
+                    .put(&profile, &StoredKey::new(&new_id, &new_secret, time::OffsetDateTime::now_utc()))?;
+                set_key_id(settings, &profile, &new_id)?;
+            }
+            Home::File { path, section } => {
+                let (section, id, secret) = (section.clone(), new_id.clone(), new_secret.expose().to_string());
+                files::edit_ini(path, |old| {
+                    Ok(Some(ini::replace_keys(
+                        old,
+                        &section,
+                        &[("aws_access_key_id", Some(&id)), ("aws_secret_access_key", Some(&secret))],
+                    )))
+                })?;
+            }
+        }
+        journal.step = Step::Swapped;
+        journal.new_secret = None;
+        write_journal(&journal_path, &journal)?;
+    }
+
+    ui::trace(&format!("iam:DeleteAccessKey {}", key_tail(&journal.old_key_id)));
+    iam.delete(&journal.old_key_id)?;
+    if let Home::Keystore(backend) = &home {
+        store(*backend).delete(&pending)?;
+    }
+    std::fs::remove_file(&journal_path).map_err(|e| Error::io("remove", &journal_path, e))?;
+    Ok(Rotated {
+        old_key_id: journal.old_key_id,
+        new_key_id: new_id,
+        place: match &home {
+            Home::Keystore(backend) => store(*backend).describe(),
+            Home::File { path, section } => format!("[{section}] of {}", path.display()),
+        },
+        resumed,
+    })
+}
+
+fn home_of(settings: &Settings, keys: &LongTermKeys) -> Result<Home> {
+    match &keys.origin {
+        KeyOrigin::Keystore { backend, .. } => {
+            Ok(Home::Keystore(Backend::parse(backend).expect("a resolved keystore origin names a backend")))
+        }
+        // The origin names the section as written, `[work]` or `[profile work]`.
+        KeyOrigin::File { path, section } => Ok(Home::File {
+            path: path.clone(),
+            section: section.trim_start_matches('[').trim_end_matches(']').to_string(),
+        }),
+        KeyOrigin::Environment => Err(Error::config(format!(
+            "profile '{}' gets its keys from AWS_ACCESS_KEY_ID: awsmfa can rotate only keys it can store back",
+            settings.profile
+        ))
+        .hint("put the keys in a profile (`awsmfa keys add NAME`), then `awsmfa keys rotate NAME`")),
+    }
+}
+
+/// After a swap into the keystore, the profile must name the new key; true if it had to be
+/// changed now.
+fn repair_key_id(settings: &Settings, journal: &Journal) -> Result<bool> {
+    let Some(backend) = settings.own_value(&journal.profile, "awsmfa_keystore").and_then(|b| Backend::parse(&b)) else {
+        return Ok(false);
+    };
+    let (Some(new_id), Some(named)) = (&journal.new_key_id, settings.own_value(&journal.profile, "awsmfa_key_id"))
+    else {
+        return Ok(false);
+    };
+    let current = Keystore::new(backend, &settings.keystore).get(&journal.profile)?;
+    if named != *new_id && current.is_some_and(|k| k.access_key_id == *new_id) {
+        set_key_id(settings, &journal.profile, new_id)?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// Writes `awsmfa_key_id` of `profile` in the config file.
+pub fn set_key_id(settings: &Settings, profile: &str, key_id: &str) -> Result<()> {
+    let section = config_section(profile);
+    files::edit_ini(&settings.config_path, |old| {
+        Ok(Some(ini::replace_keys(old, &section, &[("awsmfa_key_id", Some(key_id))])))
+    })?;
+    Ok(())
+}
+
+/// A profile's section in the config file.
+pub fn config_section(profile: &str) -> String {
+    if profile == "default" { "default".into() } else { format!("profile {profile}") }
+}
+
+fn refuse_two(listed: &[ListedKey], current: &str) -> Result<()> {
+    if listed.len() < 2 {
+        return Ok(());
+    }
+    let others: Vec<&str> = listed.iter().map(|k| k.id.as_str()).filter(|id| *id != current).collect();
+    Err(Error::config(format!(
+        "this IAM user already has two access keys, {} (this profile's) and {}: AWS allows no third",
+        key_tail(current),
+        others.iter().map(|id| key_tail(id)).collect::<Vec<_>>().join(", ")
+    ))
+    .hint(format!(
+        "delete the key you no longer use first (`aws iam delete-access-key --access-key-id {}`); awsmfa deletes only keys it made",
+        others.first().copied().unwrap_or("ID")
+    )))
+}
+
+fn read_journal(path: &Path) -> Result<Option<Journal>> {
+    match read::private_file("the rotation journal", path, 64 << 10)? {
+        read::Private::Missing => Ok(None),
+        read::Private::Bytes(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|_| {
+            Error::config(format!("the rotation journal {} is damaged", path.display()))
+                .hint("check `aws iam list-access-keys` and your profile by hand, then delete the journal")
+        }),
+        read::Private::Unusable(why) => Err(Error::config(why.replace(" (it will be replaced)", "")).hint(format!(
+            "it may hold a new key's secret: make it yours and mode 0600 (`chmod 600 {}`)",
+            path.display()
+        ))),
+    }
+}
+
+fn write_journal(path: &Path, journal: &Journal) -> Result<()> {
+    let bytes = serde_json::to_vec_pretty(journal).expect("the journal serialises");
+    atomic::write(path, &bytes, 0o600, atomic::Links::Replace)
+}
+
+/// The ARN that `signer` signs as.
+fn caller_arn(settings: &Settings, signer: Signer<'_>) -> Result<String> {
+    let spec = ClientSpec::new(settings, "sts", signer, Retries::Standard)?;
+    let client = spec.sts();
+    aws::block_on(async { client.get_caller_identity().send().await })?
+        .map(|r| r.arn().unwrap_or_default().to_string())
+        .map_err(|e| aws::classify(e).into_error("sts:GetCallerIdentity", &spec.describe_endpoint("sts")))
+}
+
+/// Waits (bounded) until AWS accepts the new key: IAM is eventually consistent, and a key
+/// a few seconds old may still be unknown to STS.
+fn prove(settings: &Settings, keys: &LongTermKeys, user_arn: &str, wait: Duration) -> Result<()> {
+    let started = Instant::now();
+    let mut pause = Duration::from_secs(1);
+    loop {
+        let spec = ClientSpec::new(settings, "sts", Signer::LongTerm(keys), Retries::Never)?;
+        let client = spec.sts();
+        match aws::block_on(async { client.get_caller_identity().send().await })? {
+            Ok(r) if r.arn() == Some(user_arn) => return Ok(()),
+            Ok(r) => {
+                return Err(Error::unexpected(format!(
+                    "the new key {} signs as {}, not as {user_arn}",
+                    key_tail(&keys.access_key_id),
+                    r.arn().unwrap_or("?")
+                )));
+            }
+            Err(e) => match aws::classify(e) {
+                Failure::Service { code, .. } if code == "InvalidClientTokenId" && started.elapsed() < wait => {
+                    ui::trace(&format!("the new key is not accepted yet; trying again in {} s", pause.as_secs()));
+                    std::thread::sleep(pause.min(wait.saturating_sub(started.elapsed())));
+                    pause = (pause * 2).min(Duration::from_secs(8));
+                }
+                Failure::Service { code, .. } if code == "InvalidClientTokenId" => {
+                    return Err(Error::new(
+                        Kind::Unreachable,
+                        format!(
+                            "AWS does not accept the new key {} yet, after {} s",
+                            key_tail(&keys.access_key_id),
+                            wait.as_secs()
+                        ),
+                    )
+                    .hint(format!(
+                        "the old key still works; run `awsmfa keys rotate {}` again later to finish",
+                        settings.profile
+                    )));
+                }
+                other => return Err(other.into_error("sts:GetCallerIdentity", &spec.describe_endpoint("sts"))),
+            },
+        }
+    }
+}
+
+struct ListedKey {
+    id: String,
+    /// Unix seconds; 0 when AWS did not say.
+    created: i64,
+}
+
+struct Iam<'a> {
+    spec: &'a ClientSpec,
+    endpoint: String,
+}
+
+impl Iam<'_> {
+    fn list(&self) -> Result<Vec<ListedKey>> {
+        let client = self.spec.iam();
+        let out = aws::block_on(async { client.list_access_keys().send().await })?
+            .map_err(|e| aws::classify(e).into_error("iam:ListAccessKeys", &self.endpoint))?;
+        Ok(out
+            .access_key_metadata()
+            .iter()
+            .filter_map(|k| {
+                Some(ListedKey {
+                    id: k.access_key_id()?.to_string(),
+                    created: k.create_date().map(|d| d.secs()).unwrap_or(0),
+                })
+            })
+            .collect())
+    }
+
+    fn create(&self) -> Result<(String, Secret)> {
+        let client = self.spec.iam();
+        let out = aws::block_on(async { client.create_access_key().send().await })?
+            .map_err(|e| aws::classify(e).into_error("iam:CreateAccessKey", &self.endpoint))?;
+        let key = out.access_key().ok_or_else(|| Error::unexpected("iam:CreateAccessKey returned no key"))?;
+        Ok((key.access_key_id().to_string(), Secret::new(key.secret_access_key())))
+    }
+
+    fn delete(&self, id: &str) -> Result<()> {
+        let client = self.spec.iam();
+        match aws::block_on(async { client.delete_access_key().access_key_id(id).send().await })? {
+            Ok(_) => Ok(()),
+            Err(e) => match aws::classify(e) {
+                Failure::Service { code, .. } if code == "NoSuchEntity" => Ok(()),
+                other => Err(other.into_error("iam:DeleteAccessKey", &self.endpoint)),
+            },
+        }
+    }
+}
