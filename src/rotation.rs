@@ -122,6 +122,13 @@ pub fn rotate(
         .hint(format!("if that rotation is over, delete {}", journal_path.display())));
     }
 
+    // After a swap the profile names the new key: the MFA session of the old one is the
+    // same user's, so it carries over (a killed run's rerun needs no new code).
+    if let Some(j) = &journal
+        && j.new_key_id.as_ref() == Some(&keys.access_key_id)
+    {
+        carry_session(settings, keys, &j.old_key_id, &keys.access_key_id);
+    }
     let got = session::get_session(settings, request)?;
     let spec = ClientSpec::new(settings, "iam", Signer::Session(&got.session), Retries::Standard)?;
     let iam = Iam { spec: &spec, endpoint: spec.describe_endpoint("iam") };
@@ -235,10 +242,18 @@ pub fn rotate(
         journal.step = Step::Swapped;
         journal.new_secret = None;
         write_journal(&journal_path, &journal)?;
+        carry_session(settings, keys, &journal.old_key_id, &new_id);
     }
 
     ui::trace(&format!("iam:DeleteAccessKey {}", key_tail(&journal.old_key_id)));
     iam.delete(&journal.old_key_id)?;
+    // Should AWS end the sessions of a deleted key, the carried one must not be served.
+    if caller_arn(settings, Signer::Session(&got.session)).is_err() {
+        let mut new_keys = keys.clone();
+        new_keys.access_key_id = new_id.clone();
+        let (cache, key) = session::mfa_cache_key(settings, &new_keys);
+        cache.remove(&key)?;
+    }
     if let Home::Keystore(backend) = &home {
         store(*backend).delete(&pending)?;
     }
@@ -252,6 +267,26 @@ pub fn rotate(
         },
         resumed,
     })
+}
+
+/// Stores the MFA session cached for `old_id` under `new_id` too (nothing if there is none,
+/// or the new key has one already). Best effort: without it, the next use asks for a code.
+fn carry_session(settings: &Settings, keys: &LongTermKeys, old_id: &str, new_id: &str) {
+    let with_id = |id: &str| {
+        let mut k = keys.clone();
+        k.access_key_id = id.to_string();
+        session::mfa_cache_key(settings, &k)
+    };
+    let (cache, old_key) = with_id(old_id);
+    let (_, new_key) = with_id(new_id);
+    if cache.load(&new_key).is_ok() {
+        return;
+    }
+    if let Ok(cached) = cache.load(&old_key)
+        && cache.store(&new_key, &cached.serial, &cached.session).is_ok()
+    {
+        ui::trace(&format!("the MFA session now goes with key {}", key_tail(new_id)));
+    }
 }
 
 fn home_of(settings: &Settings, keys: &LongTermKeys) -> Result<Home> {

@@ -18,6 +18,11 @@ As a CLI:
       (default 3600); the inline role policy (default none). Prints one JSON object with keys
       role_arn, role_name, max_session.
   python fixture.py totp SEED [--offset K]     prints the current code (K steps later).
+  python fixture.py access-keys --endpoint URL USER [--create]
+      prints the user's access key ids as a JSON list; with --create, first makes another key
+      and prints {"access_key_id", "secret_access_key"} of it instead.
+  python fixture.py whoami --endpoint URL      signs sts:GetCallerIdentity with the keys in
+      AWSMFA_TEST_KEY_ID / AWSMFA_TEST_SECRET; prints the ARN, or exits 1 when AWS refuses them.
 All calls are signed with the emulator's administrator keys.
 """
 import argparse
@@ -164,6 +169,31 @@ def main(argv=None):
         parser.add_argument("--offset", type=int, default=0)
         args = parser.parse_args(argv[1:])
         print(totp(args.seed, time.time(), args.offset))
+        return 0
+    if argv and argv[0] in ("access-keys", "whoami"):
+        parser = argparse.ArgumentParser(prog=f"fixture.py {argv[0]}")
+        parser.add_argument("--endpoint", required=True)
+        if argv[0] == "access-keys":
+            parser.add_argument("user")
+            parser.add_argument("--create", action="store_true")
+        args = parser.parse_args(argv[1:])
+        if argv[0] == "whoami":
+            sts = client("sts", args.endpoint, os.environ["AWSMFA_TEST_KEY_ID"],
+                         os.environ["AWSMFA_TEST_SECRET"])
+            try:
+                print(sts.get_caller_identity()["Arn"])
+            except Exception as exc:  # refused: say which error, never the keys
+                print(type(exc).__name__, file=sys.stderr)
+                return 1
+            return 0
+        iam = client("iam", args.endpoint)
+        if args.create:
+            key = iam.create_access_key(UserName=args.user)["AccessKey"]
+            print(json.dumps({"access_key_id": key["AccessKeyId"],
+                              "secret_access_key": key["SecretAccessKey"]}))
+        else:
+            keys = iam.list_access_keys(UserName=args.user)["AccessKeyMetadata"]
+            print(json.dumps([k["AccessKeyId"] for k in keys]))
         return 0
     role_command = split_role_command(argv)
     if role_command is not None:

@@ -125,10 +125,10 @@ class State:
     gst_attempts: dict = field(default_factory=dict)      # long-term key id -> attempts
     ar_ok: dict = field(default_factory=dict)             # role ARN -> AssumeRole successes
     ar_attempts: dict = field(default_factory=dict)       # role ARN -> AssumeRole attempts
-    holds: dict = field(default_factory=dict)             # action -> (when, seconds), one-shot
-    holding: list = field(default_factory=list)           # actions held right now
-    key_delay: float = 0.0                                # seconds before a new key works
-    new_keys: dict = field(default_factory=dict)          # AKIA... -> monotonic creation time
+    holds: dict = field(default_factory=dict)             # (user, action) -> [when, seconds, skip]
+    holding: list = field(default_factory=list)           # "user:action" held right now
+    key_delays: dict = field(default_factory=dict)        # user -> seconds before a new key works
+    new_keys: dict = field(default_factory=dict)          # AKIA... -> monotonic time it works from
 
 
 STATE = State()
@@ -278,8 +278,8 @@ def authenticate(req):
     else:
         key = iam_backend().access_keys.get(key_id)
         with STATE.lock:
-            created = STATE.new_keys.get(key_id)
-        if created is not None and time.monotonic() < created + STATE.key_delay:
+            usable_from = STATE.new_keys.get(key_id)
+        if usable_from is not None and time.monotonic() < usable_from:
             key = None  # IAM is eventually consistent: a new key is unknown for a while
         if key is not None and key.status == "Active" and key.user_name:
             caller = user_caller(key_id, key.secret_access_key, key.user_name, "user")
@@ -695,6 +695,9 @@ class Emulator:
             caller = authenticate(req)
             if not (req.service == "sts" and req.action == "AssumeRole"):
                 check_policies(req, caller)  # AssumeRole: after its MFA check, with its context
+            hold = take_hold(caller.user_name, req.action)
+            if hold and hold[0] == "before":
+                self.hold(f"{caller.user_name}:{req.action}", hold[1])
             if req.service == "sts" and req.action in STS_ACTIONS:
                 return self.reply(start_response, *STS_ACTIONS[req.action](req, caller))
             if req.service == "iam" and caller.kind != "admin" \
@@ -708,10 +711,6 @@ class Emulator:
                 check_enable_mfa_device(req)
         except AwsError as err:
             return self.reply(start_response, *error_response(req, err))
-        with STATE.lock:
-            hold = STATE.holds.pop(req.action, None)
-        if hold and hold[0] == "before":
-            self.hold(req.action, hold[1])
         if req.service == "ec2" and req.action == "DescribeInstances":
             return self.describe_instances(environ, start_response)
         if req.service == "iam" and req.action == "CreateAccessKey" or (hold and hold[0] == "after"):
@@ -719,23 +718,25 @@ class Emulator:
             if req.action == "CreateAccessKey" and status.startswith("200"):
                 match = re.search(rb"<AccessKeyId>([A-Z0-9]+)</AccessKeyId>", body)
                 if match:
+                    user = req.params.get("UserName", "")
                     with STATE.lock:
-                        STATE.new_keys[match.group(1).decode()] = time.monotonic()
+                        delay = STATE.key_delays.get(user, 0.0)
+                        STATE.new_keys[match.group(1).decode()] = time.monotonic() + delay
             if hold and hold[0] == "after":
-                self.hold(req.action, hold[1])
+                self.hold(f"{caller.user_name}:{req.action}", hold[1])
             start_response(status, headers)
             return [body]
         return self.moto_app(environ, start_response)
 
     @staticmethod
-    def hold(action, seconds):
+    def hold(label, seconds):
         """Keeps a request waiting (test hook /_awsmfa/hold): a client killed meanwhile
         stops at a known step."""
         with STATE.lock:
-            STATE.holding.append(action)
+            STATE.holding.append(label)
         time.sleep(seconds)
         with STATE.lock:
-            STATE.holding.remove(action)
+            STATE.holding.remove(label)
 
     def call_moto(self, environ):
         captured = {}
@@ -751,17 +752,11 @@ class Emulator:
         """moto's DescribeInstances, except that an instance tagged
         `awsmfa-emulator-stuck=STATE` always reports STATE: moto moves instances to running
         (and terminated) at once, so tests could not otherwise see a wait time out."""
-        captured = {}
-
-        def capture(status, headers, exc_info=None):
-            captured["status"], captured["headers"] = status, headers
-            return lambda data: None
-
-        body = b"".join(self.moto_app(environ, capture))
+        status, headers, body = self.call_moto(environ)
         if b"awsmfa-emulator-stuck" in body:
             body = stick_states(body)
-        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
-        start_response(captured["status"], headers + [("Content-Length", str(len(body)))])
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        start_response(status, headers + [("Content-Length", str(len(body)))])
         return [body]
 
     @staticmethod
@@ -786,17 +781,19 @@ class Emulator:
                                     "assume_role_attempts": dict(STATE.ar_attempts),
                                     "holding": list(STATE.holding)})
         if req.path == "/_awsmfa/hold" and req.method == "POST":
-            action, when = req.params.get("action", ""), req.params.get("when", "before")
-            seconds = float(req.params.get("seconds", "5"))
-            if not action or when not in ("before", "after"):
-                return answer(400, {"error": "hold needs action=NAME and when=before|after"})
+            user, action = req.params.get("user", ""), req.params.get("action", "")
+            when = req.params.get("when", "before")
+            seconds, skip = float(req.params.get("seconds", "5")), int(req.params.get("skip", "0"))
+            if not user or not action or when not in ("before", "after"):
+                return answer(400, {"error": "hold needs user=NAME, action=NAME, when=before|after"})
             with STATE.lock:
-                STATE.holds[action] = (when, seconds)
-            return answer(200, {"hold": action, "when": when, "seconds": seconds})
+                STATE.holds[(user, action)] = [when, seconds, skip]
+            return answer(200, {"hold": f"{user}:{action}", "when": when, "seconds": seconds, "skip": skip})
         if req.path == "/_awsmfa/key-delay" and req.method == "POST":
+            user, seconds = req.params.get("user", ""), float(req.params.get("seconds", "0"))
             with STATE.lock:
-                STATE.key_delay = float(req.params.get("seconds", "0"))
-            return answer(200, {"key_delay": STATE.key_delay})
+                STATE.key_delays[user] = seconds
+            return answer(200, {"user": user, "key_delay": seconds})
         if req.path == "/_awsmfa/expire" and req.method == "POST":
             key_id = req.params.get("access_key_id", "")
             with STATE.lock:
@@ -808,6 +805,19 @@ class Emulator:
         if req.path == "/_awsmfa/health":
             return answer(200, {"ok": True})
         return answer(404, {"error": f"unknown hook {req.path}"})
+
+
+def take_hold(user, action):
+    """The hold set for this user's next call of `action` (after `skip` calls), if any."""
+    with STATE.lock:
+        hold = STATE.holds.get((user, action))
+        if hold is None:
+            return None
+        if hold[2] > 0:
+            hold[2] -= 1
+            return None
+        del STATE.holds[(user, action)]
+        return hold
 
 
 def build_app():

@@ -1,0 +1,599 @@
+//! `awsmfa keys`: the keystore (a real Secret Service daemon, and the age file), import
+//! that keeps every other byte, the cached path that never opens the keystore, and
+//! rotation, end to end and killed at each step.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use awsmfa::credentials::Secret;
+use awsmfa::keystore::{Backend, Keystore, Options};
+use common::*;
+use predicates::prelude::*;
+
+const PASS: &str = "correct horse battery staple";
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
+
+/// `awsmfa` in this world, with the file keystore's passphrase.
+fn awsmfa(w: &World) -> assert_cmd::Command {
+    let mut cmd = w.awsmfa();
+    cmd.env("AWSMFA_KEYSTORE_PASSPHRASE", PASS);
+    cmd
+}
+
+/// The world's keys in `[work]` of the credentials file, around other bytes that must stay.
+const BEFORE: &str =
+    "# my keys\r\n[other]\r\nregion = eu-west-1\r\n\r\n[work]\r\n; the work account\r\nregion = us-east-1\r\n";
+const AFTER: &str = "output = json\r\n\r\n[zeta]\r\nx = 1\r\n";
+
+fn work_credentials(w: &World) -> PathBuf {
+    let path = w.path(".aws/credentials");
+    let keys = format!(
+        "aws_access_key_id = {}\r\naws_secret_access_key = {}\r\n",
+        w.user.access_key_id, w.user.secret_access_key
+    );
+    std::fs::write(&path, format!("{BEFORE}{keys}{AFTER}")).unwrap();
+    w.config(&format!("[profile work]\nmfa_serial = {}\n", w.user.serial));
+    path
+}
+
+/// A world whose [work] keys were imported into the file keystore.
+fn imported(w: &World) {
+    work_credentials(w);
+    awsmfa(w).args(["keys", "import", "work", "--keystore", "file"]).assert().success();
+}
+
+/// The key the file keystore holds for `profile`, read with the library (a real decrypt).
+fn stored(w: &World, profile: &str) -> Option<(String, String)> {
+    let options = Options { file: w.path(".aws/awsmfa-keys.age"), passphrase: Some(Secret::new(PASS)) };
+    Keystore::new(Backend::File, &options)
+        .get(profile)
+        .unwrap()
+        .map(|k| (k.access_key_id.clone(), k.secret().expose().to_string()))
+}
+
+/// Whether AWS (the emulator) accepts these long-term keys.
+fn works(id: &str, secret: &str) -> bool {
+    Command::new(python())
+        .arg(repo().join("tests/emulator/fixture.py"))
+        .args(["whoami", "--endpoint", endpoint()])
+        .env("AWSMFA_TEST_KEY_ID", id)
+        .env("AWSMFA_TEST_SECRET", secret)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+}
+
+/// The user's access key ids in IAM (`create`: first make one more, returned as (id, secret)).
+fn iam_keys(user: &str) -> Vec<String> {
+    let out = Command::new(python())
+        .arg(repo().join("tests/emulator/fixture.py"))
+        .args(["access-keys", "--endpoint", endpoint(), user])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn extra_key(user: &str) -> (String, String) {
+    let out = Command::new(python())
+        .arg(repo().join("tests/emulator/fixture.py"))
+        .args(["access-keys", "--endpoint", endpoint(), user, "--create"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    (v["access_key_id"].as_str().unwrap().into(), v["secret_access_key"].as_str().unwrap().into())
+}
+
+/// Every file under `dir` (bytes), for "the secret is nowhere on disk".
+fn files_holding(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = entry.path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                stack.push(path);
+            } else if meta.is_file()
+                && std::fs::read(&path).unwrap().windows(needle.len()).any(|w| w == needle.as_bytes())
+            {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn import_moves_the_keys_out_of_plain_text_and_keeps_every_other_byte() {
+    let w = World::new();
+    let path = work_credentials(&w);
+    let backup = w.path("backup-credentials");
+    awsmfa(&w)
+        .args(["keys", "import", "work", "--keystore", "file", "--backup"])
+        .arg(&backup)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("moved key").and(predicate::str::contains(&w.user.arn)));
+    assert_eq!(read(&path), format!("{BEFORE}{AFTER}"), "only the two key lines are gone, CRLF kept");
+    let config = read(&w.path(".aws/config"));
+    assert!(config.contains("awsmfa_keystore = file\n"), "{config}");
+    assert!(config.contains(&format!("awsmfa_key_id = {}\n", w.user.access_key_id)), "{config}");
+    assert!(config.contains(" credential-process --profile work\n"), "{config}");
+    assert_eq!(stored(&w, "work"), Some((w.user.access_key_id.clone(), w.user.secret_access_key.clone())));
+    // The backup, asked for, is private; then the secret is nowhere else on disk.
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777, 0o600);
+    std::fs::remove_file(&backup).unwrap();
+    assert_eq!(files_holding(w.home.path(), &w.user.secret_access_key), Vec::<PathBuf>::new());
+    // A login works from the keystore, and the AWS CLI's way in (credential_process) too.
+    awsmfa(&w).args(["login", "--profile", "work", "--code", &w.code(0)]).assert().success();
+    let out = awsmfa(&w).args(["credential-process", "--profile", "work"]).assert().success();
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert!(json["AccessKeyId"].as_str().unwrap().starts_with("ASIA"));
+    awsmfa(&w)
+        .args(["keys", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("work").and(predicate::str::contains(" ok")));
+    // Importing again finds nothing left to move.
+    awsmfa(&w)
+        .args(["keys", "import", "work"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("already in the file keystore"));
+}
+
+#[test]
+fn an_import_killed_halfway_is_finished_by_running_it_again() {
+    let w = World::new();
+    let path = work_credentials(&w);
+    // Stored and the profile pointed at the keystore, the plaintext lines still there: what
+    // a kill between the last two steps leaves.
+    let options = Options { file: w.path(".aws/awsmfa-keys.age"), passphrase: Some(Secret::new(PASS)) };
+    let key = awsmfa::keystore::StoredKey::new(
+        &w.user.access_key_id,
+        &Secret::new(w.user.secret_access_key.clone()),
+        time::OffsetDateTime::now_utc(),
+    );
+    Keystore::new(Backend::File, &options).put("work", &key).unwrap();
+    w.config(&format!(
+        "[profile work]\nmfa_serial = {}\nawsmfa_keystore = file\nawsmfa_key_id = {}\n",
+        w.user.serial, w.user.access_key_id
+    ));
+    awsmfa(&w)
+        .args(["login", "--profile", "work", "--code", &w.code(0)])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("awsmfa keys import work"));
+    awsmfa(&w).args(["keys", "import", "work"]).assert().success();
+    assert_eq!(read(&path), format!("{BEFORE}{AFTER}"));
+    awsmfa(&w).args(["login", "--profile", "work", "--code", &w.code(0)]).assert().success();
+}
+
+#[test]
+fn the_cached_path_never_opens_the_keystore() {
+    let w = World::new();
+    imported(&w);
+    awsmfa(&w).args(["login", "--profile", "work", "--code", &w.code(0)]).assert().success();
+    let keystore = w.path(".aws/awsmfa-keys.age");
+    let sealed = std::fs::read(&keystore).unwrap();
+    // No passphrase, a wrong one, or no keystore at all: the cached session is served.
+    std::fs::remove_file(&keystore).unwrap();
+    for pass in [None, Some("wrong")] {
+        let mut cmd = w.awsmfa();
+        if let Some(p) = pass {
+            cmd.env("AWSMFA_KEYSTORE_PASSPHRASE", p);
+        }
+        cmd.args(["credential-process", "--profile", "work"]).assert().success();
+        w.awsmfa().args(["env", "--profile", "work"]).assert().success();
+    }
+    // A new login needs the secret: now the keystore's absence is the error, said clearly.
+    w.awsmfa()
+        .args(["login", "--profile", "work", "--force", "--code", &w.code(0)])
+        .env("AWSMFA_KEYSTORE_PASSPHRASE", PASS)
+        .assert()
+        .code(3)
+        .stderr(
+            predicate::str::contains("has no entry for profile 'work'").and(predicate::str::contains("keys add work")),
+        );
+    std::fs::write(&keystore, sealed).unwrap();
+}
+
+#[test]
+fn a_wrong_passphrase_a_damaged_file_or_a_link_is_a_clear_error_and_nothing_is_replaced() {
+    let w = World::new();
+    imported(&w);
+    let keystore = w.path(".aws/awsmfa-keys.age");
+    let sealed = std::fs::read(&keystore).unwrap();
+    let login = |pass: Option<&str>| {
+        let mut cmd = w.awsmfa();
+        cmd.args(["login", "--profile", "work", "--force", "--code", "123456"]);
+        if let Some(p) = pass {
+            cmd.env("AWSMFA_KEYSTORE_PASSPHRASE", p);
+        }
+        cmd.assert().code(3)
+    };
+    login(Some("wrong")).stderr(predicate::str::contains("AWSMFA_KEYSTORE_PASSPHRASE does not open the file keystore"));
+    login(None).stderr(
+        predicate::str::contains("needs its passphrase").and(predicate::str::contains("AWSMFA_KEYSTORE_PASSPHRASE")),
+    );
+    assert_eq!(std::fs::read(&keystore).unwrap(), sealed, "a failed open changes nothing");
+    let mut damaged = sealed.clone();
+    let at = damaged.len() - 5;
+    damaged[at] ^= 0x55;
+    std::fs::write(&keystore, &damaged).unwrap();
+    login(Some(PASS)).stderr(predicate::str::contains("is damaged"));
+    std::fs::write(&keystore, b"not an age file at all\n").unwrap();
+    login(Some(PASS)).stderr(predicate::str::contains("is damaged"));
+    // A link (to a copy of the real file) is refused, and adding a key does not write through it.
+    let elsewhere = w.path("elsewhere.age");
+    std::fs::write(&elsewhere, &sealed).unwrap();
+    std::fs::remove_file(&keystore).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &keystore).unwrap();
+    login(Some(PASS)).stderr(predicate::str::contains("symlink"));
+    assert_eq!(std::fs::read(&elsewhere).unwrap(), sealed);
+    // Group-readable: refused, never "fixed" by replacing it.
+    std::fs::remove_file(&keystore).unwrap();
+    std::fs::write(&keystore, &sealed).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&keystore, std::fs::Permissions::from_mode(0o640)).unwrap();
+    login(Some(PASS)).stderr(predicate::str::contains("readable by group or others"));
+    assert_eq!(std::fs::read(&keystore).unwrap(), sealed);
+}
+
+#[test]
+fn parallel_adds_to_the_file_keystore_lose_no_entry() {
+    let users: Vec<User> = (0..4).map(|_| fixture(&[])).collect();
+    let w = World::new();
+    w.config("");
+    let children: Vec<_> = users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let mut child = w
+                .command(assert_cmd::cargo::cargo_bin("awsmfa").to_str().unwrap())
+                .args(["keys", "add", &format!("p{i}"), "--keystore", "file"])
+                .env("AWSMFA_KEYSTORE_PASSPHRASE", PASS)
+                .stdin(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut stdin = child.stdin.take().unwrap();
+            writeln!(stdin, "{}\n{}", u.access_key_id, u.secret_access_key).unwrap();
+            child
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    for (i, u) in users.iter().enumerate() {
+        assert_eq!(stored(&w, &format!("p{i}")), Some((u.access_key_id.clone(), u.secret_access_key.clone())));
+    }
+    let config = read(&w.path(".aws/config"));
+    assert_eq!(config.matches("awsmfa_keystore = file").count(), 4, "{config}");
+}
+
+#[test]
+fn add_reads_two_lines_or_the_consoles_csv_and_stores_nothing_unproven() {
+    let w = World::new();
+    w.config("");
+    let csv = format!("Access key ID,Secret access key\n{},{}\n", w.user.access_key_id, w.user.secret_access_key);
+    awsmfa(&w).args(["keys", "add", "csv", "--keystore", "file"]).write_stdin(csv).assert().success();
+    assert_eq!(stored(&w, "csv").unwrap().0, w.user.access_key_id);
+    let keystore = w.path(".aws/awsmfa-keys.age");
+    let sealed = std::fs::read(&keystore).unwrap();
+    for (input, why) in [
+        ("not-a-key\nsecret\n".to_string(), "not an access key id"),
+        (format!("{}\n", w.user.access_key_id), "no access key id and secret"),
+        (format!("{}\nwith space\n", w.user.access_key_id), "not a secret access key"),
+        (format!("{}\nwrongsecret\n", w.user.access_key_id), "nothing was stored"),
+    ] {
+        awsmfa(&w)
+            .args(["keys", "add", "bad", "--keystore", "file"])
+            .write_stdin(input)
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(why));
+    }
+    assert_eq!(std::fs::read(&keystore).unwrap(), sealed, "nothing stored for the bad ones");
+    assert!(!read(&w.path(".aws/config")).contains("[profile bad]"));
+    // A profile that has keys in plain text is imported, not added over.
+    work_credentials(&w);
+    awsmfa(&w)
+        .args(["keys", "add", "work"])
+        .write_stdin(format!("{}\n{}\n", w.user.access_key_id, w.user.secret_access_key))
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("awsmfa keys import work"));
+    // A bad AWSMFA_KEYSTORE is said before anything happens.
+    w.awsmfa()
+        .env("AWSMFA_KEYSTORE", "vault")
+        .args(["keys", "list"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("AWSMFA_KEYSTORE"));
+}
+
+#[test]
+fn remove_restores_the_keys_or_asks_first() {
+    let w = World::new();
+    imported(&w);
+    awsmfa(&w)
+        .args(["keys", "remove", "work"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("needs a confirmation").and(predicate::str::contains("--restore")));
+    assert!(stored(&w, "work").is_some(), "nothing deleted without an answer");
+    awsmfa(&w).args(["keys", "remove", "work", "--restore"]).assert().success();
+    let credentials = read(&w.path(".aws/credentials"));
+    assert!(credentials.contains(&format!("aws_secret_access_key = {}", w.user.secret_access_key)));
+    let keys = format!(
+        "aws_access_key_id = {}\r\naws_secret_access_key = {}\r\n",
+        w.user.access_key_id, w.user.secret_access_key
+    );
+    assert_eq!(credentials.replace(&keys, ""), format!("{BEFORE}{AFTER}"), "the keys back, every other byte as it was");
+    let config = read(&w.path(".aws/config"));
+    assert!(!config.contains("awsmfa_") && !config.contains("credential_process"), "{config}");
+    assert_eq!(stored(&w, "work"), None);
+    awsmfa(&w).args(["login", "--profile", "work", "--code", &w.code(0)]).assert().success();
+}
+
+/// A private D-Bus session with gnome-keyring's Secret Service, unlocked with a test
+/// password, for this test binary (it ends when the binary does). Its bus address.
+fn secret_service() -> &'static str {
+    static BUS: OnceLock<String> = OnceLock::new();
+    static DAEMON: std::sync::Mutex<Option<std::process::Child>> = std::sync::Mutex::new(None);
+    BUS.get_or_init(|| {
+        let home = tempfile::tempdir().unwrap().keep();
+        let script = format!(
+            "printf %s test-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || exit 1
+             echo \"$DBUS_SESSION_BUS_ADDRESS\"
+             while kill -0 {} 2>/dev/null; do sleep 0.5; done",
+            std::process::id()
+        );
+        let mut child = Command::new("dbus-run-session")
+            .args(["--", "sh", "-c", &script])
+            .env("HOME", &home)
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-run-session (Debian: dbus-daemon) and gnome-keyring are needed: scripts/ensure-tools installs them");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert!(line.starts_with("unix:"), "gnome-keyring-daemon did not start (got {line:?})");
+        // Kept (never waited on): it ends by itself when this test binary exits.
+        *DAEMON.lock().unwrap() = Some(child);
+        line.trim().to_string()
+    })
+}
+
+#[test]
+fn the_os_keychain_holds_keys_through_a_real_secret_service() {
+    let w = World::new();
+    let bus = secret_service();
+    let path = work_credentials(&w);
+    let run = |args: &[&str]| {
+        let mut cmd = w.awsmfa();
+        cmd.env("DBUS_SESSION_BUS_ADDRESS", bus).args(args);
+        cmd
+    };
+    // With a session bus, the keychain is the default.
+    let profile = format!("kc-{}", w.user.name);
+    std::fs::write(&path, read(&path).replace("[work]", &format!("[{profile}]"))).unwrap();
+    w.config(&format!("[profile {profile}]\nmfa_serial = {}\n", w.user.serial));
+    run(&["keys", "import", &profile]).assert().success().stderr(predicate::str::contains("Secret Service"));
+    assert_eq!(read(&path), format!("{BEFORE}{AFTER}").replace("[work]", &format!("[{profile}]")));
+    assert!(read(&w.path(".aws/config")).contains("awsmfa_keystore = keychain"));
+    assert_eq!(files_holding(w.home.path(), &w.user.secret_access_key), Vec::<PathBuf>::new());
+    run(&["keys", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(&profile).and(predicate::str::contains("keychain")));
+    run(&["login", "--profile", &profile, "--code", &w.code(0)]).assert().success();
+    // Without the bus the cached session is still served; a new login says what is wrong.
+    w.awsmfa().args(["credential-process", "--profile", &profile]).assert().success();
+    w.awsmfa()
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .args(["login", "--profile", &profile, "--force", "--code", "123456"])
+        .assert()
+        .code(3)
+        .stderr(
+            predicate::str::contains("no keychain service answers")
+                .and(predicate::str::contains("AWSMFA_KEYSTORE=file")),
+        );
+    run(&["keys", "rotate", &profile, "--code", &w.code(0)]).assert().success();
+    let ids = iam_keys(&w.user.name);
+    assert_eq!(ids.len(), 1);
+    assert_ne!(ids[0], w.user.access_key_id);
+    run(&["keys", "remove", &profile, "--yes"]).assert().success();
+    run(&["keys", "list"]).assert().success().stdout(predicate::str::contains(&profile).not());
+}
+
+#[test]
+fn rotate_replaces_a_key_in_the_credentials_file_byte_exactly() {
+    let w = World::new();
+    let path = work_credentials(&w);
+    awsmfa(&w).args(["keys", "rotate", "work", "--code", &w.code(0)]).assert().success().stderr(
+        predicate::str::contains("rotated profile 'work'")
+            .and(predicate::str::contains(format!("old key …{}", &w.user.access_key_id[16..]))),
+    );
+    let ids = iam_keys(&w.user.name);
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let new = &ids[0];
+    assert_ne!(new, &w.user.access_key_id);
+    let text = read(&path);
+    assert!(text.starts_with(BEFORE) && text.ends_with(AFTER), "every other byte kept:\n{text}");
+    assert!(text.contains(&format!("aws_access_key_id = {new}\r\n")), "{text}");
+    let secret = text.split("aws_secret_access_key = ").nth(1).unwrap().split("\r\n").next().unwrap();
+    assert!(works(new, secret));
+    assert!(!works(&w.user.access_key_id, &w.user.secret_access_key), "the old key is deleted");
+    assert_eq!(w.cache_files("rotate"), Vec::<PathBuf>::new(), "no journal left");
+}
+
+#[test]
+fn rotate_refuses_a_third_key_and_names_the_two() {
+    let w = World::new();
+    imported(&w);
+    let (other, _) = extra_key(&w.user.name);
+    awsmfa(&w)
+        .args(["keys", "rotate", "work", "--code", &w.code(0)])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("already has two access keys").and(predicate::str::contains(&other)));
+    assert_eq!(iam_keys(&w.user.name).len(), 2);
+    assert_eq!(w.cache_files("rotate"), Vec::<PathBuf>::new(), "nothing begun");
+}
+
+#[test]
+fn rotate_waits_while_iam_does_not_know_the_new_key_yet() {
+    let w = World::new();
+    imported(&w);
+    hook("POST", &format!("/_awsmfa/key-delay?user={}&seconds=3", w.user.name));
+    awsmfa(&w)
+        .args(["keys", "rotate", "work", "-v", "--code", &w.code(0)])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("not accepted yet"));
+    // A wait too short for IAM: the old key stays, and a rerun finishes.
+    hook("POST", &format!("/_awsmfa/key-delay?user={}&seconds=30", w.user.name));
+    let before = stored(&w, "work").unwrap();
+    awsmfa(&w)
+        .args(["keys", "rotate", "work", "--wait", "1s"])
+        .assert()
+        .code(6)
+        .stderr(predicate::str::contains("does not accept the new key").and(predicate::str::contains("again later")));
+    assert_eq!(stored(&w, "work").unwrap(), before, "the old key is still the profile's");
+    assert!(works(&before.0, &before.1));
+    hook("POST", &format!("/_awsmfa/key-delay?user={}&seconds=0", w.user.name));
+    // Keys made under the delay keep their own start time: wait for the one of this run.
+    std::thread::sleep(Duration::from_secs(1));
+    let started = Instant::now();
+    loop {
+        let out = awsmfa(&w).args(["keys", "rotate", "work", "--wait", "40s"]).output().unwrap();
+        if out.status.success() {
+            assert!(String::from_utf8_lossy(&out.stderr).contains("finished the interrupted rotation"));
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert_eq!(iam_keys(&w.user.name).len(), 1);
+    let (id, secret) = stored(&w, "work").unwrap();
+    assert!(works(&id, &secret));
+}
+
+/// The steps a rotation can be killed at: an emulator hold on (call, before/after, skip).
+const KILL_POINTS: &[(&str, &str, u32)] = &[
+    ("ListAccessKeys", "before", 0),    // nothing done yet
+    ("CreateAccessKey", "before", 0),   // journal written, no key
+    ("CreateAccessKey", "after", 0),    // a key in IAM whose secret nobody has
+    ("GetCallerIdentity", "before", 1), // the new key stored beside the old, being proven
+    ("DeleteAccessKey", "before", 0),   // swapped, the old key not yet deleted
+    ("DeleteAccessKey", "after", 0),    // deleted, the journal not yet removed
+];
+
+/// The profile's key as it is kept (keystore, or the credentials file).
+fn profile_key(w: &World, in_keystore: bool) -> (String, String) {
+    if in_keystore {
+        return stored(w, "work").unwrap();
+    }
+    let text = read(&w.path(".aws/credentials"));
+    let value = |k: &str| text.split(&format!("{k} = ")).nth(1).unwrap().split("\r\n").next().unwrap().to_string();
+    (value("aws_access_key_id"), value("aws_secret_access_key"))
+}
+
+/// Rotation killed (SIGKILL) while the emulator holds the call of kill point `i`: a working
+/// key remains where the profile keeps it, IAM holds at most two keys, and a rerun (with
+/// no new MFA code) finishes with one. Keys in the credentials file for even points, in the
+/// file keystore for odd ones.
+fn killed_at(i: usize) {
+    let bin = assert_cmd::cargo::cargo_bin("awsmfa");
+    let (action, when, skip) = KILL_POINTS[i];
+    {
+        let w = World::new();
+        let in_keystore = i % 2 == 1;
+        if in_keystore {
+            imported(&w);
+        } else {
+            work_credentials(&w);
+        }
+        awsmfa(&w).args(["login", "--profile", "work", "--code", &w.code(0)]).assert().success();
+        hook("POST", &format!("/_awsmfa/hold?user={}&action={action}&when={when}&skip={skip}&seconds=3", w.user.name));
+        let mut child = w
+            .command(bin.to_str().unwrap())
+            .args(["keys", "rotate", "work"])
+            .env("AWSMFA_KEYSTORE_PASSPHRASE", PASS)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let label = format!("{}:{action}", w.user.name);
+        let started = Instant::now();
+        while !hook("GET", "/_awsmfa/stats")["holding"].as_array().unwrap().iter().any(|h| h == &label) {
+            assert!(started.elapsed() < Duration::from_secs(60), "rotate never reached {action} ({when})");
+            assert!(child.try_wait().unwrap().is_none(), "rotate ended before {action} ({when})");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        std::thread::sleep(Duration::from_secs(3)); // the held call completes (or not) in IAM
+        let ids = iam_keys(&w.user.name);
+        assert!(ids.len() <= 2, "at most two keys after a kill at {action} ({when}): {ids:?}");
+        let (id, secret) = profile_key(&w, in_keystore);
+        assert!(works(&id, &secret), "the profile's key works after a kill at {action} ({when})");
+        awsmfa(&w).args(["keys", "rotate", "work"]).assert().success();
+        let ids = iam_keys(&w.user.name);
+        assert_eq!(ids.len(), 1, "one key after the rerun ({action}, {when}): {ids:?}");
+        let (id, secret) = profile_key(&w, in_keystore);
+        assert_eq!(ids[0], id);
+        assert!(works(&id, &secret));
+        assert_ne!(id, w.user.access_key_id, "rotated ({action}, {when})");
+        assert_eq!(w.cache_files("rotate"), Vec::<PathBuf>::new());
+        if in_keystore {
+            let options = Options { file: w.path(".aws/awsmfa-keys.age"), passphrase: Some(Secret::new(PASS)) };
+            assert!(Keystore::new(Backend::File, &options).get("work#rotating").unwrap().is_none());
+        }
+    }
+}
+
+#[test]
+fn rotate_killed_before_listing_keys() {
+    killed_at(0);
+}
+
+#[test]
+fn rotate_killed_before_creating_the_key() {
+    killed_at(1);
+}
+
+#[test]
+fn rotate_killed_after_creating_the_key_before_storing_it() {
+    killed_at(2);
+}
+
+#[test]
+fn rotate_killed_while_proving_the_new_key() {
+    killed_at(3);
+}
+
+#[test]
+fn rotate_killed_before_deleting_the_old_key() {
+    killed_at(4);
+}
+
+#[test]
+fn rotate_killed_after_deleting_the_old_key() {
+    killed_at(5);
+}
