@@ -156,8 +156,8 @@ pub struct Paths {
     pub config: PathBuf,
     pub credentials: PathBuf,
     pub cache_dir: PathBuf,
-    /// The file keystore (AWSMFA_KEYSTORE_FILE).
-    pub keystore: PathBuf,
+    /// The file keystore (AWSMFA_KEYSTORE_FILE); None without HOME to put it in.
+    pub keystore: Option<PathBuf>,
 }
 
 /// The files' paths from the variables, `~/` expanded as the AWS SDKs do, else under HOME.
@@ -177,7 +177,7 @@ pub fn locate(env: &Environment) -> Result<Paths> {
         config: path("AWS_CONFIG_FILE", ".aws/config")?,
         credentials: path("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials")?,
         cache_dir: path("AWSMFA_CACHE_DIR", ".aws/awsmfa")?,
-        keystore: path("AWSMFA_KEYSTORE_FILE", ".aws/awsmfa-keys.age")?,
+        keystore: path("AWSMFA_KEYSTORE_FILE", ".aws/awsmfa-keys.age").ok(),
     })
 }
 
@@ -997,7 +997,7 @@ mod tests {
         ]);
         assert_eq!(
             locate(&env).unwrap(),
-            Paths { config: "/c".into(), credentials: "/k".into(), cache_dir: "/cache".into(), keystore: "/ks".into() }
+            Paths { config: "/c".into(), credentials: "/k".into(), cache_dir: "/cache".into(), keystore: None }
         );
     }
 }

@@ -371,12 +371,13 @@ fn exec_hands_no_mfa_factor_to_the_child() {
         .args(["exec", "--", "env"])
         .env("AWSMFA_TOTP_SECRET", &w.user.seed)
         .env("AWS_MFA_SERIAL_NUMBER", &w.user.serial)
+        .env("AWSMFA_KEYSTORE_PASSPHRASE", "the keystore passphrase")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let env = String::from_utf8_lossy(&out.stdout);
     assert!(env.contains("AWS_SESSION_TOKEN="), "the child got the session");
-    for name in ["AWSMFA_TOTP_SECRET", "AWS_MFA_TOKEN_CODE", "AWS_MFA_SERIAL_NUMBER"] {
+    for name in ["AWSMFA_TOTP_SECRET", "AWS_MFA_TOKEN_CODE", "AWS_MFA_SERIAL_NUMBER", "AWSMFA_KEYSTORE_PASSPHRASE"] {
         assert!(!env.contains(&format!("{name}=")), "{name} reached the child");
     }
     assert!(!env.contains(&w.user.seed));

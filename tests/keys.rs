@@ -52,7 +52,7 @@ fn imported(w: &World) {
 
 /// The key the file keystore holds for `profile`, read with the library (a real decrypt).
 fn stored(w: &World, profile: &str) -> Option<(String, String)> {
-    let options = Options { file: w.path(".aws/awsmfa-keys.age"), passphrase: Some(Secret::new(PASS)) };
+    let options = Options { file: Some(w.path(".aws/awsmfa-keys.age")), passphrase: Some(Secret::new(PASS)) };
     Keystore::new(Backend::File, &options)
         .get(profile)
         .unwrap()
@@ -161,7 +161,7 @@ fn an_import_killed_halfway_is_finished_by_running_it_again() {
     let path = work_credentials(&w);
     // Stored and the profile pointed at the keystore, the plaintext lines still there: what
     // a kill between the last two steps leaves.
-    let options = Options { file: w.path(".aws/awsmfa-keys.age"), passphrase: Some(Secret::new(PASS)) };
+    let options = Options { file: Some(w.path(".aws/awsmfa-keys.age")), passphrase: Some(Secret::new(PASS)) };
     let key = awsmfa::keystore::StoredKey::new(
         &w.user.access_key_id,
         &Secret::new(w.user.secret_access_key.clone()),
@@ -421,6 +421,31 @@ fn the_os_keychain_holds_keys_through_a_real_secret_service() {
     assert_ne!(ids[0], w.user.access_key_id);
     run(&["keys", "remove", &profile, "--yes"]).assert().success();
     run(&["keys", "list"]).assert().success().stdout(predicate::str::contains(&profile).not());
+    // Last (the keychain stays locked): a locked keychain is said, not waited on.
+    let other = fixture(&[]);
+    let second = format!("kc-{}", other.name);
+    run(&["keys", "add", &second])
+        .write_stdin(format!("{}\n{}\n", other.access_key_id, other.secret_access_key))
+        .assert()
+        .success();
+    let lock = Command::new("dbus-send")
+        .env("DBUS_SESSION_BUS_ADDRESS", bus)
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.secrets",
+            "/org/freedesktop/secrets",
+            "org.freedesktop.Secret.Service.Lock",
+            "array:objpath:/org/freedesktop/secrets/collection/login",
+        ])
+        .output()
+        .unwrap();
+    assert!(lock.status.success(), "{}", String::from_utf8_lossy(&lock.stderr));
+    run(&["login", "--profile", &second, "--force", "--code", "123456"])
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("it is locked").and(predicate::str::contains("unlock it")));
 }
 
 #[test]
@@ -562,7 +587,7 @@ fn killed_at(i: usize) {
         assert_ne!(id, w.user.access_key_id, "rotated ({action}, {when})");
         assert_eq!(w.cache_files("rotate"), Vec::<PathBuf>::new());
         if in_keystore {
-            let options = Options { file: w.path(".aws/awsmfa-keys.age"), passphrase: Some(Secret::new(PASS)) };
+            let options = Options { file: Some(w.path(".aws/awsmfa-keys.age")), passphrase: Some(Secret::new(PASS)) };
             assert!(Keystore::new(Backend::File, &options).get("work#rotating").unwrap().is_none());
         }
     }

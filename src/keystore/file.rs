@@ -61,7 +61,7 @@ pub fn get(options: &Options, name: &str) -> Result<Option<StoredKey>> {
 
 /// Sets (or with None, deletes) entry `name`; returns whether the file changed.
 pub fn put(options: &Options, name: &str, key: Option<&StoredKey>) -> Result<bool> {
-    let path = &options.file;
+    let path = file_of(options)?;
     let target = atomic::target_of(path, atomic::Links::Replace);
     if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
         atomic::ensure_dir(dir, 0o700)?;
@@ -94,7 +94,7 @@ pub fn put(options: &Options, name: &str, key: Option<&StoredKey>) -> Result<boo
 
 /// The file's contents; None when there is no file yet.
 fn load(options: &Options) -> Result<Option<Contents>> {
-    let path = &options.file;
+    let path = file_of(options)?;
     let bytes = match read::private_file("the file keystore", path, LIMIT)? {
         read::Private::Missing => return Ok(None),
         read::Private::Bytes(bytes) => bytes,
@@ -150,6 +150,12 @@ fn load(options: &Options) -> Result<Option<Contents>> {
     }
 }
 
+fn file_of(options: &Options) -> Result<&std::path::Path> {
+    options.file.as_deref().ok_or_else(|| {
+        Error::config("the file keystore has no place: HOME is not set").hint("set HOME, or AWSMFA_KEYSTORE_FILE=PATH")
+    })
+}
+
 fn terminal() -> bool {
     std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty").is_ok()
 }
@@ -163,7 +169,7 @@ fn ask_passphrase(options: &Options, again: bool) -> Result<Secret> {
     if !again && let Some(p) = PASSPHRASE.lock().unwrap_or_else(|e| e.into_inner()).clone() {
         return Ok(p);
     }
-    prompt(&format!("Passphrase of the awsmfa keystore {}: ", options.file.display()))
+    prompt(&format!("Passphrase of the awsmfa keystore {}: ", file_of(options)?.display()))
 }
 
 /// The passphrase that opened the file in this run (put always loads first).
@@ -180,7 +186,7 @@ fn new_passphrase(options: &Options) -> Result<Secret> {
     let passphrase = match &options.passphrase {
         Some(p) => p.clone(),
         None => {
-            crate::ui::note(&format!("creating the file keystore {}", options.file.display()));
+            crate::ui::note(&format!("creating the file keystore {}", file_of(options)?.display()));
             let first = prompt("New keystore passphrase: ")?;
             let second = prompt("The same passphrase again: ")?;
             if first != second {

@@ -60,8 +60,8 @@ impl Backend {
 #[derive(Debug, Clone)]
 pub struct Options {
     /// The encrypted file of the `file` backend (AWSMFA_KEYSTORE_FILE, else
-    /// `~/.aws/awsmfa-keys.age`).
-    pub file: PathBuf,
+    /// `~/.aws/awsmfa-keys.age`); None when there is no HOME to find it in.
+    pub file: Option<PathBuf>,
     /// AWSMFA_KEYSTORE_PASSPHRASE, for automation; else the terminal is asked.
     pub passphrase: Option<Secret>,
 }
@@ -114,7 +114,10 @@ impl<'a> Keystore<'a> {
     pub fn describe(&self) -> String {
         match self.backend {
             Backend::Keychain => keychain::describe(),
-            Backend::File => format!("the file keystore {}", self.options.file.display()),
+            Backend::File => match &self.options.file {
+                Some(file) => format!("the file keystore {}", file.display()),
+                None => "the file keystore".into(),
+            },
         }
     }
 
