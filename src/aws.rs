@@ -57,6 +57,7 @@ pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(10);
 static LIMITS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// What every client needs, resolved from settings once.
+#[derive(Clone)]
 pub struct ClientSpec {
     region: String,
     endpoint: Option<String>,

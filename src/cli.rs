@@ -211,6 +211,22 @@ Examples:
   awsmfa policy --scope ec2")]
     Policy(PolicyArgs),
 
+    /// Create and enable a virtual MFA device for your IAM user (or enable a hardware one)
+    #[command(after_help = "\
+Steps:
+  1. iam:CreateVirtualMFADevice (named after the user unless --device-name)
+  2. the QR code and the seed, for your authenticator app (only on a terminal, or with
+     --show-secret; --seed-out FILE writes the seed for automation)
+  3. two codes in a row from the app (the second after it changes), checked here first
+  4. iam:EnableMFADevice, then mfa_serial written into the profile in ~/.aws/config
+A device created by a run that fails or is interrupted is deleted again.
+
+Examples:
+  awsmfa enroll --profile work
+  awsmfa enroll --serial arn:aws:iam::123456789012:mfa/yubikey     a hardware device
+  awsmfa enroll --user bob                  for another user (an administrator's keys)")]
+    Enroll(EnrollArgs),
+
     /// Keep long-term keys out of plain text: the OS keychain or an encrypted file
     #[command(after_help = "\
 Examples:
@@ -249,6 +265,26 @@ Examples:
     /// Print the man page (roff)
     #[command(after_help = "Example:\n  awsmfa man > /usr/local/share/man/man1/awsmfa.1")]
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct EnrollArgs {
+    /// Enroll this IAM user instead of the one whose keys sign (needs IAM rights over it)
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// The virtual device's name [default: the user's name]
+    #[arg(long, value_name = "NAME")]
+    pub device_name: Option<String>,
+    /// Enable this existing (hardware) device instead of creating a virtual one
+    #[arg(long, value_name = "ARN")]
+    pub serial: Option<String>,
+    /// Show the QR code and the seed even when stdout is not a terminal
+    #[arg(long)]
+    pub show_secret: bool,
+    /// Also write the seed (base32) to FILE, mode 0600, for automation: whoever can read it
+    /// has your second factor
+    #[arg(long, value_name = "FILE")]
+    pub seed_out: Option<PathBuf>,
 }
 
 /// The `keys` subcommands.

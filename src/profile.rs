@@ -222,6 +222,11 @@ fn load_secret(backend: Backend, options: &keystore::Options, profile: &str, exp
     }
 }
 
+/// A profile's section in the config file, as written between the brackets.
+pub fn config_section(profile: &str) -> String {
+    if profile == "default" { "default".into() } else { format!("profile {profile}") }
+}
+
 /// An access key id as AWS makes them: 16 to 128 ASCII letters, digits or underscores.
 pub fn valid_key_id(id: &str) -> bool {
     (16..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')

@@ -25,7 +25,7 @@ use crate::credentials::{KeyOrigin, LongTermKeys, Secret, key_tail};
 use crate::error::{Error, Kind, Result};
 use crate::files::{self, atomic, ini, lock, read};
 use crate::keystore::{self, Backend, Keystore, StoredKey};
-use crate::profile::Settings;
+use crate::profile::{Settings, config_section};
 use crate::session::{self, Request};
 use crate::ui;
 
@@ -332,11 +332,6 @@ pub fn set_key_id(settings: &Settings, profile: &str, key_id: &str) -> Result<()
         Ok(Some(ini::replace_keys(old, &section, &[("awsmfa_key_id", Some(key_id))])))
     })?;
     Ok(())
-}
-
-/// A profile's section in the config file.
-pub fn config_section(profile: &str) -> String {
-    if profile == "default" { "default".into() } else { format!("profile {profile}") }
 }
 
 fn refuse_two(listed: &[ListedKey], current: &str) -> Result<()> {

@@ -15,8 +15,8 @@ use crate::error::{Error, Kind, Result};
 use crate::files::{self, atomic, ini};
 use crate::keystore::{self, Backend, Keystore, StoredKey};
 use crate::output::report;
-use crate::profile::{Overrides, Settings, valid_key_id};
-use crate::rotation::{self, config_section};
+use crate::profile::{Overrides, Settings, config_section, valid_key_id};
+use crate::rotation;
 use crate::ui;
 
 pub fn run(global: &GlobalArgs, command: KeysCommand) -> Result<i32> {

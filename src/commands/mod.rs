@@ -1,6 +1,7 @@
 //! One file per subcommand; each is a short script over `profile`, `session` and `output`.
 
 mod credential_process;
+mod enroll;
 mod env;
 mod exec;
 mod instances;
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Policy(args) => policy::run(args),
         Command::Serve(args) => serve::run(global, args),
         Command::Keys { command } => keys::run(global, command),
+        Command::Enroll(args) => enroll::run(global, args),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "awsmfa", &mut out);

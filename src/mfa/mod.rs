@@ -4,6 +4,7 @@
 //! prompt on the terminal. Also: finding the MFA device when none is configured.
 
 pub mod device;
+pub mod enroll;
 pub mod prompt;
 pub mod totp;
 

@@ -3,6 +3,7 @@
 //! the manual recipe saved. Pure: returns strings; the caller writes them.
 
 pub mod policy;
+pub mod qr;
 pub mod report;
 
 use clap::ValueEnum;

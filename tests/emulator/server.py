@@ -28,6 +28,7 @@ import time
 import uuid
 import zlib
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from urllib.parse import parse_qsl, urlencode
 from xml.sax.saxutils import escape
 
@@ -129,6 +130,7 @@ class State:
     holding: list = field(default_factory=list)           # "user:action" held right now
     key_delays: dict = field(default_factory=dict)        # user -> seconds before a new key works
     new_keys: dict = field(default_factory=dict)          # AKIA... -> monotonic time it works from
+    clock_offset: float = 0.0                             # seconds the emulator's clock is ahead
 
 
 STATE = State()
@@ -139,8 +141,13 @@ def iam_backend():
     return iam_backends[ACCOUNT_ID]["aws"]
 
 
+def now_seconds():
+    """The emulator's clock: the machine's, shifted by /_awsmfa/clock (for clock-skew tests)."""
+    return time.time() + STATE.clock_offset
+
+
 def utcnow():
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    return dt.datetime.fromtimestamp(now_seconds(), dt.timezone.utc).replace(microsecond=0)
 
 
 def random_upper(n):
@@ -439,7 +446,7 @@ def check_mfa(req, caller):
     if user is None or serial not in user.mfa_devices:
         raise AwsError("AccessDenied", MSG_BAD_SERIAL, 403)
     device = iam_backend().virtual_mfa_devices.get(serial)
-    now = current_step()
+    now = current_step(now_seconds())
     with STATE.lock:
         step = next((s for s in (now - 1, now, now + 1)
                      if device is not None and (serial, s) not in STATE.used_codes
@@ -644,7 +651,7 @@ def check_enable_mfa_device(req):
     if device is None:
         return  # unknown or hardware serial: moto's answer
     code1, code2 = req.params.get("AuthenticationCode1"), req.params.get("AuthenticationCode2")
-    now = current_step()
+    now = current_step(now_seconds())
     seed = device.base32_string_seed
     if not any(code_at_step(seed, s) == code1 and code_at_step(seed, s + 1) == code2
                for s in (now - 2, now - 1, now)):
@@ -685,6 +692,15 @@ class Emulator:
         self.moto_app = moto_app
 
     def __call__(self, environ, start_response):
+        def dated(status, headers, exc_info=None):
+            # Every answer carries the emulator's clock, as AWS's do (clients read skew from it).
+            headers = [(k, v) for k, v in headers if k.lower() != "date"]
+            headers.append(("Date", formatdate(now_seconds(), usegmt=True)))
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        return self.handle(environ, dated)
+
+    def handle(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path.startswith("/moto-api"):
             return self.moto_app(environ, start_response)
@@ -713,6 +729,13 @@ class Emulator:
             return self.reply(start_response, *error_response(req, err))
         if req.service == "ec2" and req.action == "DescribeInstances":
             return self.describe_instances(environ, start_response)
+        if req.service == "iam" and req.action == "CreateVirtualMFADevice":
+            status, headers, body = self.call_moto(environ)
+            if status.startswith("200"):
+                body = with_qr_code(body)
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            start_response(status, headers + [("Content-Length", str(len(body)))])
+            return [body]
         if req.service == "iam" and req.action == "CreateAccessKey" or (hold and hold[0] == "after"):
             status, headers, body = self.call_moto(environ)
             if req.action == "CreateAccessKey" and status.startswith("200"):
@@ -802,9 +825,34 @@ class Emulator:
                     return answer(404, {"error": f"no session {key_id}"})
                 session.expires = utcnow() - dt.timedelta(seconds=1)
             return answer(200, {"expired": key_id})
+        if req.path == "/_awsmfa/clock" and req.method == "POST":
+            with STATE.lock:
+                STATE.clock_offset = float(req.params.get("offset", "0"))
+            return answer(200, {"clock_offset": STATE.clock_offset})
         if req.path == "/_awsmfa/health":
             return answer(200, {"ok": True})
         return answer(404, {"error": f"unknown hook {req.path}"})
+
+
+def with_qr_code(body):
+    """CreateVirtualMFADevice's answer with a real QRCodePNG (moto sends random bytes): the
+    otpauth URI AWS encodes, `otpauth://totp/Amazon%20Web%20Services:NAME@ACCOUNT?secret=SEED
+    &issuer=Amazon%20Web%20Services`, as a PNG (segno)."""
+    import segno
+    text = body.decode()
+    seed_b64 = re.search(r"<Base32StringSeed>([^<]+)</Base32StringSeed>", text)
+    serial = re.search(r"<SerialNumber>([^<]+)</SerialNumber>", text)
+    if not seed_b64 or not serial:
+        return body
+    seed = base64.b64decode(seed_b64.group(1)).decode()
+    name = serial.group(1).rsplit("/", 1)[-1]
+    uri = (f"otpauth://totp/Amazon%20Web%20Services:{name}@{ACCOUNT_ID}?secret={seed}"
+           f"&issuer=Amazon%20Web%20Services")
+    png = io.BytesIO()
+    segno.make(uri, error="m").save(png, kind="png", scale=4)
+    encoded = base64.b64encode(png.getvalue()).decode()
+    text = re.sub(r"<QRCodePNG>[^<]*</QRCodePNG>", f"<QRCodePNG>{encoded}</QRCodePNG>", text)
+    return text.encode()
 
 
 def take_hold(user, action):

@@ -1,0 +1,241 @@
+//! `awsmfa enroll`: from no MFA device to an enabled one, with `mfa_serial` in the profile.
+
+use std::fs::File;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+use super::print;
+use crate::aws::{ClientSpec, Retries, Signer};
+use crate::cli::{EnrollArgs, GlobalArgs};
+use crate::credentials::Secret;
+use crate::error::{Error, Kind, Result};
+use crate::files::{self, atomic, ini};
+use crate::mfa::enroll::{self, CodeProblem, Guard, Iam};
+use crate::mfa::{MfaCode, totp};
+use crate::profile::config_section;
+use crate::ui;
+
+/// Tries at the terminal before a bad code is an error.
+const ATTEMPTS: usize = 3;
+
+pub fn run(global: &GlobalArgs, args: EnrollArgs) -> Result<i32> {
+    let settings = super::profile_settings(global)?;
+    let keys = settings.keys()?;
+    let spec = ClientSpec::new(&settings, "iam", Signer::LongTerm(keys), Retries::Standard)?;
+    let iam = Iam::new(&spec);
+    let shows = std::io::stdout().is_terminal() || args.show_secret;
+    if args.serial.is_none() && !shows && args.seed_out.is_none() {
+        return Err(Error::new(Kind::Usage, "the new device's seed would be shown nowhere: stdout is not a terminal")
+            .hint("run in a terminal, or pass --show-secret (prints it) or --seed-out FILE (for automation)"));
+    }
+    if let Some(path) = &args.seed_out {
+        atomic::check_writable(path, atomic::Links::Replace, false)?;
+    }
+    let caller = iam.caller(&settings)?;
+    let user = match (&args.user, &caller.user) {
+        (Some(user), _) => user.clone(),
+        (None, Some(user)) => user.clone(),
+        (None, None) => {
+            return Err(Error::config(format!("the keys of profile '{}' are not an IAM user's ({})", settings.profile, caller.arn))
+                .hint("MFA devices belong to IAM users: pass --user NAME, or use the keys of the user to enroll"));
+        }
+    };
+    let for_caller = caller.user.as_deref() == Some(user.as_str());
+    if let Some(serial) = iam.devices(&user)?.first() {
+        return Err(Error::config(format!("IAM user {user} already has the MFA device {serial}")).hint(if for_caller {
+            format!("`awsmfa login` uses it (or set mfa_serial = {serial} in the profile); to replace it, deactivate it in the IAM console first")
+        } else {
+            "deactivate it in the IAM console first to enroll another".to_string()
+        }));
+    }
+    let mut input = Input::choose()?;
+    let serial = match &args.serial {
+        Some(serial) => {
+            let (first, second) = hardware_codes(&mut input, serial)?;
+            iam.enable(&user, serial, &first, &second)?;
+            serial.clone()
+        }
+        None => {
+            let name = args.device_name.clone().unwrap_or_else(|| user.clone());
+            let device = iam.create(&name)?;
+            let serial = device.serial.clone();
+            let (cleanup_spec, cleanup_serial) = (spec.clone(), serial.clone());
+            let guard = Guard::new(Box::new(move || match Iam::new(&cleanup_spec).delete(&cleanup_serial) {
+                Ok(()) => ui::note(&format!("deleted the unused virtual MFA device {cleanup_serial}")),
+                Err(e) => ui::warn(&format!(
+                    "could not delete the unused virtual MFA device {cleanup_serial} ({}); an administrator can: aws iam delete-virtual-mfa-device --serial-number {cleanup_serial}",
+                    e.message
+                )),
+            }));
+            let uri = enroll::otpauth_uri(&user, &caller.account, &device.seed);
+            if shows {
+                show(&uri, &device.seed, &serial)?;
+            }
+            if let Some(path) = &args.seed_out {
+                atomic::write(path, format!("{}\n", device.seed.expose()).as_bytes(), 0o600, atomic::Links::Replace)?;
+                ui::warn(&format!(
+                    "{} holds the device's seed: whoever reads it can make your MFA codes; keep it as safe as your keys, or delete it",
+                    path.display()
+                ));
+            }
+            let (first, second) = virtual_codes(&mut input, &device.seed)?;
+            iam.enable(&user, &serial, &first, &second)?;
+            guard.enabled();
+            serial
+        }
+    };
+    ui::note(&format!("enabled MFA device {serial} for IAM user {user}"));
+    if for_caller {
+        let section = config_section(&settings.profile);
+        files::edit_ini(&settings.config_path, |old| {
+            Ok(Some(ini::replace_keys(old, &section, &[("mfa_serial", Some(&serial))])))
+        })?;
+        ui::note(&format!("wrote mfa_serial into [{section}] of {}; next: awsmfa login", settings.config_path.display()));
+    }
+    Ok(0)
+}
+
+/// The QR code and the seed, on stdout (the person asked for them: a terminal, or --show-secret).
+fn show(uri: &str, seed: &Secret, serial: &str) -> Result<i32> {
+    let qr = crate::output::qr::terminal(uri).unwrap_or_default();
+    let grouped: Vec<String> =
+        seed.expose().as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+    print(
+        format!(
+            "Scan this QR code with your authenticator app (device {serial}):\n\n{qr}\n\nOr type this key into it (time-based, 6 digits, 30 s):\n  {}\n\n",
+            grouped.join(" ")
+        )
+        .as_bytes(),
+    )
+}
+
+/// Where the codes come from: the terminal, or (when the standard input is not one) one
+/// code a line on the standard input, for automation.
+enum Input {
+    Tty(File),
+    Stdin,
+}
+
+impl Input {
+    fn choose() -> Result<Input> {
+        if !std::io::stdin().is_terminal() {
+            return Ok(Input::Stdin);
+        }
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .map(Input::Tty)
+            .map_err(|e| Error::io("open", Path::new("/dev/tty"), e))
+    }
+
+    fn interactive(&self) -> bool {
+        matches!(self, Input::Tty(_))
+    }
+
+    fn say(&mut self, text: &str) {
+        match self {
+            Input::Tty(tty) => {
+                let _ = tty.write_all(text.as_bytes());
+                let _ = tty.flush();
+            }
+            Input::Stdin => ui::note(text.trim_end()),
+        }
+    }
+
+    /// One 6-digit code.
+    fn code(&mut self, prompt: &str) -> Result<String> {
+        for _ in 0..ATTEMPTS {
+            let mut line = String::new();
+            let read = match self {
+                Input::Tty(tty) => {
+                    let _ = tty.write_all(prompt.as_bytes());
+                    let _ = tty.flush();
+                    std::io::BufReader::new(&*tty).read_line(&mut line)
+                }
+                Input::Stdin => std::io::stdin().lock().read_line(&mut line),
+            }
+            .map_err(|e| Error::io("read a code from", Path::new("the terminal"), e))?;
+            if read == 0 {
+                return Err(Error::config("no code entered (end of input)").hint("type the 6-digit codes the app shows"));
+            }
+            if let Some(code) = MfaCode::parse(&line) {
+                return Ok(code.as_str().to_string());
+            }
+            if !self.interactive() {
+                break;
+            }
+            self.say("a code is 6 digits, e.g. 123456; try again\n");
+        }
+        Err(Error::new(Kind::MfaRejected, "that is not a 6-digit code").hint("type the 6 digits the app shows"))
+    }
+}
+
+fn unix_now() -> u64 {
+    crate::clock::now().unix_timestamp().max(0) as u64
+}
+
+/// Two codes of the new device, checked against its seed before AWS sees them.
+fn virtual_codes(input: &mut Input, seed: &Secret) -> Result<(String, String)> {
+    let mut first = None;
+    for _ in 0..ATTEMPTS {
+        let code = input.code("First code from the app: ")?;
+        match enroll::check_first(seed, &code, unix_now()) {
+            Ok(()) => {
+                first = Some(code);
+                break;
+            }
+            Err(_) if input.interactive() => input.say("that is not a code of this new device now: check that the app scanned this QR code\n"),
+            Err(_) => return Err(not_this_device()),
+        }
+    }
+    let first = first.ok_or_else(not_this_device)?;
+    for _ in 0..ATTEMPTS {
+        let second = input.code("Next code (wait until the app shows a new one): ")?;
+        let problem = match enroll::check_pair(seed, &first, &second, unix_now()) {
+            Ok(()) => return Ok((first, second)),
+            Err(problem) => problem,
+        };
+        let wait = totp::seconds_to_next_step(unix_now());
+        let (message, kind) = match problem {
+            CodeProblem::SameWindow => (
+                format!("the two codes are from the same 30-second window: AWS needs the next one (in {wait} s)"),
+                Kind::MfaRejected,
+            ),
+            CodeProblem::NotConsecutive => {
+                ("the two codes are not from windows in a row: type the code that follows the first".into(), Kind::MfaRejected)
+            }
+            CodeProblem::NotThisDevice => (
+                "that is not a code of this new device now: check that the app scanned this QR code".into(),
+                Kind::MfaRejected,
+            ),
+        };
+        if !input.interactive() {
+            return Err(Error::new(kind, message).hint("give two codes in a row, the second after the app changes"));
+        }
+        input.say(&format!("{message}\n"));
+    }
+    Err(Error::new(Kind::MfaRejected, "no two codes in a row after 3 tries").hint("run `awsmfa enroll` again"))
+}
+
+fn not_this_device() -> Error {
+    Error::new(Kind::MfaRejected, "that is not a code of the new device")
+        .hint("scan the QR code again (or type the key), then give the code the app shows")
+}
+
+/// Two codes of a hardware device: awsmfa has no seed to check them with, only that they differ.
+fn hardware_codes(input: &mut Input, serial: &str) -> Result<(String, String)> {
+    let first = input.code(&format!("First code of {serial}: "))?;
+    for _ in 0..ATTEMPTS {
+        let second = input.code("Next code (wait until the device shows a new one): ")?;
+        if second != first {
+            return Ok((first, second));
+        }
+        let message = "the second code is the first one again: AWS needs the next code";
+        if !input.interactive() {
+            return Err(Error::new(Kind::MfaRejected, message).hint("give two different codes in a row"));
+        }
+        input.say(&format!("{message}\n"));
+    }
+    Err(Error::new(Kind::MfaRejected, "no second code after 3 tries").hint("run `awsmfa enroll` again"))
+}

@@ -1,0 +1,242 @@
+//! Enrolment: an MFA device for an IAM user, from nothing to enabled. IAM's calls
+//! (who is calling, which devices a user has, create / enable / delete a virtual device),
+//! the check of two codes against a new device's seed before AWS sees them, and a guard
+//! that deletes a created device unless it was enabled, also when the run is interrupted.
+
+use std::sync::{Arc, Mutex};
+
+use crate::aws::{self, ClientSpec, Failure};
+use crate::credentials::Secret;
+use crate::error::{Error, Kind, Result};
+
+use super::totp;
+
+/// The signed-in identity: its ARN, account, and IAM user name (None for roles and root).
+pub struct Caller {
+    pub arn: String,
+    pub account: String,
+    pub user: Option<String>,
+}
+
+/// A virtual device just created: its ARN and its seed (base32).
+pub struct NewDevice {
+    pub serial: String,
+    pub seed: Secret,
+}
+
+pub struct Iam<'a> {
+    spec: &'a ClientSpec,
+    endpoint: String,
+}
+
+impl<'a> Iam<'a> {
+    pub fn new(spec: &'a ClientSpec) -> Self {
+        Iam { spec, endpoint: spec.describe_endpoint("iam") }
+    }
+
+    pub fn caller(&self, settings: &crate::profile::Settings) -> Result<Caller> {
+        let sts = self.spec.with_service(settings, "sts");
+        let client = sts.sts();
+        let out = aws::block_on(async { client.get_caller_identity().send().await })?
+            .map_err(|e| aws::classify(e).into_error("sts:GetCallerIdentity", &sts.describe_endpoint("sts")))?;
+        let arn = out.arn().unwrap_or_default().to_string();
+        let user = arn.split_once(":user/").map(|(_, path)| path.rsplit('/').next().unwrap_or(path).to_string());
+        Ok(Caller { account: out.account().unwrap_or_default().to_string(), arn, user })
+    }
+
+    /// The serials of `user`'s MFA devices.
+    pub fn devices(&self, user: &str) -> Result<Vec<String>> {
+        let client = self.spec.iam();
+        let out = aws::block_on(async { client.list_mfa_devices().user_name(user).send().await })?
+            .map_err(|e| aws::classify(e).into_error("iam:ListMFADevices", &self.endpoint))?;
+        Ok(out.mfa_devices().iter().map(|d| d.serial_number().to_string()).collect())
+    }
+
+    pub fn create(&self, name: &str) -> Result<NewDevice> {
+        let client = self.spec.iam();
+        let out = aws::block_on(async { client.create_virtual_mfa_device().virtual_mfa_device_name(name).send().await })?
+            .map_err(|e| match aws::classify(e) {
+                Failure::Service { code, .. } if code == "EntityAlreadyExists" => Error::config(format!(
+                    "a virtual MFA device named '{name}' already exists (left from an earlier try?)"
+                ))
+                .hint(format!(
+                    "choose another name with --device-name {name}-2, or have an administrator delete the unused one (`aws iam delete-virtual-mfa-device --serial-number arn:aws:iam::ACCOUNT:mfa/{name}`)"
+                )),
+                other => other.into_error("iam:CreateVirtualMFADevice", &self.endpoint),
+            })?;
+        let device = out.virtual_mfa_device().ok_or_else(|| Error::unexpected("iam:CreateVirtualMFADevice returned no device"))?;
+        let seed = device
+            .base32_string_seed()
+            .and_then(|b| String::from_utf8(b.as_ref().to_vec()).ok())
+            .ok_or_else(|| Error::unexpected("iam:CreateVirtualMFADevice returned no seed"))?;
+        Ok(NewDevice { serial: device.serial_number().to_string(), seed: Secret::new(seed) })
+    }
+
+    pub fn enable(&self, user: &str, serial: &str, first: &str, second: &str) -> Result<()> {
+        let client = self.spec.iam();
+        aws::block_on(async {
+            client
+                .enable_mfa_device()
+                .user_name(user)
+                .serial_number(serial)
+                .authentication_code1(first)
+                .authentication_code2(second)
+                .send()
+                .await
+        })?
+        .map(|_| ())
+        .map_err(|e| match aws::classify(e) {
+            Failure::Service { code, .. } if code == "InvalidAuthenticationCode" => {
+                Error::new(Kind::MfaRejected, "AWS refused the two codes for the new device")
+                    .hint("type two codes in a row from the app, the second after it changes; if they keep failing, check this machine's clock (`awsmfa doctor`)")
+            }
+            other => other.into_error("iam:EnableMFADevice", &self.endpoint),
+        })
+    }
+
+    pub fn delete(&self, serial: &str) -> Result<()> {
+        let client = self.spec.iam();
+        aws::block_on(async { client.delete_virtual_mfa_device().serial_number(serial).send().await })?
+            .map(|_| ())
+            .map_err(|e| aws::classify(e).into_error("iam:DeleteVirtualMFADevice", &self.endpoint))
+    }
+}
+
+/// Deletes the virtual device it guards unless `enabled()` was called: when the run fails,
+/// returns early, or is interrupted (SIGINT, SIGTERM, SIGHUP: a watcher thread deletes it
+/// and exits 130). No orphan device is left in IAM where the account lets us delete it.
+pub struct Guard {
+    pending: Arc<Mutex<Option<Box<dyn FnOnce() + Send>>>>,
+}
+
+impl Guard {
+    /// `cleanup` deletes the device and says so; it runs at most once.
+    pub fn new(cleanup: Box<dyn FnOnce() + Send>) -> Guard {
+        let pending: Arc<Mutex<Option<Box<dyn FnOnce() + Send>>>> = Arc::new(Mutex::new(Some(cleanup)));
+        let watched = pending.clone();
+        std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let signalled = runtime.block_on(async {
+                use tokio::signal::unix::{SignalKind, signal};
+                let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+                    signal(SignalKind::interrupt()),
+                    signal(SignalKind::terminate()),
+                    signal(SignalKind::hangup()),
+                ) else {
+                    return false;
+                };
+                tokio::select! {
+                    _ = int.recv() => true,
+                    _ = term.recv() => true,
+                    _ = hup.recv() => true,
+                }
+            });
+            drop(runtime);
+            if signalled {
+                let cleanup = watched.lock().unwrap_or_else(|e| e.into_inner()).take();
+                if let Some(cleanup) = cleanup {
+                    eprintln!();
+                    cleanup();
+                }
+                std::process::exit(130);
+            }
+        });
+        Guard { pending }
+    }
+
+    /// The device is in use: nothing to clean up any more.
+    pub fn enabled(self) {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let cleanup = self.pending.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(cleanup) = cleanup {
+            cleanup();
+        }
+    }
+}
+
+/// What is wrong with two codes for a device whose seed is known, checked before AWS sees
+/// them (AWS would only say "not valid"): the first must be the code of step s, one of the
+/// last three windows, and the second that of s + 1.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CodeProblem {
+    /// Not a code of this device now (a typo, another account in the app, a wrong clock).
+    NotThisDevice,
+    /// Both from one 30-second window: the second must wait for the app to change.
+    SameWindow,
+    /// From windows that are not next to each other.
+    NotConsecutive,
+}
+
+/// The step the code belongs to, among `now - 3 ..= now + 1`.
+fn step_of(key: &[u8], code: &str, now: u64) -> Option<u64> {
+    (now.saturating_sub(3)..=now + 1).find(|s| totp::code_at_step(key, *s) == code)
+}
+
+pub fn check_first(seed: &Secret, code: &str, unix_seconds: u64) -> std::result::Result<(), CodeProblem> {
+    let key = totp::decode_base32(seed.expose()).unwrap_or_default();
+    step_of(&key, code, totp::step_at(unix_seconds)).map(|_| ()).ok_or(CodeProblem::NotThisDevice)
+}
+
+pub fn check_pair(seed: &Secret, first: &str, second: &str, unix_seconds: u64) -> std::result::Result<(), CodeProblem> {
+    let key = totp::decode_base32(seed.expose()).unwrap_or_default();
+    let now = totp::step_at(unix_seconds);
+    let (Some(a), Some(b)) = (step_of(&key, first, now), step_of(&key, second, now)) else {
+        return Err(CodeProblem::NotThisDevice);
+    };
+    match b.checked_sub(a) {
+        Some(0) => Err(CodeProblem::SameWindow),
+        Some(1) => Ok(()),
+        _ => Err(CodeProblem::NotConsecutive),
+    }
+}
+
+/// The URI authenticator apps read from the QR code, as AWS's own QR codes spell it.
+pub fn otpauth_uri(user: &str, account: &str, seed: &Secret) -> String {
+    let label: String = user
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c.to_string() } else { format!("%{:02X}", c as u32) })
+        .collect();
+    format!(
+        "otpauth://totp/Amazon%20Web%20Services:{label}@{account}?secret={}&issuer=Amazon%20Web%20Services",
+        seed.expose()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEED: &str = "JBSWY3DPEHPK3PXP";
+
+    fn code(step: u64) -> String {
+        totp::code_at_step(&totp::decode_base32(SEED).unwrap(), step)
+    }
+
+    #[test]
+    fn two_codes_must_be_of_this_device_and_of_consecutive_windows() {
+        let seed = Secret::new(SEED);
+        let t = 1_800_000_000u64;
+        let now = totp::step_at(t);
+        assert_eq!(check_pair(&seed, &code(now - 1), &code(now), t), Ok(()));
+        assert_eq!(check_pair(&seed, &code(now), &code(now + 1), t), Ok(()), "the app may run a little ahead");
+        assert_eq!(check_pair(&seed, &code(now), &code(now), t), Err(CodeProblem::SameWindow));
+        assert_eq!(check_pair(&seed, &code(now - 2), &code(now), t), Err(CodeProblem::NotConsecutive));
+        assert_eq!(check_pair(&seed, &code(now), &code(now - 1), t), Err(CodeProblem::NotConsecutive));
+        assert_eq!(check_pair(&seed, "000000", &code(now), t), Err(CodeProblem::NotThisDevice));
+        assert_eq!(check_pair(&seed, &code(now - 10), &code(now - 9), t), Err(CodeProblem::NotThisDevice));
+        assert_eq!(check_first(&seed, &code(now), t), Ok(()));
+    }
+
+    #[test]
+    fn the_uri_is_the_one_aws_puts_in_its_qr_codes() {
+        assert_eq!(
+            otpauth_uri("alice@corp", "123456789012", &Secret::new(SEED)),
+            "otpauth://totp/Amazon%20Web%20Services:alice%40corp@123456789012?secret=JBSWY3DPEHPK3PXP&issuer=Amazon%20Web%20Services"
+        );
+    }
+}
