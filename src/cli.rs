@@ -205,9 +205,16 @@ Examples:
 Use BoolIfExists, never plain Bool, on aws:MultiFactorAuthPresent: long-term keys do not
 carry that key at all, so a Bool condition does not match them and lets them through.
 
+With --apply awsmfa attaches it itself (iam:PutUserPolicy or iam:PutGroupPolicy), after
+checking that it does not lock you out: applied to you (or a group you are in), it needs an
+enabled MFA device of yours first (`awsmfa enroll`). A policy of that name with other
+content is shown as a difference and replaced only with --replace. With an image, the
+verdict follows: long-term keys denied, the MFA session allowed (EC2 dry runs).
+
 Examples:
   awsmfa policy > mfa.json
-  aws iam put-user-policy --user-name alice --policy-name require-mfa --policy-document file://mfa.json
+  awsmfa policy --apply --user alice --dry-run          the calls and the document, nothing changed
+  awsmfa policy --apply --group developers --image-id ami-0d592b9373fad0e2c
   awsmfa policy --scope ec2")]
     Policy(PolicyArgs),
 
@@ -226,6 +233,22 @@ Examples:
   awsmfa enroll --serial arn:aws:iam::123456789012:mfa/yubikey     a hardware device
   awsmfa enroll --user bob                  for another user (an administrator's keys)")]
     Enroll(EnrollArgs),
+
+    /// Check every link from the AWS files to a working MFA session, and say how to fix it
+    #[command(after_help = "\
+Checks, in order: the files; the profile (and where each setting came from); the cache
+directory; the cached session; credential_process lines that run awsmfa; the long-term keys
+(sts:GetCallerIdentity); the endpoint and its time limits; this machine's clock against
+AWS's (warn above 10 s, FAIL above 30 s: MFA codes are refused); the MFA device
+(iam:ListMFADevices); with an image, the policy (an EC2 dry run with the long-term keys must
+be denied). Nothing is written, launched or logged in.
+
+Exit codes: 0 nothing failed (warnings allowed), 8 a check failed.
+
+Examples:
+  awsmfa doctor
+  awsmfa doctor --profile work --image-id ami-0d592b9373fad0e2c --json")]
+    Doctor(DoctorArgs),
 
     /// Keep long-term keys out of plain text: the OS keychain or an encrypted file
     #[command(after_help = "\
@@ -265,6 +288,16 @@ Examples:
     /// Print the man page (roff)
     #[command(after_help = "Example:\n  awsmfa man > /usr/local/share/man/man1/awsmfa.1")]
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print JSON: one object a check (check, status, detail, fix)
+    #[arg(long)]
+    pub json: bool,
+    /// An AMI to dry-run a launch with, for the policy check
+    #[arg(long, env = "AWS_IMAGE_ID", value_name = "AMI")]
+    pub image_id: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -581,4 +614,27 @@ pub struct PolicyArgs {
     /// What the policy protects
     #[arg(long, value_enum, default_value = "all")]
     pub scope: PolicyScope,
+    /// Attach the policy (inline) instead of printing it, to --user or --group
+    #[arg(long)]
+    pub apply: bool,
+    /// The IAM user to attach it to
+    #[arg(long, value_name = "NAME", requires = "apply", conflicts_with = "group")]
+    pub user: Option<String>,
+    /// The IAM group to attach it to
+    #[arg(long, value_name = "NAME", requires = "apply")]
+    pub group: Option<String>,
+    /// The inline policy's name
+    #[arg(long, value_name = "NAME", default_value = "awsmfa-require-mfa", requires = "apply")]
+    pub name: String,
+    /// Print the calls and the document; change nothing
+    #[arg(long, requires = "apply")]
+    pub dry_run: bool,
+    /// Replace a policy of that name whose content differs (shown first)
+    #[arg(long, requires = "apply")]
+    pub replace: bool,
+    /// After applying, prove it by EC2 dry runs with this AMI (verify's pre-test and post-test)
+    #[arg(long, env = "AWS_IMAGE_ID", value_name = "AMI", requires = "apply")]
+    pub image_id: Option<String>,
+    #[command(flatten)]
+    pub session: SessionArgs,
 }

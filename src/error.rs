@@ -22,6 +22,8 @@ pub enum Kind {
     /// 7: a wait ended without the awaited state: it timed out, or the instance left the
     /// way to it (terminated while we waited for running).
     WaitEnded,
+    /// 8, silently: `doctor` found a failing check (its report says which).
+    ChecksFailed,
     /// 10: `verify` found that long-term keys can do what only MFA should allow.
     NotEnforced,
     /// 130, as in shells: the user pressed Ctrl-C (during a wait); said where it happened.
@@ -39,7 +41,7 @@ pub enum Kind {
 impl Kind {
     /// Kinds whose exit code says it all: no `error:` line is printed for them.
     pub fn is_silent(self) -> bool {
-        matches!(self, Kind::NoSession | Kind::Interrupted | Kind::Declined)
+        matches!(self, Kind::NoSession | Kind::Interrupted | Kind::Declined | Kind::ChecksFailed)
     }
 
     pub fn exit_code(self) -> i32 {
@@ -51,6 +53,7 @@ impl Kind {
             Kind::Denied => 5,
             Kind::Unreachable => 6,
             Kind::WaitEnded => 7,
+            Kind::ChecksFailed => 8,
             Kind::NotEnforced => 10,
             Kind::Interrupted => 130,
             Kind::Declined => 1,

@@ -1,7 +1,7 @@
 //! awsmfa: MFA-protected temporary AWS credentials, in one command.
 //!
 //! Layers, top to bottom; a module uses only modules below it (`tests/layers.rs` checks it):
-//! `commands` → `cli` → `server` → `rotation` → `output` → `session` → `ec2` → `mfa` → `aws` → `profile` → `keystore` → `config`
+//! `commands` → `cli` → `server` → `rotation` → `doctor` → `output` → `session` → `ec2` → `mfa` → `aws` → `profile` → `keystore` → `config`
 //! → `files` → `credentials` → `ui` → `clock` → `error`.
 
 pub mod aws;
@@ -10,6 +10,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod credentials;
+pub mod doctor;
 pub mod ec2;
 pub mod error;
 pub mod files;

@@ -11,6 +11,7 @@ const LAYERS: &[&str] = &[
     "cli",
     "server",
     "rotation",
+    "doctor",
     "output",
     "session",
     "ec2",

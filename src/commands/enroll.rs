@@ -36,8 +36,11 @@ pub fn run(global: &GlobalArgs, args: EnrollArgs) -> Result<i32> {
         (Some(user), _) => user.clone(),
         (None, Some(user)) => user.clone(),
         (None, None) => {
-            return Err(Error::config(format!("the keys of profile '{}' are not an IAM user's ({})", settings.profile, caller.arn))
-                .hint("MFA devices belong to IAM users: pass --user NAME, or use the keys of the user to enroll"));
+            return Err(Error::config(format!(
+                "the keys of profile '{}' are not an IAM user's ({})",
+                settings.profile, caller.arn
+            ))
+            .hint("MFA devices belong to IAM users: pass --user NAME, or use the keys of the user to enroll"));
         }
     };
     let for_caller = caller.user.as_deref() == Some(user.as_str());
@@ -90,7 +93,10 @@ pub fn run(global: &GlobalArgs, args: EnrollArgs) -> Result<i32> {
         files::edit_ini(&settings.config_path, |old| {
             Ok(Some(ini::replace_keys(old, &section, &[("mfa_serial", Some(&serial))])))
         })?;
-        ui::note(&format!("wrote mfa_serial into [{section}] of {}; next: awsmfa login", settings.config_path.display()));
+        ui::note(&format!(
+            "wrote mfa_serial into [{section}] of {}; next: awsmfa login",
+            settings.config_path.display()
+        ));
     }
     Ok(0)
 }
@@ -157,7 +163,9 @@ impl Input {
             }
             .map_err(|e| Error::io("read a code from", Path::new("the terminal"), e))?;
             if read == 0 {
-                return Err(Error::config("no code entered (end of input)").hint("type the 6-digit codes the app shows"));
+                return Err(
+                    Error::config("no code entered (end of input)").hint("type the 6-digit codes the app shows")
+                );
             }
             if let Some(code) = MfaCode::parse(&line) {
                 return Ok(code.as_str().to_string());
@@ -185,7 +193,9 @@ fn virtual_codes(input: &mut Input, seed: &Secret) -> Result<(String, String)> {
                 first = Some(code);
                 break;
             }
-            Err(_) if input.interactive() => input.say("that is not a code of this new device now: check that the app scanned this QR code\n"),
+            Err(_) if input.interactive() => {
+                input.say("that is not a code of this new device now: check that the app scanned this QR code\n")
+            }
             Err(_) => return Err(not_this_device()),
         }
     }
@@ -202,9 +212,10 @@ fn virtual_codes(input: &mut Input, seed: &Secret) -> Result<(String, String)> {
                 format!("the two codes are from the same 30-second window: AWS needs the next one (in {wait} s)"),
                 Kind::MfaRejected,
             ),
-            CodeProblem::NotConsecutive => {
-                ("the two codes are not from windows in a row: type the code that follows the first".into(), Kind::MfaRejected)
-            }
+            CodeProblem::NotConsecutive => (
+                "the two codes are not from windows in a row: type the code that follows the first".into(),
+                Kind::MfaRejected,
+            ),
             CodeProblem::NotThisDevice => (
                 "that is not a code of this new device now: check that the app scanned this QR code".into(),
                 Kind::MfaRejected,

@@ -1,6 +1,7 @@
 //! One file per subcommand; each is a short script over `profile`, `session` and `output`.
 
 mod credential_process;
+mod doctor;
 mod enroll;
 mod env;
 mod exec;
@@ -46,10 +47,11 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Launch(args) => launch::run(global, args),
         Command::Instances(args) => instances::run(global, args),
         Command::Terminate(args) => terminate::run(global, args),
-        Command::Policy(args) => policy::run(args),
+        Command::Policy(args) => policy::run(global, args),
         Command::Serve(args) => serve::run(global, args),
         Command::Keys { command } => keys::run(global, command),
         Command::Enroll(args) => enroll::run(global, args),
+        Command::Doctor(args) => doctor::run(global, args),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "awsmfa", &mut out);

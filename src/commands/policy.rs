@@ -1,11 +1,262 @@
-//! `awsmfa policy`: the IAM policy that enforces MFA, ready for `aws iam put-user-policy`.
+//! `awsmfa policy`: the IAM policy that enforces MFA, printed for `aws iam put-user-policy`,
+//! or (`--apply`) attached by awsmfa itself, guarded against locking the caller out, and
+//! proven with verify's two dry runs.
 
-use super::print;
-use crate::cli::PolicyArgs;
-use crate::error::Result;
-use crate::output::policy::document;
+use std::time::{Duration, Instant};
 
-pub fn run(args: PolicyArgs) -> Result<i32> {
-    let text = serde_json::to_string_pretty(&document(args.scope)).expect("json");
-    print(format!("{text}\n").as_bytes())
+use super::{print, request, settings};
+use crate::aws::{self, ClientSpec, Failure, Retries, Signer};
+use crate::cli::{GlobalArgs, PolicyArgs};
+use crate::ec2::{Ec2, LaunchSpec, ProbeResult};
+use crate::error::{Error, Kind, Result};
+use crate::mfa::enroll::Iam;
+use crate::output::policy::{diff, document};
+use crate::profile::Settings;
+use crate::session;
+use crate::ui;
+
+/// How long a new policy may take to reach EC2 (IAM is eventually consistent).
+const PROPAGATION: Duration = Duration::from_secs(60);
+
+pub fn run(global: &GlobalArgs, args: PolicyArgs) -> Result<i32> {
+    let doc = document(args.scope);
+    let text = serde_json::to_string_pretty(&doc).expect("json");
+    if !args.apply {
+        return print(format!("{text}\n").as_bytes());
+    }
+    let target = match (&args.user, &args.group) {
+        (Some(user), None) => Target::User(user.clone()),
+        (None, Some(group)) => Target::Group(group.clone()),
+        _ => {
+            return Err(Error::new(Kind::Usage, "--apply needs --user NAME or --group NAME")
+                .hint("e.g. awsmfa policy --apply --user alice --dry-run"));
+        }
+    };
+    let settings = settings(global, &args.session)?;
+    let keys = settings.keys()?;
+    let spec = ClientSpec::new(&settings, "iam", Signer::LongTerm(keys), Retries::Standard)?;
+    let iam = Iam::new(&spec);
+    let caller = iam.caller(&settings)?;
+    let me = caller.user.clone().unwrap_or_default();
+    let signed = Signed { settings: &settings, args: &args, spec: std::cell::RefCell::new(spec.clone()) };
+    let affects_me = match &target {
+        Target::User(user) => *user == me,
+        Target::Group(group) => signed.call("iam:ListGroupsForUser", |spec| groups_of(spec, &me))?.contains(group),
+    };
+    // Lock-out guard: the policy denies all but MFA self-service to keys without MFA.
+    if affects_me && iam.devices(&me)?.is_empty() {
+        return Err(Error::config(format!(
+            "refusing to apply the policy to {target}: it covers you ({me}), and you have no MFA device, so every call of yours but enrolling one would be denied"
+        ))
+        .hint("`awsmfa enroll` your device first, then apply the policy"));
+    }
+    let existing = signed.call(target.get_call(), |spec| current_policy(spec, &target, &args.name))?;
+    let same = existing.as_ref().is_some_and(|old| *old == doc);
+    if let Some(old) = existing.as_ref().filter(|_| !same) {
+        let old_text = serde_json::to_string_pretty(old).expect("json");
+        let shown = format!(
+            "{target} already has a policy named {} with other content:\n{}",
+            args.name,
+            diff(&old_text, &text)
+        );
+        if !args.replace {
+            ui::note(&shown);
+            return Err(Error::config(format!("the policy {} of {target} differs from awsmfa's", args.name))
+                .hint("pass --replace to replace it, or --name to attach awsmfa's beside it"));
+        }
+        ui::note(&shown);
+    }
+    let call = target.put_call();
+    if args.dry_run {
+        let plan = if same {
+            format!("{target} already has this policy as {}: no call would be made\n", args.name)
+        } else {
+            format!("{call} {} PolicyName={} PolicyDocument=\n{text}\n", target.parameter(), args.name)
+        };
+        return print(plan.as_bytes());
+    }
+    if same {
+        ui::note(&format!("{target} already has this policy as {}", args.name));
+    } else {
+        signed.call(call, |spec| put_policy(spec, &target, &args.name, &text))?;
+        ui::note(&format!("attached {} to {target}", args.name));
+    }
+    match (&args.image_id, affects_me) {
+        (Some(image), true) => prove(&settings, &args, image),
+        (Some(_), false) => {
+            ui::note(&format!("to prove it, run `awsmfa verify` with the keys of {target}"));
+            Ok(0)
+        }
+        (None, _) => {
+            ui::note("to prove it: `awsmfa verify --image-id AMI` (or pass --image-id here)");
+            Ok(0)
+        }
+    }
+}
+
+/// IAM calls signed with the long-term keys, switching once to an MFA session when they are
+/// denied: the caller may be under an MFA policy already.
+struct Signed<'a> {
+    settings: &'a Settings,
+    args: &'a PolicyArgs,
+    spec: std::cell::RefCell<ClientSpec>,
+}
+
+impl Signed<'_> {
+    fn call<T>(&self, action: &str, f: impl Fn(&ClientSpec) -> Result<std::result::Result<T, Failure>>) -> Result<T> {
+        let first = f(&self.spec.borrow())?;
+        let failure = match first {
+            Ok(v) => return Ok(v),
+            Err(Failure::Service { code, .. }) if code == "AccessDenied" && !self.upgraded() => {
+                ui::note(&format!("{action} is denied without MFA; going on with an MFA session"));
+                let got = session::get_session(self.settings, &request(&self.args.session, false)?)?;
+                *self.spec.borrow_mut() =
+                    ClientSpec::new(self.settings, "iam", Signer::Session(&got.session), Retries::Standard)?;
+                match f(&self.spec.borrow())? {
+                    Ok(v) => return Ok(v),
+                    Err(failure) => failure,
+                }
+            }
+            Err(failure) => failure,
+        };
+        Err(failure.into_error(action, &self.spec.borrow().describe_endpoint("iam")))
+    }
+
+    fn upgraded(&self) -> bool {
+        self.spec.borrow().is_session()
+    }
+}
+
+enum Target {
+    User(String),
+    Group(String),
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::User(u) => write!(f, "IAM user {u}"),
+            Target::Group(g) => write!(f, "IAM group {g}"),
+        }
+    }
+}
+
+impl Target {
+    fn put_call(&self) -> &'static str {
+        match self {
+            Target::User(_) => "iam:PutUserPolicy",
+            Target::Group(_) => "iam:PutGroupPolicy",
+        }
+    }
+    fn get_call(&self) -> &'static str {
+        match self {
+            Target::User(_) => "iam:GetUserPolicy",
+            Target::Group(_) => "iam:GetGroupPolicy",
+        }
+    }
+    fn parameter(&self) -> String {
+        match self {
+            Target::User(u) => format!("UserName={u}"),
+            Target::Group(g) => format!("GroupName={g}"),
+        }
+    }
+}
+
+fn groups_of(spec: &ClientSpec, user: &str) -> Result<std::result::Result<Vec<String>, Failure>> {
+    if user.is_empty() {
+        return Ok(Ok(Vec::new()));
+    }
+    let client = spec.iam();
+    Ok(aws::block_on(async { client.list_groups_for_user().user_name(user).send().await })?
+        .map(|out| out.groups().iter().map(|g| g.group_name().to_string()).collect())
+        .map_err(aws::classify))
+}
+
+/// The inline policy `name` of the target, parsed; None when there is none.
+fn current_policy(
+    spec: &ClientSpec,
+    target: &Target,
+    name: &str,
+) -> Result<std::result::Result<Option<serde_json::Value>, Failure>> {
+    let client = spec.iam();
+    let document = match target {
+        Target::User(user) => {
+            aws::block_on(async { client.get_user_policy().user_name(user).policy_name(name).send().await })?
+                .map(|o| o.policy_document().to_string())
+                .map_err(aws::classify)
+        }
+        Target::Group(group) => {
+            aws::block_on(async { client.get_group_policy().group_name(group).policy_name(name).send().await })?
+                .map(|o| o.policy_document().to_string())
+                .map_err(aws::classify)
+        }
+    };
+    let document = match document {
+        Ok(d) => d,
+        Err(Failure::Service { code, .. }) if code == "NoSuchEntity" => return Ok(Ok(None)),
+        Err(f) => return Ok(Err(f)),
+    };
+    // IAM returns policy documents URL-encoded (RFC 3986).
+    let decoded = percent_encoding::percent_decode_str(&document).decode_utf8_lossy().into_owned();
+    Ok(Ok(Some(serde_json::from_str(&decoded).unwrap_or(serde_json::Value::String(decoded)))))
+}
+
+fn put_policy(spec: &ClientSpec, target: &Target, name: &str, text: &str) -> Result<std::result::Result<(), Failure>> {
+    let client = spec.iam();
+    Ok(match target {
+        Target::User(user) => aws::block_on(async {
+            client.put_user_policy().user_name(user).policy_name(name).policy_document(text).send().await
+        })?
+        .map(|_| ())
+        .map_err(aws::classify),
+        Target::Group(group) => aws::block_on(async {
+            client.put_group_policy().group_name(group).policy_name(name).policy_document(text).send().await
+        })?
+        .map(|_| ())
+        .map_err(aws::classify),
+    })
+}
+
+/// verify's pre-test (long-term keys denied; retried while the policy propagates) and
+/// post-test (the MFA session allowed), by EC2 dry run.
+fn prove(settings: &Settings, args: &PolicyArgs, image: &str) -> Result<i32> {
+    let launch = LaunchSpec {
+        image_id: image.to_string(),
+        instance_type: "t2.micro".into(),
+        count: 1,
+        tags: vec![(crate::ec2::CREATED_BY_KEY.into(), crate::ec2::CREATED_BY_VALUE.into())],
+        ..Default::default()
+    };
+    let region = super::region(settings);
+    let long_term = ClientSpec::new(settings, "ec2", Signer::LongTerm(settings.keys()?), Retries::Standard)?;
+    let without = Ec2::new(&long_term, &region, settings.poll_interval);
+    let started = Instant::now();
+    loop {
+        match aws::block_on(without.probe(&launch))? {
+            ProbeResult::Denied { .. } => break,
+            ProbeResult::Allowed if started.elapsed() < PROPAGATION => std::thread::sleep(Duration::from_secs(2)),
+            ProbeResult::Allowed => {
+                return Err(Error::new(Kind::NotEnforced, format!(
+                    "MFA is NOT enforced: long-term keys can still launch {}s after the policy was attached",
+                    PROPAGATION.as_secs()
+                ))
+                .hint("check for an Allow with higher precedence (an SCP or a permissions boundary) and run `awsmfa verify` again"));
+            }
+            ProbeResult::Failed(err) => return Err(err),
+        }
+    }
+    ui::note("pre-test: long-term keys may not launch (dry run denied): ok");
+    let got = session::get_session(settings, &request(&args.session, false)?)?;
+    let with_mfa = super::ec2_for(settings, &got.session)?;
+    match aws::block_on(with_mfa.probe(&launch))? {
+        ProbeResult::Allowed => {
+            ui::note("post-test: the MFA session may launch (dry run allowed): ok; MFA is enforced and working");
+            Ok(0)
+        }
+        ProbeResult::Denied { message, .. } => {
+            Err(Error::denied(format!("post-test: denied even with MFA: {message}"))
+                .hint("the account denies this launch for other reasons too: check the user's other policies"))
+        }
+        ProbeResult::Failed(err) => Err(err),
+    }
 }

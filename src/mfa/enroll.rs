@@ -64,7 +64,9 @@ impl<'a> Iam<'a> {
                 )),
                 other => other.into_error("iam:CreateVirtualMFADevice", &self.endpoint),
             })?;
-        let device = out.virtual_mfa_device().ok_or_else(|| Error::unexpected("iam:CreateVirtualMFADevice returned no device"))?;
+        let device = out
+            .virtual_mfa_device()
+            .ok_or_else(|| Error::unexpected("iam:CreateVirtualMFADevice returned no device"))?;
         let seed = device
             .base32_string_seed()
             .and_then(|b| String::from_utf8(b.as_ref().to_vec()).ok())
@@ -118,11 +120,9 @@ impl Guard {
             let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
             let signalled = runtime.block_on(async {
                 use tokio::signal::unix::{SignalKind, signal};
-                let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
-                    signal(SignalKind::interrupt()),
-                    signal(SignalKind::terminate()),
-                    signal(SignalKind::hangup()),
-                ) else {
+                let (Ok(mut int), Ok(mut term), Ok(mut hup)) =
+                    (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup()))
+                else {
                     return false;
                 };
                 tokio::select! {
@@ -197,10 +197,16 @@ pub fn check_pair(seed: &Secret, first: &str, second: &str, unix_seconds: u64) -
 
 /// The URI authenticator apps read from the QR code, as AWS's own QR codes spell it.
 pub fn otpauth_uri(user: &str, account: &str, seed: &Secret) -> String {
-    let label: String = user
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c.to_string() } else { format!("%{:02X}", c as u32) })
-        .collect();
+    let label: String =
+        user.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c.to_string()
+                } else {
+                    format!("%{:02X}", c as u32)
+                }
+            })
+            .collect();
     format!(
         "otpauth://totp/Amazon%20Web%20Services:{label}@{account}?secret={}&issuer=Amazon%20Web%20Services",
         seed.expose()

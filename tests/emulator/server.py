@@ -692,15 +692,6 @@ class Emulator:
         self.moto_app = moto_app
 
     def __call__(self, environ, start_response):
-        def dated(status, headers, exc_info=None):
-            # Every answer carries the emulator's clock, as AWS's do (clients read skew from it).
-            headers = [(k, v) for k, v in headers if k.lower() != "date"]
-            headers.append(("Date", formatdate(now_seconds(), usegmt=True)))
-            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
-
-        return self.handle(environ, dated)
-
-    def handle(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path.startswith("/moto-api"):
             return self.moto_app(environ, start_response)
@@ -883,7 +874,15 @@ def main():
     stdout, sys.stdout = sys.stdout, sys.stderr  # only the ready line goes to stdout
     if os.environ.get("AWSMFA_EMULATOR_LOG") != "1":
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = make_server(args.host, args.port, build_app(), threaded=True)
+    from werkzeug.serving import WSGIRequestHandler
+
+    class Handler(WSGIRequestHandler):
+        def date_time_string(self, timestamp=None):
+            # Every answer's Date header is the emulator's clock, as AWS's is AWS's: clients
+            # read clock skew from it (/_awsmfa/clock shifts it).
+            return formatdate(now_seconds(), usegmt=True)
+
+    server = make_server(args.host, args.port, build_app(), threaded=True, request_handler=Handler)
 
     def stop(signum, frame):
         threading.Thread(target=server.shutdown, daemon=True).start()

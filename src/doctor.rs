@@ -1,0 +1,388 @@
+//! `awsmfa doctor`: every link of the chain from the AWS files to a working MFA session,
+//! checked in order, each with its verdict and, when it is not ok, the fix. Reads files and
+//! makes read-only AWS calls (GetCallerIdentity, ListMFADevices, an EC2 dry run); it never
+//! logs in, launches or writes anything.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::aws::{self, ClientSpec, Failure, Retries, Signer};
+use crate::credentials::key_tail;
+use crate::ec2::{Ec2, LaunchSpec, ProbeResult};
+use crate::error::Error;
+use crate::profile::{Environment, Settings};
+use crate::session::cache::Rejected;
+
+/// Clock offsets against AWS beyond these are a warning, then a failure: a TOTP code is
+/// valid for 30 s, and AWS accepts one step either side.
+pub const CLOCK_WARN: i64 = 10;
+pub const CLOCK_FAIL: i64 = 30;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Warn,
+    Fail,
+    Skip,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warn => "warn",
+            Status::Fail => "FAIL",
+            Status::Skip => "skip",
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Check {
+    pub check: &'static str,
+    pub status: Status,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+fn check(name: &'static str, status: Status, detail: impl Into<String>, fix: Option<String>) -> Check {
+    Check { check: name, status, detail: detail.into(), fix }
+}
+
+fn from_error(name: &'static str, err: &Error) -> Check {
+    check(name, Status::Fail, err.message.clone(), err.hint.clone())
+}
+
+/// Runs every check. `settings` is what loading them gave (their error is the first
+/// finding); `image_id` enables the policy check.
+pub fn run(env: &Environment, settings: crate::error::Result<Settings>, image_id: Option<&str>) -> Vec<Check> {
+    let mut out = Vec::new();
+    let settings = match settings {
+        Ok(s) => s,
+        Err(err) => {
+            out.push(from_error("files", &err));
+            return out;
+        }
+    };
+    out.push(files(env, &settings));
+    out.push(profile(env, &settings));
+    out.push(cache_dir(&settings));
+    let keys = match settings.keys() {
+        Ok(keys) => keys,
+        Err(err) => {
+            out.push(from_error("keys", &err));
+            out.push(credential_process(&settings));
+            return out;
+        }
+    };
+    out.push(session(&settings, keys));
+    out.push(credential_process(&settings));
+    // The network: one GetCallerIdentity proves the keys and the endpoint and reads AWS's clock.
+    let spec = match ClientSpec::new(&settings, "sts", Signer::LongTerm(keys), Retries::Standard) {
+        Ok(spec) => spec,
+        Err(err) => {
+            out.push(from_error("keys", &err));
+            return out;
+        }
+    };
+    let endpoint = spec.describe_endpoint("sts");
+    let identity = match aws::caller_identity(&spec) {
+        Ok(Ok(identity)) => identity,
+        Ok(Err(failure)) => {
+            let reachable = matches!(failure, Failure::Service { .. });
+            out.push(from_error("keys", &failure.into_error("sts:GetCallerIdentity", &endpoint)));
+            if !reachable {
+                out.push(check(
+                    "endpoints",
+                    Status::Fail,
+                    format!("no answer from {endpoint} within {}", aws::limits()),
+                    Some("check the network, AWS_ENDPOINT_URL* and endpoint_url, or raise cli_connect_timeout / cli_read_timeout in the profile".into()),
+                ));
+            }
+            return out;
+        }
+        Err(err) => {
+            out.push(from_error("keys", &err));
+            return out;
+        }
+    };
+    out.push(check(
+        "keys",
+        Status::Ok,
+        format!("key {} ({}) is accepted: {}", key_tail(&keys.access_key_id), keys.origin, identity.arn),
+        None,
+    ));
+    out.push(check(
+        "endpoints",
+        Status::Ok,
+        format!("{endpoint} answered in {} ms ({})", identity.took.as_millis(), aws::limits()),
+        None,
+    ));
+    out.push(clock(identity.clock_offset));
+    out.push(mfa_device(&settings, &spec));
+    out.push(policy(&settings, &spec, image_id));
+    out
+}
+
+fn files(env: &Environment, settings: &Settings) -> Check {
+    let describe = |path: &Path, var: &str| {
+        let from = if env.get(var).is_some() { var.to_string() } else { "the default".into() };
+        let state = match std::fs::metadata(path) {
+            Ok(_) => "read",
+            Err(_) => "missing",
+        };
+        format!("{} ({from}, {state})", path.display())
+    };
+    let config = describe(&settings.config_path, "AWS_CONFIG_FILE");
+    let credentials = describe(&settings.credentials_path, "AWS_SHARED_CREDENTIALS_FILE");
+    let neither = !settings.config_path.exists() && !settings.credentials_path.exists();
+    check(
+        "files",
+        if neither { Status::Warn } else { Status::Ok },
+        format!("config {config}; credentials {credentials}"),
+        neither.then(|| "run `aws configure` (or `awsmfa keys add PROFILE`) to create them".into()),
+    )
+}
+
+fn profile(env: &Environment, settings: &Settings) -> Check {
+    let from = if !settings.profile_named {
+        "the default"
+    } else if env.get("AWS_PROFILE").is_some() {
+        "AWS_PROFILE or --profile"
+    } else {
+        "--profile or AWS_DEFAULT_PROFILE"
+    };
+    let mut detail = format!("'{}' (from {from})", settings.profile);
+    if settings.base_profile != settings.profile {
+        detail.push_str(&format!(", keys of '{}' through {} role(s)", settings.base_profile, settings.roles.len()));
+    }
+    if let Some(serial) = &settings.serial {
+        detail.push_str(&format!(", mfa_serial {} (from {})", serial.value, serial.origin));
+    }
+    detail.push_str(&format!(
+        ", region {}",
+        settings.region.clone().unwrap_or_else(|| format!("{} (none set)", aws::FALLBACK_REGION))
+    ));
+    check("profile", Status::Ok, detail, None)
+}
+
+fn cache_dir(settings: &Settings) -> Check {
+    let dir = &settings.cache_dir;
+    match crate::files::read::check_private_dir(dir) {
+        Ok(()) if dir.exists() => check("cache", Status::Ok, format!("{} is yours and private", dir.display()), None),
+        Ok(()) => {
+            check("cache", Status::Ok, format!("{} will be created (0700) at the first login", dir.display()), None)
+        }
+        Err(err) => from_error("cache", &err),
+    }
+}
+
+fn session(settings: &Settings, keys: &crate::credentials::LongTermKeys) -> Check {
+    let (cache, key) = crate::session::cache_for(settings, keys);
+    let now = crate::clock::now();
+    match cache.load(&key) {
+        Ok(c) if c.session.seconds_left(now) > 0 => check(
+            "session",
+            Status::Ok,
+            format!(
+                "valid until {} ({} left)",
+                crate::clock::human_utc(c.session.expiration),
+                crate::clock::human_duration(c.session.seconds_left(now))
+            ),
+            None,
+        ),
+        Ok(c) => check(
+            "session",
+            Status::Warn,
+            format!("expired at {}", crate::clock::human_utc(c.session.expiration)),
+            Some("`awsmfa login` gets a new one".into()),
+        ),
+        Err(Rejected::Missing) => check("session", Status::Warn, "none cached", Some("`awsmfa login` gets one".into())),
+        Err(Rejected::Unsafe(why)) => check("session", Status::Warn, why, Some("`awsmfa login` replaces it".into())),
+        Err(Rejected::Refused(err)) => from_error("session", &err),
+    }
+}
+
+/// `credential_process` lines that run awsmfa: the program must exist (on PATH when named
+/// bare) and be this version.
+fn credential_process(settings: &Settings) -> Check {
+    let mut problems = Vec::new();
+    let mut seen = 0;
+    for name in settings.files().profile_names() {
+        let Some(line) = settings.own_value(&name, "credential_process") else { continue };
+        let program = first_word(&line);
+        if Path::new(&program).file_name().and_then(|f| f.to_str()) != Some("awsmfa") {
+            continue;
+        }
+        seen += 1;
+        let Some(path) = locate_program(&program) else {
+            problems.push(format!(
+                "profile '{name}' runs {program}, which is not found{}",
+                if program.contains('/') { "" } else { " on PATH" }
+            ));
+            continue;
+        };
+        match program_version(&path) {
+            Some(v) if v == env!("CARGO_PKG_VERSION") => {}
+            Some(v) => problems.push(format!(
+                "profile '{name}' runs {} version {v}, not this {}",
+                path.display(),
+                env!("CARGO_PKG_VERSION")
+            )),
+            None => problems
+                .push(format!("profile '{name}' runs {}, which does not answer --version as awsmfa", path.display())),
+        }
+    }
+    match (seen, problems.is_empty()) {
+        (0, _) => check("credential_process", Status::Skip, "no profile runs awsmfa through credential_process", None),
+        (n, true) => check("credential_process", Status::Ok, format!("{n} profile(s) run this awsmfa"), None),
+        (_, false) => check(
+            "credential_process",
+            Status::Fail,
+            problems.join("; "),
+            Some("point credential_process at this awsmfa (its full path), or install it on PATH".into()),
+        ),
+    }
+}
+
+fn first_word(line: &str) -> String {
+    let line = line.trim();
+    match line.strip_prefix('"') {
+        Some(rest) => rest.split('"').next().unwrap_or("").to_string(),
+        None => line.split_whitespace().next().unwrap_or("").to_string(),
+    }
+}
+
+fn locate_program(program: &str) -> Option<std::path::PathBuf> {
+    if program.contains('/') {
+        return Path::new(program).is_file().then(|| program.into());
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(program)).find(|p| p.is_file())
+}
+
+/// The version an awsmfa binary reports ("awsmfa 0.1.0"), within a few seconds.
+fn program_version(path: &Path) -> Option<String> {
+    let mut child = std::process::Command::new(path)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let started = std::time::Instant::now();
+    while child.try_wait().ok()?.is_none() {
+        if started.elapsed() > Duration::from_secs(5) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take()?, &mut text).ok()?;
+    text.trim().strip_prefix("awsmfa ").map(str::to_string)
+}
+
+fn clock(offset: Option<i64>) -> Check {
+    let Some(offset) = offset else {
+        return check("clock", Status::Skip, "AWS's answer had no Date header", None);
+    };
+    let shown =
+        format!("this machine's clock is {} s {} AWS's", offset.abs(), if offset > 0 { "behind" } else { "ahead of" });
+    let fix = Some(
+        "sync the clock (`timedatectl set-ntp true`, or your OS's time settings): MFA codes depend on it".to_string(),
+    );
+    match offset.abs() {
+        0..=CLOCK_WARN => check("clock", Status::Ok, format!("within {CLOCK_WARN} s of AWS's ({offset:+} s)"), None),
+        a if a <= CLOCK_FAIL => check("clock", Status::Warn, shown, fix),
+        _ => check("clock", Status::Fail, format!("{shown}: codes typed now will be refused"), fix),
+    }
+}
+
+fn mfa_device(settings: &Settings, spec: &ClientSpec) -> Check {
+    let iam = spec.with_service(settings, "iam");
+    let client = iam.iam();
+    let listed = aws::block_on(async { client.list_mfa_devices().send().await });
+    let devices: Vec<String> = match listed {
+        Ok(Ok(out)) => out.mfa_devices().iter().map(|d| d.serial_number().to_string()).collect(),
+        Ok(Err(e)) => {
+            return from_error(
+                "mfa-device",
+                &aws::classify(e).into_error("iam:ListMFADevices", &iam.describe_endpoint("iam")),
+            );
+        }
+        Err(err) => return from_error("mfa-device", &err),
+    };
+    match (&settings.serial, devices.as_slice()) {
+        (Some(serial), _) if devices.contains(&serial.value) => {
+            check("mfa-device", Status::Ok, format!("{} is enabled for this user", serial.value), None)
+        }
+        (Some(serial), _) => check(
+            "mfa-device",
+            Status::Fail,
+            format!(
+                "{} (from {}) is not an enabled device of this user (theirs: {})",
+                serial.value,
+                serial.origin,
+                if devices.is_empty() { "none".into() } else { devices.join(", ") }
+            ),
+            Some("correct mfa_serial, or `awsmfa enroll` a device".into()),
+        ),
+        (None, []) => check(
+            "mfa-device",
+            Status::Fail,
+            "this user has no MFA device",
+            Some("`awsmfa enroll` creates and enables one".into()),
+        ),
+        (None, [one]) => {
+            check("mfa-device", Status::Ok, format!("{one} (the user's only device; mfa_serial not set)"), None)
+        }
+        (None, many) => check(
+            "mfa-device",
+            Status::Warn,
+            format!("this user has {} devices: {}", many.len(), many.join(", ")),
+            Some("choose one with mfa_serial in the profile".into()),
+        ),
+    }
+}
+
+/// verify's pre-test alone: an EC2 dry run with the long-term keys must be denied.
+fn policy(settings: &Settings, spec: &ClientSpec, image_id: Option<&str>) -> Check {
+    let Some(image_id) = image_id else {
+        return check(
+            "policy",
+            Status::Skip,
+            "not checked: no image to dry-run a launch with",
+            Some("pass --image-id AMI (or set AWS_IMAGE_ID) to check that the account denies EC2 without MFA".into()),
+        );
+    };
+    let ec2 = spec.with_service(settings, "ec2");
+    let region = settings.region.clone().unwrap_or_else(|| aws::FALLBACK_REGION.to_string());
+    let probe = Ec2::new(&ec2, &region, settings.poll_interval);
+    let launch = LaunchSpec {
+        image_id: image_id.to_string(),
+        instance_type: "t2.micro".into(),
+        count: 1,
+        tags: vec![(crate::ec2::CREATED_BY_KEY.into(), crate::ec2::CREATED_BY_VALUE.into())],
+        ..Default::default()
+    };
+    match aws::block_on(probe.probe(&launch)) {
+        Ok(ProbeResult::Denied { .. }) => {
+            check("policy", Status::Ok, "long-term keys may not launch EC2 (dry run denied): MFA is enforced", None)
+        }
+        Ok(ProbeResult::Allowed) => check(
+            "policy",
+            Status::Fail,
+            "long-term keys could launch EC2 (dry run allowed): MFA is NOT enforced",
+            Some("`awsmfa policy --apply --user NAME` attaches the policy that enforces it".into()),
+        ),
+        Ok(ProbeResult::Failed(err)) => {
+            check("policy", Status::Warn, format!("no verdict: {}", err.message), err.hint.clone())
+        }
+        Err(err) => from_error("policy", &err),
+    }
+}
