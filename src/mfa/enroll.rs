@@ -108,54 +108,81 @@ impl<'a> Iam<'a> {
 /// returns early, or is interrupted (SIGINT, SIGTERM, SIGHUP: a watcher thread deletes it
 /// and exits 130). No orphan device is left in IAM where the account lets us delete it.
 pub struct Guard {
-    pending: Arc<Mutex<Option<Box<dyn FnOnce() + Send>>>>,
+    state: Arc<Mutex<Cleanup>>,
+}
+
+enum Cleanup {
+    Pending(Box<dyn FnOnce() + Send>),
+    Done,
+    /// A signal came: the watcher cleans up and ends the process with 130.
+    Interrupted,
 }
 
 impl Guard {
     /// `cleanup` deletes the device and says so; it runs at most once.
     pub fn new(cleanup: Box<dyn FnOnce() + Send>) -> Guard {
-        let pending: Arc<Mutex<Option<Box<dyn FnOnce() + Send>>>> = Arc::new(Mutex::new(Some(cleanup)));
-        let watched = pending.clone();
-        std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
-            let signalled = runtime.block_on(async {
-                use tokio::signal::unix::{SignalKind, signal};
-                let (Ok(mut int), Ok(mut term), Ok(mut hup)) =
-                    (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup()))
-                else {
-                    return false;
-                };
-                tokio::select! {
-                    _ = int.recv() => true,
-                    _ = term.recv() => true,
-                    _ = hup.recv() => true,
-                }
-            });
-            drop(runtime);
-            if signalled {
-                let cleanup = watched.lock().unwrap_or_else(|e| e.into_inner()).take();
-                if let Some(cleanup) = cleanup {
+        let state = Arc::new(Mutex::new(Cleanup::Pending(cleanup)));
+        // The handlers are in place before this returns: a signal from now on reaches the
+        // watcher, never the default action (which would leave the device behind).
+        let watching = tokio::runtime::Builder::new_current_thread().enable_all().build().ok().and_then(|runtime| {
+            use tokio::signal::unix::{SignalKind, signal};
+            let entered = runtime.enter();
+            let signals =
+                (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup()));
+            drop(entered);
+            match signals {
+                (Ok(int), Ok(term), Ok(hup)) => Some((runtime, int, term, hup)),
+                _ => None,
+            }
+        });
+        let watched = state.clone();
+        if let Some((runtime, mut int, mut term, mut hup)) = watching {
+            std::thread::spawn(move || {
+                runtime.block_on(async {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                        _ = hup.recv() => {}
+                    }
+                });
+                drop(runtime);
+                // The lock is held while cleaning up: the main thread, were it to finish
+                // meanwhile, waits in `enabled` or `drop` instead of ending the process.
+                let mut state = watched.lock().unwrap_or_else(|e| e.into_inner());
+                if let Cleanup::Pending(cleanup) = std::mem::replace(&mut *state, Cleanup::Interrupted) {
                     eprintln!();
                     cleanup();
                 }
                 std::process::exit(130);
-            }
-        });
-        Guard { pending }
+            });
+        }
+        Guard { state }
     }
 
     /// The device is in use: nothing to clean up any more.
     pub fn enabled(self) {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.settle(false);
+    }
+
+    fn settle(&self, clean: bool) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        match std::mem::replace(&mut *state, Cleanup::Done) {
+            Cleanup::Pending(cleanup) if clean => cleanup(),
+            Cleanup::Interrupted => {
+                // The watcher has cleaned up and is ending the process.
+                drop(state);
+                loop {
+                    std::thread::park();
+                }
+            }
+            _ => {}
+        }
     }
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        let cleanup = self.pending.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(cleanup) = cleanup {
-            cleanup();
-        }
+        self.settle(true);
     }
 }
 

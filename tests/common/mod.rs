@@ -77,6 +77,41 @@ pub fn endpoint() -> &'static str {
     })
 }
 
+/// An emulator of this test's own (for hooks that change the whole emulator, such as its
+/// clock), stopped when dropped.
+pub struct OwnEmulator {
+    child: Child,
+    pub url: String,
+}
+
+impl OwnEmulator {
+    pub fn start() -> OwnEmulator {
+        let mut child = Command::new(repo().join("scripts/emulator"))
+            .args(["--port", "0"])
+            .env("AWSMFA_EMULATOR_EXIT_WITH_PARENT", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start scripts/emulator");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let url = line.trim().strip_prefix("ready ").unwrap_or_else(|| panic!("emulator said {line:?}")).to_string();
+        OwnEmulator { child, url }
+    }
+
+    /// POST or GET a test hook of this emulator.
+    pub fn hook(&self, method: &str, path: &str) -> Value {
+        hook_at(&self.url, method, path)
+    }
+}
+
+impl Drop for OwnEmulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// An IAM user made by tests/emulator/fixture.py: long-term keys and an enabled virtual
 /// MFA device, with the "deny unless MFA" policy unless asked otherwise.
 #[derive(Debug, Clone)]
@@ -91,9 +126,14 @@ pub struct User {
 }
 
 pub fn fixture(args: &[&str]) -> User {
+    fixture_at(endpoint(), args)
+}
+
+/// A fixture user in the emulator at `endpoint`.
+pub fn fixture_at(endpoint: &str, args: &[&str]) -> User {
     let out = Command::new(python())
         .arg(repo().join("tests/emulator/fixture.py"))
-        .args(["--endpoint", endpoint()])
+        .args(["--endpoint", endpoint])
         .args(args)
         .output()
         .expect("run fixture.py");
@@ -139,7 +179,11 @@ pub fn totp(seed: &str, offset: i64) -> String {
 
 /// GET a path of the emulator's test hooks; returns the JSON body.
 pub fn hook(method: &str, path: &str) -> Value {
-    let url = endpoint().strip_prefix("http://").unwrap();
+    hook_at(endpoint(), method, path)
+}
+
+pub fn hook_at(endpoint: &str, method: &str, path: &str) -> Value {
+    let url = endpoint.strip_prefix("http://").unwrap();
     let mut stream = TcpStream::connect(url).unwrap();
     write!(stream, "{method} {path} HTTP/1.0\r\nHost: {url}\r\nContent-Length: 0\r\n\r\n").unwrap();
     let mut response = String::new();

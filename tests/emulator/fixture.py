@@ -21,6 +21,9 @@ As a CLI:
   python fixture.py access-keys --endpoint URL USER [--create]
       prints the user's access key ids as a JSON list; with --create, first makes another key
       and prints {"access_key_id", "secret_access_key"} of it instead.
+  python fixture.py virtual-devices --endpoint URL     the serials of every virtual MFA device (JSON).
+  python fixture.py user-policies --endpoint URL USER  {name: document} of the user's inline policies.
+  python fixture.py group --endpoint URL NAME --member USER   creates a group with that member.
   python fixture.py whoami --endpoint URL      signs sts:GetCallerIdentity with the keys in
       AWSMFA_TEST_KEY_ID / AWSMFA_TEST_SECRET; prints the ARN, or exits 1 when AWS refuses them.
 All calls are signed with the emulator's administrator keys.
@@ -169,6 +172,27 @@ def main(argv=None):
         parser.add_argument("--offset", type=int, default=0)
         args = parser.parse_args(argv[1:])
         print(totp(args.seed, time.time(), args.offset))
+        return 0
+    if argv and argv[0] in ("virtual-devices", "user-policies", "group"):
+        parser = argparse.ArgumentParser(prog=f"fixture.py {argv[0]}")
+        parser.add_argument("--endpoint", required=True)
+        if argv[0] != "virtual-devices":
+            parser.add_argument("name")
+        if argv[0] == "group":
+            parser.add_argument("--member", required=True)
+        args = parser.parse_args(argv[1:])
+        iam = client("iam", args.endpoint)
+        if argv[0] == "virtual-devices":
+            devices = iam.list_virtual_mfa_devices(AssignmentStatus="Any")["VirtualMFADevices"]
+            print(json.dumps([d["SerialNumber"] for d in devices]))
+        elif argv[0] == "user-policies":
+            names = iam.list_user_policies(UserName=args.name)["PolicyNames"]
+            print(json.dumps({n: iam.get_user_policy(UserName=args.name, PolicyName=n)["PolicyDocument"]
+                              for n in names}))
+        else:
+            iam.create_group(GroupName=args.name)
+            iam.add_user_to_group(GroupName=args.name, UserName=args.member)
+            print(json.dumps({"group": args.name}))
         return 0
     if argv and argv[0] in ("access-keys", "whoami"):
         parser = argparse.ArgumentParser(prog=f"fixture.py {argv[0]}")
