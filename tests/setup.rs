@@ -387,3 +387,29 @@ fn doctor_measures_the_clock_against_aws() {
         }
     }
 }
+
+#[test]
+fn a_fresh_user_gets_to_a_proven_policy_with_awsmfa_alone() {
+    // Only long-term keys: no device, no policy. Every step after this is an awsmfa command.
+    let w = World::with_fixture(&["--no-mfa", "--policy", "none"]);
+    w.credentials("");
+    w.awsmfa().args(["verify", "--image-id", IMAGE]).assert().failure();
+    let mut child = w
+        .command(assert_cmd::cargo::cargo_bin("awsmfa").to_str().unwrap())
+        .args(["enroll", "--seed-out"])
+        .arg(w.path("seed"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let seed = seed_of(&w, &mut child);
+    let out = answer(child, &totp(&seed, -1), &totp(&seed, 0));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    w.awsmfa()
+        .args(["policy", "--apply", "--user", &w.user.name, "--image-id", IMAGE, "--code", &totp(&seed, 1)])
+        .assert()
+        .success();
+    w.awsmfa().args(["verify", "--image-id", IMAGE]).assert().success();
+    w.awsmfa().args(["doctor", "--image-id", IMAGE]).assert().success();
+}
