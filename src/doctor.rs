@@ -363,13 +363,7 @@ fn policy(settings: &Settings, spec: &ClientSpec, image_id: Option<&str>) -> Che
     let ec2 = spec.with_service(settings, "ec2");
     let region = settings.region.clone().unwrap_or_else(|| aws::FALLBACK_REGION.to_string());
     let probe = Ec2::new(&ec2, &region, settings.poll_interval);
-    let launch = LaunchSpec {
-        image_id: image_id.to_string(),
-        instance_type: "t2.micro".into(),
-        count: 1,
-        tags: vec![(crate::ec2::CREATED_BY_KEY.into(), crate::ec2::CREATED_BY_VALUE.into())],
-        ..Default::default()
-    };
+    let launch = LaunchSpec::probe_of(image_id);
     match aws::block_on(probe.probe(&launch)) {
         Ok(ProbeResult::Denied { .. }) => {
             check("policy", Status::Ok, "long-term keys may not launch EC2 (dry run denied): MFA is enforced", None)

@@ -25,6 +25,19 @@ pub struct LaunchSpec {
     pub tags: Vec<(String, String)>,
 }
 
+impl LaunchSpec {
+    /// One t2.micro of `image_id`, tagged created-by=awsmfa: what a policy check dry-runs.
+    pub fn probe_of(image_id: &str) -> LaunchSpec {
+        LaunchSpec {
+            image_id: image_id.to_string(),
+            instance_type: "t2.micro".into(),
+            count: 1,
+            tags: vec![(CREATED_BY_KEY.into(), CREATED_BY_VALUE.into())],
+            ..Default::default()
+        }
+    }
+}
+
 /// The answer to "could these credentials launch this?", asked with DryRun.
 #[derive(Debug)]
 pub enum ProbeResult {

@@ -220,13 +220,7 @@ fn put_policy(spec: &ClientSpec, target: &Target, name: &str, text: &str) -> Res
 /// verify's pre-test (long-term keys denied; retried while the policy propagates) and
 /// post-test (the MFA session allowed), by EC2 dry run.
 fn prove(settings: &Settings, args: &PolicyArgs, image: &str) -> Result<i32> {
-    let launch = LaunchSpec {
-        image_id: image.to_string(),
-        instance_type: "t2.micro".into(),
-        count: 1,
-        tags: vec![(crate::ec2::CREATED_BY_KEY.into(), crate::ec2::CREATED_BY_VALUE.into())],
-        ..Default::default()
-    };
+    let launch = LaunchSpec::probe_of(image);
     let region = super::region(settings);
     let long_term = ClientSpec::new(settings, "ec2", Signer::LongTerm(settings.keys()?), Retries::Standard)?;
     let without = Ec2::new(&long_term, &region, settings.poll_interval);

@@ -52,7 +52,7 @@ pub fn venv_bin(name: &str) -> String {
     format!("{}/{name}", Path::new(python).parent().unwrap().display())
 }
 
-static OWN_EMULATOR: Mutex<Option<Child>> = Mutex::new(None);
+static OWN_EMULATOR: Mutex<Option<OwnEmulator>> = Mutex::new(None);
 
 /// The emulator's URL: AWSMFA_TEST_ENDPOINT (scripts/test starts one for the whole run),
 /// else one started here for this test binary, which exits when the binary does.
@@ -62,17 +62,9 @@ pub fn endpoint() -> &'static str {
         if let Ok(url) = std::env::var("AWSMFA_TEST_ENDPOINT") {
             return url;
         }
-        let mut child = Command::new(repo().join("scripts/emulator"))
-            .args(["--port", "0"])
-            .env("AWSMFA_EMULATOR_EXIT_WITH_PARENT", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start scripts/emulator");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let url = line.trim().strip_prefix("ready ").unwrap_or_else(|| panic!("emulator said {line:?}")).to_string();
-        *OWN_EMULATOR.lock().unwrap() = Some(child);
+        let own = OwnEmulator::start();
+        let url = own.url.clone();
+        *OWN_EMULATOR.lock().unwrap() = Some(own);
         url
     })
 }
