@@ -183,8 +183,8 @@ def main(argv=None):
         args = parser.parse_args(argv[1:])
         iam = client("iam", args.endpoint)
         if argv[0] == "virtual-devices":
-            devices = iam.list_virtual_mfa_devices(AssignmentStatus="Any")["VirtualMFADevices"]
-            print(json.dumps([d["SerialNumber"] for d in devices]))
+            pages = iam.get_paginator("list_virtual_mfa_devices").paginate(AssignmentStatus="Any")
+            print(json.dumps([d["SerialNumber"] for page in pages for d in page["VirtualMFADevices"]]))
         elif argv[0] == "user-policies":
             names = iam.list_user_policies(UserName=args.name)["PolicyNames"]
             print(json.dumps({n: iam.get_user_policy(UserName=args.name, PolicyName=n)["PolicyDocument"]
