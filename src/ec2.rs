@@ -83,12 +83,12 @@ fn instance_info(i: &aws_sdk_ec2::types::Instance) -> InstanceInfo {
 /// EC2 calls with one client.
 /// Ctrl-C, caught from the moment `watch` is called: a command that launches and then waits
 /// watches before it launches, so a Ctrl-C at any point still ends with the ids printed.
-pub struct CtrlC(tokio::signal::unix::Signal);
+pub struct CtrlC(crate::platform::StopSignals);
 
 impl CtrlC {
     /// Must run inside the async runtime (`aws::block_on`).
     pub fn watch() -> Result<CtrlC> {
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        crate::platform::StopSignals::watch()
             .map(CtrlC)
             .map_err(|e| Error::unexpected(format!("cannot watch for Ctrl-C: {e}")).because(e))
     }
@@ -216,7 +216,7 @@ impl Ec2 {
             }
             tokio::select! {
                 _ = tokio::time::sleep(poll) => {}
-                _ = ctrl_c.0.recv() => return Ok(None),
+                _ = ctrl_c.0.interrupt() => return Ok(None),
             }
         }
     }

@@ -136,15 +136,14 @@ impl Error {
                 | E::InvalidFilename
                 | E::ReadOnlyFilesystem
                 | E::AlreadyExists
-        ) || err.raw_os_error() == Some(libc::ELOOP);
+        ) || crate::platform::is_link_refused(&err);
         let kind = if from_path { Kind::Config } else { Kind::Unexpected };
         let error = Self::new(kind, format!("cannot {action} {}: {}", path.display(), io_reason(&err)));
-        let raw = err.raw_os_error();
         let error = match err.kind() {
             E::PermissionDenied => {
                 error.hint(format!("check the owner and permissions of {} (`ls -ld` it)", path.display()))
             }
-            _ if raw == Some(libc::ELOOP) => {
+            _ if crate::platform::is_link_refused(&err) => {
                 error.hint(format!("{} is a loop of symlinks: point it at a real file", path.display()))
             }
             _ => error,

@@ -2,7 +2,7 @@
 //!
 //! Layers, top to bottom; a module uses only modules below it (`tests/layers.rs` checks it):
 //! `commands` → `cli` → `server` → `rotation` → `doctor` → `output` → `session` → `ec2` → `mfa` → `aws` → `profile` → `keystore` → `config`
-//! → `files` → `credentials` → `ui` → `clock` → `error`.
+//! → `files` → `credentials` → `ui` → `clock` → `error` → `platform`.
 
 pub mod aws;
 pub mod cli;
@@ -17,6 +17,7 @@ pub mod files;
 pub mod keystore;
 pub mod mfa;
 pub mod output;
+pub mod platform;
 pub mod profile;
 pub mod rotation;
 pub mod server;

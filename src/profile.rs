@@ -144,7 +144,7 @@ enum KeyProblem {
 }
 
 pub fn home_dir(env: &Environment) -> Result<PathBuf> {
-    env.get("HOME").map(PathBuf::from).ok_or_else(|| {
+    crate::platform::home_from(|name| env.get(name).map(str::to_string)).ok_or_else(|| {
         Error::config("HOME is not set")
             .hint("set HOME, or name every file: AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE and AWSMFA_CACHE_DIR")
     })

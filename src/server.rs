@@ -55,9 +55,7 @@ impl Endpoint {
 /// A fresh 256-bit token, hex.
 pub fn new_token() -> Result<Secret> {
     let mut bytes = [0u8; 32];
-    // SAFETY: getrandom writes at most `len` bytes into the buffer we pass.
-    let got = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
-    if got != bytes.len() as isize {
+    if !crate::platform::random_bytes(&mut bytes) {
         return Err(Error::unexpected("cannot read 32 random bytes from the OS for the server's token"));
     }
     Ok(Secret::new(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))

@@ -25,6 +25,7 @@ const LAYERS: &[&str] = &[
     "ui",
     "clock",
     "error",
+    "platform",
 ];
 
 fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {

@@ -118,7 +118,8 @@ fn show(uri: &str, seed: &Secret, serial: &str) -> Result<i32> {
 /// Where the codes come from: the terminal, or (when the standard input is not one) one
 /// code a line on the standard input, for automation.
 enum Input {
-    Tty(File),
+    /// The terminal: where to read, where to write.
+    Tty(File, File),
     Stdin,
 }
 
@@ -127,23 +128,21 @@ impl Input {
         if !std::io::stdin().is_terminal() {
             return Ok(Input::Stdin);
         }
-        std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/tty")
-            .map(Input::Tty)
-            .map_err(|e| Error::io("open", Path::new("/dev/tty"), e))
+        crate::platform::terminal().map(|(input, output)| Input::Tty(input, output)).ok_or_else(|| {
+            Error::config(format!("cannot open {}", crate::platform::TERMINAL))
+                .hint("give the codes on the standard input instead, one a line")
+        })
     }
 
     fn interactive(&self) -> bool {
-        matches!(self, Input::Tty(_))
+        matches!(self, Input::Tty(..))
     }
 
     fn say(&mut self, text: &str) {
         match self {
-            Input::Tty(tty) => {
-                let _ = tty.write_all(text.as_bytes());
-                let _ = tty.flush();
+            Input::Tty(_, out) => {
+                let _ = out.write_all(text.as_bytes());
+                let _ = out.flush();
             }
             Input::Stdin => ui::note(text.trim_end()),
         }
@@ -154,10 +153,10 @@ impl Input {
         for _ in 0..ATTEMPTS {
             let mut line = String::new();
             let read = match self {
-                Input::Tty(tty) => {
-                    let _ = tty.write_all(prompt.as_bytes());
-                    let _ = tty.flush();
-                    std::io::BufReader::new(&*tty).read_line(&mut line)
+                Input::Tty(input, out) => {
+                    let _ = out.write_all(prompt.as_bytes());
+                    let _ = out.flush();
+                    std::io::BufReader::new(&*input).read_line(&mut line)
                 }
                 Input::Stdin => std::io::stdin().lock().read_line(&mut line),
             }

@@ -1,7 +1,6 @@
 //! `awsmfa exec -- CMD`: run CMD with the session's variables, replacing this process so
 //! CMD's exit code and signals are its own.
 
-use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::sync::Arc;
 
@@ -56,7 +55,7 @@ pub fn run(global: &GlobalArgs, args: ExecArgs) -> Result<i32> {
         command.env(name, value);
     }
     command.env("AWSMFA_PROFILE", &settings.profile);
-    let err = command.exec();
+    let err = crate::platform::exec(&mut command);
     Err(cannot_run(program, err))
 }
 
@@ -74,7 +73,7 @@ fn cannot_run(program: &std::ffi::OsStr, err: std::io::Error) -> Error {
             Error::new(crate::error::Kind::CannotRun, format!("cannot run {shown}: {}", io_reason(&err)))
                 .hint("it must be an executable file: check `ls -l` and chmod +x")
         }
-        _ if err.raw_os_error() == Some(libc::ENOEXEC) => {
+        _ if crate::platform::is_not_a_program(&err) => {
             Error::new(crate::error::Kind::CannotRun, format!("cannot run {shown}: it is not a program"))
                 .hint("start a script with a #! line, or run it through its interpreter")
         }
@@ -142,40 +141,28 @@ fn with_server(settings: Settings, request: Request, args: &ExecArgs) -> Result<
     let status = child.wait().map_err(|e| Error::unexpected(format!("lost the command: {e}")).because(e))?;
     let _ = stop.send(());
     let _ = server_thread.join();
-    use std::os::unix::process::ExitStatusExt;
-    Ok(status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+    Ok(crate::platform::exit_code(status))
 }
 
 /// SIGTERM and SIGHUP, passed on to the command. Ctrl-C at the terminal reaches the command
 /// by itself (same process group), so SIGINT is caught here only to keep awsmfa serving
 /// while the command decides what Ctrl-C means to it.
-struct Signals {
-    term: tokio::signal::unix::Signal,
-    hup: tokio::signal::unix::Signal,
-    int: tokio::signal::unix::Signal,
-}
+struct Signals(crate::platform::StopSignals);
 
 impl Signals {
     fn watch() -> Result<Signals> {
-        use tokio::signal::unix::{SignalKind, signal};
-        let watch = |kind| signal(kind).map_err(|e| Error::unexpected(format!("cannot watch signals: {e}")).because(e));
-        Ok(Signals {
-            term: watch(SignalKind::terminate())?,
-            hup: watch(SignalKind::hangup())?,
-            int: watch(SignalKind::interrupt())?,
-        })
+        crate::platform::StopSignals::watch()
+            .map(Signals)
+            .map_err(|e| Error::unexpected(format!("cannot watch signals: {e}")).because(e))
     }
 
     async fn forward(mut self, child: tokio::sync::oneshot::Receiver<u32>) {
         let Ok(pid) = child.await else { return std::future::pending().await };
         loop {
-            let sig = tokio::select! {
-                _ = self.term.recv() => libc::SIGTERM,
-                _ = self.hup.recv() => libc::SIGHUP,
-                _ = self.int.recv() => continue,
-            };
-            // SAFETY: kill(2) with our own child's pid and a valid signal number.
-            unsafe { libc::kill(pid as libc::pid_t, sig) };
+            match self.0.next().await {
+                crate::platform::Stop::Interrupt => continue,
+                stop => crate::platform::forward(pid, stop),
+            }
         }
     }
 }

@@ -253,20 +253,17 @@ fn prove(settings: &Settings, keys: &LongTermKeys) -> Result<String> {
 /// standard input: two lines, or the IAM console's CSV download.
 fn read_keys() -> Result<(String, Secret)> {
     let (id, secret) = if std::io::stdin().is_terminal() {
-        let tty = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/tty")
-            .map_err(|e| Error::io("open", Path::new("/dev/tty"), e))?;
-        let mut out = &tty;
+        let terminal = Path::new(crate::platform::TERMINAL);
+        let (input, mut out) = crate::platform::terminal().ok_or_else(|| {
+            Error::config(format!("cannot open {}", crate::platform::TERMINAL))
+                .hint("pipe the key id and the secret in instead, one a line")
+        })?;
         let _ = out.write_all(b"Access key id: ");
         let _ = out.flush();
         let mut id = String::new();
-        std::io::BufReader::new(&tty)
-            .read_line(&mut id)
-            .map_err(|e| Error::io("read from", Path::new("/dev/tty"), e))?;
+        std::io::BufReader::new(&input).read_line(&mut id).map_err(|e| Error::io("read from", terminal, e))?;
         let secret = rpassword::prompt_password("Secret access key (not shown): ")
-            .map_err(|e| Error::io("read from", Path::new("/dev/tty"), e))?;
+            .map_err(|e| Error::io("read from", terminal, e))?;
         (id.trim().to_string(), secret.trim().to_string())
     } else {
         let mut text = String::new();

@@ -33,11 +33,10 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> Result<i32> {
 
 /// Ctrl-C or SIGTERM.
 async fn stop_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
-        (Ok(mut int), Ok(mut term)) => {
-            tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
+    match crate::platform::StopSignals::watch() {
+        Ok(mut signals) => {
+            signals.next().await;
         }
-        _ => std::future::pending().await,
+        Err(_) => std::future::pending().await,
     }
 }

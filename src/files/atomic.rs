@@ -4,13 +4,13 @@
 //! the new one, never half of either; a crash leaves at most a private temp file, which a
 //! later write removes.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::error::{Error, Result};
+use crate::platform;
 
 /// What to do when the path to write is a symlink.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,11 +33,7 @@ pub fn ensure_dir(dir: &Path, mode: u32) -> Result<()> {
         Ok(meta) if meta.is_dir() => Ok(()),
         Ok(_) => Err(Error::config(format!("{} is not a directory", dir.display()))
             .hint("move that file away, or point awsmfa at another directory")),
-        Err(_) => fs::DirBuilder::new()
-            .recursive(true)
-            .mode(mode)
-            .create(dir)
-            .map_err(|e| Error::io("create directory", dir, e)),
+        Err(_) => platform::create_dir(dir, mode).map_err(|e| Error::io("create directory", dir, e)),
     }
 }
 
@@ -125,10 +121,9 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32, links: Links) -> Result<()> {
         fs::rename(&temp, &target).map_err(|e| Error::io("replace", path, e))?;
         // Widened to the old file's mode only now, under its final name: a writer killed at
         // any moment leaves its temp file 0600 (at worst the user's file stays 0600 too).
-        let final_mode = existing.as_ref().map(|m| m.mode() & 0o7777).unwrap_or(mode);
+        let final_mode = existing.as_ref().and_then(platform::mode).unwrap_or(mode);
         if final_mode != 0o600 {
-            file.set_permissions(fs::Permissions::from_mode(final_mode))
-                .map_err(|e| Error::io("set permissions on", path, e))?;
+            platform::set_mode(&file, final_mode).map_err(|e| Error::io("set permissions on", path, e))?;
         }
         if let Ok(d) = File::open(&dir) {
             let _ = d.sync_all();
@@ -147,19 +142,8 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32, links: Links) -> Result<()> {
 fn create_temp(dir: &Path, name: &str) -> Result<(File, PathBuf)> {
     for _ in 0..8 {
         let temp = dir.join(format!(".{name}.awsmfa-{}.tmp", random_hex()));
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&temp)
-        {
-            Ok(file) => {
-                // The umask may have narrowed 0600 (e.g. to 0400): make it exactly 0600.
-                file.set_permissions(fs::Permissions::from_mode(0o600))
-                    .map_err(|e| Error::io("set permissions on", &temp, e))?;
-                return Ok((file, temp));
-            }
+        match platform::create_private(&temp) {
+            Ok(file) => return Ok((file, temp)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(Error::io("create a file in", dir, e)),
         }
@@ -169,31 +153,22 @@ fn create_temp(dir: &Path, name: &str) -> Result<(File, PathBuf)> {
 
 /// A user's file rewritten by root (or by a member of its group) stays the user's.
 fn keep_owner(file: &File, old: &fs::Metadata, shown: &Path) -> Result<()> {
-    let now = file.metadata().map_err(|e| Error::io("inspect", shown, e))?;
-    if now.uid() == old.uid() && now.gid() == old.gid() {
-        return Ok(());
-    }
-    use std::os::fd::AsRawFd;
-    // SAFETY: fchown on a file descriptor we own; no memory is shared.
-    if unsafe { libc::fchown(file.as_raw_fd(), old.uid(), old.gid()) } != 0 {
-        let err = std::io::Error::last_os_error();
-        return Err(Error::config(format!(
-            "cannot keep the owner ({}:{}) of {}: {}",
-            old.uid(),
-            old.gid(),
+    platform::keep_owner(file, old).map_err(|err| {
+        Error::config(format!(
+            "cannot keep the owner (uid {}) of {}: {}",
+            platform::owner(old).unwrap_or(0),
             shown.display(),
             crate::error::io_reason(&err)
         ))
-        .hint("run awsmfa as the file's owner"));
-    }
-    Ok(())
+        .hint("run awsmfa as the file's owner")
+    })
 }
 
 /// Removes temp files of `name` that a killed writer left behind.
 fn remove_stale_temps(dir: &Path, name: &str) {
     let prefix = format!(".{name}.awsmfa-");
     let Ok(entries) = fs::read_dir(dir) else { return };
-    let me = unsafe { libc::geteuid() };
+    let me = platform::euid();
     for entry in entries.flatten() {
         let file_name = entry.file_name();
         let file_name = file_name.to_string_lossy();
@@ -202,7 +177,7 @@ fn remove_stale_temps(dir: &Path, name: &str) {
         }
         let Ok(meta) = entry.metadata() else { continue };
         let old = meta.modified().ok().and_then(|t| SystemTime::now().duration_since(t).ok()).unwrap_or_default();
-        if meta.is_file() && meta.uid() == me && old > STALE_AFTER {
+        if meta.is_file() && platform::owner(&meta).is_none_or(|uid| uid == me) && old > STALE_AFTER {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -211,9 +186,7 @@ fn remove_stale_temps(dir: &Path, name: &str) {
 /// 16 hex digits from the OS's random source: a temp name nobody can predict.
 fn random_hex() -> String {
     let mut bytes = [0u8; 8];
-    // SAFETY: getrandom writes at most `len` bytes into the buffer we pass.
-    let got = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
-    if got != bytes.len() as isize {
+    if !platform::random_bytes(&mut bytes) {
         // No getrandom (very old kernels): the clock and pid still make a collision unlikely,
         // and O_EXCL makes one harmless.
         let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_nanos();
@@ -224,13 +197,13 @@ fn random_hex() -> String {
 
 /// The permission bits of an existing file, if it exists.
 pub fn mode_of(path: &Path) -> Option<u32> {
-    fs::metadata(path).ok().map(|m| m.permissions().mode() & 0o7777)
+    fs::metadata(path).ok().as_ref().and_then(platform::mode)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::symlink;
+    use std::os::unix::fs::{PermissionsExt, symlink};
 
     #[test]
     fn writes_are_private_and_replace_the_old_content() {

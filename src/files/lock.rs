@@ -1,8 +1,7 @@
 //! Advisory file locks (flock) with a bounded wait, so that N processes that need the same
 //! session make one STS call between them, and two writers of one file never interleave.
 
-use std::fs::{File, OpenOptions, TryLockError};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -18,15 +17,7 @@ pub struct FileLock {
 /// waiting at most `timeout`. `on_wait` is called once if the lock is not free at first, to
 /// tell the user why we pause.
 pub fn acquire(path: &Path, timeout: Duration, on_wait: impl FnOnce()) -> Result<FileLock> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(|e| Error::io("open lock file", path, e))?;
+    let file = crate::platform::open_lock(path).map_err(|e| Error::io("open lock file", path, e))?;
     if !file.metadata().map_err(|e| Error::io("open lock file", path, e))?.is_file() {
         return Err(Error::config(format!("{} is not a regular file", path.display()))
             .hint("delete it: awsmfa recreates its lock files"));

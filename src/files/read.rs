@@ -3,9 +3,8 @@
 //! files) never through a symlink or from a file or directory someone else controls, as
 //! ssh refuses a private key others could have written.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::Read;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -21,15 +20,11 @@ pub struct UserFile {
     pub trusted: bool,
 }
 
-fn euid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
-}
+use crate::platform::{self, euid};
 
 /// Opens for reading without blocking on a FIFO and without passing the fd to children.
 fn open_nonblocking(path: &Path, follow: bool) -> std::io::Result<File> {
-    let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
-    OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | nofollow).open(path)
+    platform::open_read(path, follow)
 }
 
 /// Reads at most `limit` bytes; more is an error of the caller's choosing.
@@ -40,7 +35,7 @@ fn read_bounded(file: File, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
 }
 
 fn is_dev_null(meta: &fs::Metadata) -> bool {
-    meta.file_type().is_char_device() && fs::metadata("/dev/null").is_ok_and(|n| n.rdev() == meta.rdev())
+    platform::is_null_device(meta)
 }
 
 /// Reads `~/.aws/config` or `~/.aws/credentials` (links followed, as every AWS tool does).
@@ -70,7 +65,8 @@ pub fn user_file(path: &Path) -> Result<Option<UserFile>> {
     let text = String::from_utf8(bytes).map_err(|_| {
         Error::config(format!("{} is not UTF-8 text", path.display())).hint("save the file as UTF-8 (or plain ASCII)")
     })?;
-    let trusted = (meta.uid() == euid() || meta.uid() == 0) && meta.mode() & 0o022 == 0;
+    let trusted = platform::owner(&meta).is_none_or(|uid| uid == euid() || uid == 0)
+        && platform::mode(&meta).is_none_or(|mode| mode & 0o022 == 0);
     Ok(Some(UserFile { text, trusted }))
 }
 
@@ -95,20 +91,18 @@ pub fn check_private_dir(dir: &Path) -> Result<()> {
     if !meta.is_dir() {
         return Err(Error::config(format!("{} is not a directory", dir.display())).hint(fix));
     }
-    if meta.uid() != euid() {
+    if let Some(uid) = platform::owner(&meta).filter(|uid| *uid != euid()) {
         return Err(Error::config(format!(
-            "refusing to use {}: it belongs to uid {}, not to you (uid {})",
+            "refusing to use {}: it belongs to uid {uid}, not to you (uid {})",
             dir.display(),
-            meta.uid(),
             euid()
         ))
         .hint(fix));
     }
-    if meta.mode() & 0o022 != 0 {
+    if let Some(mode) = platform::mode(&meta).filter(|mode| mode & 0o022 != 0) {
         return Err(Error::config(format!(
-            "refusing to use {}: others can write to it (mode {:o})",
-            dir.display(),
-            meta.mode() & 0o7777
+            "refusing to use {}: others can write to it (mode {mode:o})",
+            dir.display()
         ))
         .hint(format!("run `chmod go-w {}`, or {fix}", dir.display())));
     }
@@ -122,16 +116,15 @@ pub fn private_file(label: &str, path: &Path, limit: u64) -> Result<Private> {
     let file = match open_nonblocking(path, false) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Private::Missing),
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+        Err(e) if platform::is_link_refused(&e) => {
             return Ok(Private::Unusable(format!("ignoring {shown}: it is a symlink (it will be replaced)")));
         }
         Err(e) => return Err(Error::io("read", path, e)),
     };
     let meta = file.metadata().map_err(|e| Error::io("read", path, e))?;
-    if meta.uid() != euid() {
+    if let Some(uid) = platform::owner(&meta).filter(|uid| *uid != euid()) {
         return Err(Error::config(format!(
-            "refusing to read {shown}: it belongs to uid {}, not to you (uid {})",
-            meta.uid(),
+            "refusing to read {shown}: it belongs to uid {uid}, not to you (uid {})",
             euid()
         ))
         .hint(format!("delete it (`rm {shown}`): awsmfa only trusts files it wrote itself")));
@@ -139,8 +132,8 @@ pub fn private_file(label: &str, path: &Path, limit: u64) -> Result<Private> {
     if !meta.is_file() {
         return Ok(Private::Unusable(format!("ignoring {shown}: it is not a regular file (it will be replaced)")));
     }
-    if meta.mode() & 0o077 != 0 {
-        let how = if meta.mode() & 0o044 != 0 { "readable" } else { "writable" };
+    if let Some(mode) = platform::mode(&meta).filter(|mode| mode & 0o077 != 0) {
+        let how = if mode & 0o044 != 0 { "readable" } else { "writable" };
         return Ok(Private::Unusable(format!(
             "ignoring {shown}: it is {how} by group or others (it will be replaced)"
         )));

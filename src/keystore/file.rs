@@ -157,7 +157,7 @@ fn file_of(options: &Options) -> Result<&std::path::Path> {
 }
 
 fn terminal() -> bool {
-    std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty").is_ok()
+    crate::platform::terminal().is_some()
 }
 
 /// The passphrase to open the existing file: the environment's, the one that opened it in
@@ -204,7 +204,7 @@ fn new_passphrase(options: &Options) -> Result<Secret> {
     Ok(passphrase)
 }
 
-/// Asks on /dev/tty without echo; without a terminal, says how to give it instead.
+/// Asks on the terminal without echo; without a terminal, says how to give it instead.
 fn prompt(question: &str) -> Result<Secret> {
     let no_terminal = || {
         Error::config("the file keystore needs its passphrase, and there is no terminal to ask on")

@@ -125,26 +125,15 @@ impl Guard {
         // The handlers are in place before this returns: a signal from now on reaches the
         // watcher, never the default action (which would leave the device behind).
         let watching = tokio::runtime::Builder::new_current_thread().enable_all().build().ok().and_then(|runtime| {
-            use tokio::signal::unix::{SignalKind, signal};
             let entered = runtime.enter();
-            let signals =
-                (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup()));
+            let signals = crate::platform::StopSignals::watch().ok();
             drop(entered);
-            match signals {
-                (Ok(int), Ok(term), Ok(hup)) => Some((runtime, int, term, hup)),
-                _ => None,
-            }
+            signals.map(|signals| (runtime, signals))
         });
         let watched = state.clone();
-        if let Some((runtime, mut int, mut term, mut hup)) = watching {
+        if let Some((runtime, mut signals)) = watching {
             std::thread::spawn(move || {
-                runtime.block_on(async {
-                    tokio::select! {
-                        _ = int.recv() => {}
-                        _ = term.recv() => {}
-                        _ = hup.recv() => {}
-                    }
-                });
+                runtime.block_on(signals.next());
                 drop(runtime);
                 // The lock is held while cleaning up: the main thread, were it to finish
                 // meanwhile, waits in `enabled` or `drop` instead of ending the process.

@@ -9,7 +9,7 @@ pub mod prompt;
 pub mod totp;
 
 use std::io::IsTerminal;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use crate::error::{Error, Result};
 use crate::profile::{Settings, Sourced};
@@ -89,14 +89,14 @@ impl CodeSource for ProcessCode {
         }
         // A reader that asks for a touch or a PIN must reach the person: it gets the terminal
         // as stdin (and as stderr when ours is hidden, as under credential_process).
-        let tty = |write: bool| std::fs::OpenOptions::new().read(!write).write(write).open("/dev/tty").ok();
-        let stdin = tty(false).map(Stdio::from).unwrap_or_else(Stdio::null);
-        let stderr = match tty(true) {
+        let (tty_in, tty_out) = crate::platform::terminal().unzip();
+        let stdin = tty_in.map(Stdio::from).unwrap_or_else(Stdio::null);
+        let stderr = match tty_out {
             Some(t) if !std::io::stderr().is_terminal() => Stdio::from(t),
             _ => Stdio::inherit(),
         };
-        let mut command = Command::new("sh");
-        command.arg("-c").arg(&self.command.value).env("AWSMFA_SERIAL", serial).stdin(stdin).stderr(stderr);
+        let mut command = crate::platform::shell(&self.command.value);
+        command.env("AWSMFA_SERIAL", serial).stdin(stdin).stderr(stderr);
         for name in SECRET_VARIABLES {
             command.env_remove(name);
         }

@@ -2,7 +2,7 @@
 //! prompt shows even under `eval "$(awsmfa env)"` and under `credential_process` (whose
 //! stderr the AWS CLI swallows). Without a terminal, there is no prompt and no countdown.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;
@@ -14,14 +14,15 @@ use crate::error::{Error, Result};
 const ATTEMPTS: usize = 3;
 
 pub struct TtyPrompt {
-    tty: File,
+    input: File,
+    output: File,
 }
 
 impl TtyPrompt {
     /// The controlling terminal, if this process has one.
     pub fn open() -> Option<TtyPrompt> {
-        let tty = OpenOptions::new().read(true).write(true).open("/dev/tty").ok()?;
-        Some(TtyPrompt { tty })
+        let (input, output) = crate::platform::terminal()?;
+        Some(TtyPrompt { input, output })
     }
 }
 
@@ -31,9 +32,9 @@ impl CodeSource for TtyPrompt {
     }
 
     fn code(&mut self, serial: &str, refused: Option<u64>) -> Result<MfaCode> {
-        let mut out = self.tty.try_clone().map_err(|e| Error::io("use the terminal", Path::new("/dev/tty"), e))?;
-        let mut input =
-            BufReader::new(self.tty.try_clone().map_err(|e| Error::io("use the terminal", Path::new("/dev/tty"), e))?);
+        let terminal = Path::new(crate::platform::TERMINAL);
+        let mut out = &self.output;
+        let mut input = BufReader::new(&self.input);
         if let Some(wait) = refused {
             let _ = writeln!(out, "this code was already used; wait for the next one (in {wait} s)");
         }
@@ -42,9 +43,7 @@ impl CodeSource for TtyPrompt {
             let _ = out.write_all(format!("MFA code for {serial}: ").as_bytes());
             let _ = out.flush();
             let mut line = String::new();
-            let read = input
-                .read_line(&mut line)
-                .map_err(|e| Error::io("read from the terminal", Path::new("/dev/tty"), e))?;
+            let read = input.read_line(&mut line).map_err(|e| Error::io("read from the terminal", terminal, e))?;
             if read == 0 {
                 let _ = writeln!(out);
                 return Err(
@@ -67,7 +66,7 @@ impl CodeSource for TtyPrompt {
 
 /// Waits `seconds`, showing a countdown on the terminal when there is one.
 pub fn countdown(seconds: u64, why: &str) {
-    let tty = OpenOptions::new().write(true).open("/dev/tty").ok();
+    let tty = crate::platform::terminal_output();
     let interactive = std::io::stderr().is_terminal();
     if tty.is_none() && interactive {
         crate::ui::note(&format!("{why} ({seconds} s)"));

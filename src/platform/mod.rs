@@ -1,0 +1,49 @@
+//! Every difference between the operating systems, and nothing else: the rest of awsmfa has
+//! no `cfg` and no `libc`. The bottom layer: it uses nothing of ours and speaks `std::io`.
+//!
+//! | concern | Unix | Windows |
+//! |---|---|---|
+//! | private files | mode 0600/0700, owner = us, `O_NOFOLLOW`, `O_EXCL` | files under the user profile, whose ACL gives the user alone access (documented reliance: no ACL of our own); `create_new` |
+//! | ownership checks | uid and mode bits | none (no uid; the profile's ACL) |
+//! | reading without hanging | `O_NONBLOCK` (a FIFO) | no FIFOs in the file system |
+//! | atomic replace | rename(2) | `MoveFileExW(REPLACE_EXISTING)`, std's rename |
+//! | exec | execve(2): the command replaces awsmfa | spawn, wait, exit with its code (Ctrl-C reaches both: one console) |
+//! | the terminal | `/dev/tty` | `CONIN$` / `CONOUT$` |
+//! | stop signals | SIGINT, SIGTERM, SIGHUP | Ctrl-C, Ctrl-Break, console close |
+//! | home | `HOME` | `HOME`, `USERPROFILE`, `HOMEDRIVE`+`HOMEPATH` (the SDKs' order) |
+//! | default `env` format | POSIX shell | PowerShell |
+
+#[cfg(unix)]
+mod unix;
+#[cfg(unix)]
+pub use unix::*;
+
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::*;
+
+/// Random bytes from the OS (getrandom(2), BCryptGenRandom); false if it failed.
+pub fn random_bytes(buf: &mut [u8]) -> bool {
+    getrandom::fill(buf).is_ok()
+}
+
+/// The home directory as the AWS SDKs find it, from the environment's `get`.
+pub fn home_from(get: impl Fn(&str) -> Option<String>) -> Option<std::path::PathBuf> {
+    if let Some(home) = get("HOME") {
+        return Some(home.into());
+    }
+    if !cfg!(windows) {
+        return None;
+    }
+    if let Some(profile) = get("USERPROFILE") {
+        return Some(profile.into());
+    }
+    match (get("HOMEDRIVE"), get("HOMEPATH")) {
+        (Some(drive), Some(path)) => Some(format!("{drive}{path}").into()),
+        _ => None,
+    }
+}
+
+/// Where the terminal is, for messages.
+pub const TERMINAL: &str = if cfg!(windows) { "the console (CONIN$)" } else { "/dev/tty" };

@@ -1,0 +1,178 @@
+//! Unix: modes, owners, `O_NOFOLLOW`/`O_NONBLOCK`, /dev/tty, execve, POSIX signals.
+
+use std::fs::{self, File, Metadata, OpenOptions};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+use std::process::{Command, ExitStatus};
+
+/// Whether files have owners and permission bits that awsmfa checks.
+pub const HAS_OWNERS: bool = true;
+
+pub fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// The owner of a file (None where files have no uid).
+pub fn owner(meta: &Metadata) -> Option<u32> {
+    Some(meta.uid())
+}
+
+/// The permission bits of a file (None where there are none).
+pub fn mode(meta: &Metadata) -> Option<u32> {
+    Some(meta.mode() & 0o7777)
+}
+
+/// Opens for reading without blocking on a FIFO, without passing the fd to children, and
+/// (unless `follow`) never through a symlink.
+pub fn open_read(path: &Path, follow: bool) -> io::Result<File> {
+    let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
+    OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | nofollow).open(path)
+}
+
+/// Whether an open failed because the path is a symlink we refused to follow (or a loop).
+pub fn is_link_refused(err: &io::Error) -> bool {
+    err.raw_os_error() == Some(libc::ELOOP)
+}
+
+/// `/dev/null` (the usual "no such file" idiom).
+pub fn is_null_device(meta: &Metadata) -> bool {
+    meta.file_type().is_char_device() && fs::metadata("/dev/null").is_ok_and(|n| n.rdev() == meta.rdev())
+}
+
+/// A new file, created exclusively (never through a link), mode exactly 0600 from its first
+/// byte whatever the umask.
+pub fn create_private(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)?;
+    file.set_permissions(fs::Permissions::from_mode(0o600))?;
+    Ok(file)
+}
+
+/// A lock file: created 0600 if missing, never through a symlink, never blocking.
+pub fn open_lock(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+}
+
+/// Gives an open file `mode` (a no-op where there are no modes).
+pub fn set_mode(file: &File, mode: u32) -> io::Result<()> {
+    file.set_permissions(fs::Permissions::from_mode(mode))
+}
+
+/// Gives `file` the owner and group of `old` if they differ; Err if that is not allowed.
+pub fn keep_owner(file: &File, old: &Metadata) -> io::Result<()> {
+    let now = file.metadata()?;
+    if now.uid() == old.uid() && now.gid() == old.gid() {
+        return Ok(());
+    }
+    use std::os::fd::AsRawFd;
+    // SAFETY: fchown on a file descriptor we own; no memory is shared.
+    if unsafe { libc::fchown(file.as_raw_fd(), old.uid(), old.gid()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Creates `dir` and its parents with `mode`.
+pub fn create_dir(dir: &Path, mode: u32) -> io::Result<()> {
+    fs::DirBuilder::new().recursive(true).mode(mode).create(dir)
+}
+
+/// The controlling terminal, for reading and writing.
+pub fn terminal() -> Option<(File, File)> {
+    let tty = OpenOptions::new().read(true).write(true).open("/dev/tty").ok()?;
+    let output = tty.try_clone().ok()?;
+    Some((tty, output))
+}
+
+/// The controlling terminal, for writing only.
+pub fn terminal_output() -> Option<File> {
+    OpenOptions::new().write(true).open("/dev/tty").ok()
+}
+
+/// A command line run by the system's shell (`sh -c`), as `mfa_process` is.
+pub fn shell(line: &str) -> Command {
+    let mut command = Command::new("sh");
+    command.arg("-c").arg(line);
+    command
+}
+
+/// Replaces this process with `command` (execve: its exit code and signals are the
+/// command's). Returns only if that failed.
+pub fn exec(command: &mut Command) -> io::Error {
+    use std::os::unix::process::CommandExt;
+    command.exec()
+}
+
+/// Whether a start failed because the file is not a program (ENOEXEC).
+pub fn is_not_a_program(err: &io::Error) -> bool {
+    err.raw_os_error() == Some(libc::ENOEXEC)
+}
+
+/// A child's exit code as a shell reports it (128 + the signal that killed it).
+pub fn exit_code(status: ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+}
+
+/// The signals that ask awsmfa to stop, as a tokio stream. Must be made inside a runtime.
+pub struct StopSignals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+/// Which stop signal came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Ctrl-C.
+    Interrupt,
+    /// SIGTERM, SIGHUP (or the console closing): to pass on to a child.
+    Terminate(i32),
+}
+
+impl StopSignals {
+    pub fn watch() -> io::Result<StopSignals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(StopSignals {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    pub async fn next(&mut self) -> Stop {
+        tokio::select! {
+            _ = self.int.recv() => Stop::Interrupt,
+            _ = self.term.recv() => Stop::Terminate(libc::SIGTERM),
+            _ = self.hup.recv() => Stop::Terminate(libc::SIGHUP),
+        }
+    }
+
+    /// The next Ctrl-C alone.
+    pub async fn interrupt(&mut self) {
+        self.int.recv().await;
+    }
+}
+
+/// Passes a stop signal on to a child process.
+pub fn forward(pid: u32, stop: Stop) {
+    let sig = match stop {
+        Stop::Interrupt => libc::SIGINT,
+        Stop::Terminate(sig) => sig,
+    };
+    // SAFETY: kill(2) with our own child's pid and a valid signal number.
+    unsafe { libc::kill(pid as libc::pid_t, sig) };
+}
