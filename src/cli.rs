@@ -633,7 +633,7 @@ pub struct PolicyArgs {
     #[arg(long, requires = "apply")]
     pub replace: bool,
     /// After applying, prove it by EC2 dry runs with this AMI (verify's pre-test and post-test)
-    #[arg(long, env = "AWS_IMAGE_ID", value_name = "AMI", requires = "apply")]
+    #[arg(long, env = "AWS_IMAGE_ID", value_name = "AMI")]
     pub image_id: Option<String>,
     #[command(flatten)]
     pub session: SessionArgs,

@@ -266,7 +266,12 @@ fn locate_program(program: &str) -> Option<std::path::PathBuf> {
 
 /// The version an awsmfa binary reports ("awsmfa 0.1.0"), within a few seconds.
 fn program_version(path: &Path) -> Option<String> {
-    let mut child = std::process::Command::new(path)
+    let mut command = std::process::Command::new(path);
+    // It asked for nothing: no key, code, seed or passphrase of ours goes with the question.
+    for name in crate::mfa::SECRET_VARIABLES.iter().chain(&["AWS_ACCESS_KEY_ID"]) {
+        command.env_remove(name);
+    }
+    let mut child = command
         .arg("--version")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())

@@ -7,7 +7,7 @@
 //! | journal   | on disk                                   | a rerun                          |
 //! |-----------|-------------------------------------------|----------------------------------|
 //! | none      | the old key                               | starts                           |
-//! | creating  | the old key; IAM may hold a new key whose secret was never stored | deletes that orphan (made after the journal), creates again |
+//! | creating  | the old key; IAM may hold a new key whose secret was never stored | deletes that orphan (made within minutes of the recorded attempt), creates again |
 //! | created   | the old key, and the new one beside it (keystore entry `PROFILE#rotating`, or the journal itself for keys kept in a file) | proves the new key, swaps |
 //! | swapped   | the new key where the old one was          | deletes the old key in IAM, cleans up |
 //!
@@ -48,8 +48,12 @@ struct Journal {
     /// Unix seconds when the rotation began.
     started: i64,
     step: Step,
-    /// The user's keys when the rotation began: any other key made after `started` is its.
+    /// The user's keys when the rotation began: no other key is ever deleted but one made
+    /// around `attempt`.
     before: Vec<String>,
+    /// Unix seconds just before the last CreateAccessKey was sent.
+    #[serde(default)]
+    attempt: i64,
     new_key_id: Option<String>,
     /// The new secret, for keys kept in a file (plain text like them, and as private);
     /// keys in the keystore keep it in the keystore.
@@ -85,7 +89,8 @@ pub fn rotate(
         ))
         .hint(format!("rotate the profile that holds the keys: `awsmfa keys rotate {}`", settings.base_profile)));
     }
-    let profile = settings.profile.clone();
+    // The profile that holds the keys: `NAME-long-term` when there is one, as everywhere.
+    let profile = settings.long_term_section();
     let dir = settings.cache_dir.clone();
     read::check_private_dir(&dir)?;
     atomic::ensure_dir(&dir, 0o700)?;
@@ -145,6 +150,7 @@ pub fn rotate(
                 started: time::OffsetDateTime::now_utc().unix_timestamp(),
                 step: Step::Creating,
                 before: listed.iter().map(|k| k.id.clone()).collect(),
+                attempt: 0,
                 new_key_id: None,
                 new_secret: None,
             };
@@ -172,9 +178,12 @@ pub fn rotate(
 
     if journal.step == Step::Creating {
         if resumed {
-            for orphan in
-                iam.list()?.iter().filter(|k| !journal.before.contains(&k.id) && k.created >= journal.started - SKEW)
-            {
+            // A key made by the interrupted CreateAccessKey: created within minutes of it (a
+            // key the user made later, by hand, is not ours to delete).
+            let ours = |k: &&ListedKey| {
+                !journal.before.contains(&k.id) && journal.attempt > 0 && (k.created - journal.attempt).abs() <= SKEW
+            };
+            for orphan in iam.list()?.iter().filter(ours) {
                 ui::note(&format!(
                     "deleting key {} that the interrupted rotation created (its secret was never stored)",
                     key_tail(&orphan.id)
@@ -183,6 +192,8 @@ pub fn rotate(
             }
             refuse_two(&iam.list()?, &journal.old_key_id)?;
         }
+        journal.attempt = time::OffsetDateTime::now_utc().unix_timestamp();
+        write_journal(&journal_path, &journal)?;
         ui::trace("iam:CreateAccessKey");
         let (new_id, new_secret) = iam.create()?;
         let stored = match &home {
@@ -198,9 +209,11 @@ pub fn rotate(
             write_journal(&journal_path, &journal)
         });
         if let Err(e) = stored {
-            // Nothing holds the new secret: the new key is of no use to anyone.
-            let _ = iam.delete(&new_id);
-            let _ = std::fs::remove_file(&journal_path);
+            // Nothing holds the new secret: the new key is of no use to anyone. The journal
+            // stays unless it is gone, so a rerun deletes it then.
+            if iam.delete(&new_id).is_ok() {
+                let _ = std::fs::remove_file(&journal_path);
+            }
             return Err(e);
         }
     }

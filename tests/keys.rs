@@ -622,3 +622,99 @@ fn rotate_killed_before_deleting_the_old_key() {
 fn rotate_killed_after_deleting_the_old_key() {
     killed_at(5);
 }
+
+#[test]
+fn rotate_finds_the_keys_in_the_long_term_profile_as_login_does() {
+    let w = World::new();
+    let path = w.keys_in("work-long-term");
+    w.config(&format!("[profile work]\nmfa_serial = {}\n", w.user.serial));
+    awsmfa(&w).args(["keys", "import", "work"]).env("AWSMFA_KEYSTORE", "file").assert().success();
+    assert_eq!(read(&path), "[work-long-term]\n", "both lines moved out, the rest kept");
+    assert!(stored(&w, "work-long-term").is_some());
+    awsmfa(&w).args(["keys", "rotate", "work", "--code", &w.code(0)]).assert().success();
+    let ids = iam_keys(&w.user.name);
+    assert_eq!(ids.len(), 1);
+    let (id, secret) = stored(&w, "work-long-term").unwrap();
+    assert_eq!(ids[0], id, "the new key is where login reads it");
+    assert!(works(&id, &secret));
+    assert_eq!(stored(&w, "work"), None, "nothing stored under another name");
+    awsmfa(&w).args(["logout", "--all"]).assert().success();
+    awsmfa(&w).args(["login", "--profile", "work", "--code", &w.code(1)]).assert().success();
+}
+
+#[test]
+fn a_rerun_never_deletes_a_key_the_user_made_after_a_failed_create() {
+    let w = World::new();
+    work_credentials(&w);
+    awsmfa(&w).args(["login", "--profile", "work", "--code", &w.code(0)]).assert().success();
+    // What a run whose CreateAccessKey failed an hour ago leaves; then the user makes a key.
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let journal = serde_json::json!({
+        "profile": "work", "old_key_id": w.user.access_key_id, "started": now - 3600, "step": "creating",
+        "before": [w.user.access_key_id], "attempt": now - 3600, "new_key_id": null, "new_secret": null,
+    });
+    let path = w.path(".aws/awsmfa/rotate-work.json");
+    std::fs::write(&path, journal.to_string()).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (mine, _) = extra_key(&w.user.name);
+    awsmfa(&w)
+        .args(["keys", "rotate", "work"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("already has two access keys").and(predicate::str::contains(&mine)));
+    assert!(iam_keys(&w.user.name).contains(&mine), "the user's key survives");
+}
+
+#[test]
+fn a_swap_killed_between_the_keystore_and_the_profile_is_repaired_by_a_rerun() {
+    let w = World::new();
+    imported(&w);
+    awsmfa(&w).args(["login", "--profile", "work", "--code", &w.code(0)]).assert().success();
+    hook("POST", &format!("/_awsmfa/hold?user={}&action=DeleteAccessKey&when=before&seconds=3", w.user.name));
+    let mut child = w
+        .command(assert_cmd::cargo::cargo_bin("awsmfa").to_str().unwrap())
+        .args(["keys", "rotate", "work"])
+        .env("AWSMFA_KEYSTORE_PASSPHRASE", PASS)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let label = format!("{}:DeleteAccessKey", w.user.name);
+    while !hook("GET", "/_awsmfa/stats")["holding"].as_array().unwrap().iter().any(|h| h == &label) {
+        assert!(child.try_wait().unwrap().is_none(), "rotate ended early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    // As if killed after the keystore took the new key but before the profile named it.
+    let config = w.path(".aws/config");
+    let new_id = stored(&w, "work").unwrap().0;
+    std::fs::write(&config, read(&config).replace(&new_id, &w.user.access_key_id)).unwrap();
+    awsmfa(&w)
+        .args(["login", "--profile", "work", "--force", "--code", "123456"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("keys rotate work"));
+    awsmfa(&w).args(["keys", "rotate", "work"]).assert().success();
+    assert!(read(&config).contains(&format!("awsmfa_key_id = {new_id}")));
+    assert_eq!(iam_keys(&w.user.name), vec![new_id.clone()]);
+}
+
+#[test]
+fn backup_never_overwrites_a_file() {
+    let w = World::new();
+    let path = work_credentials(&w);
+    let before = read(&path);
+    let backup = w.path("keep");
+    std::fs::write(&backup, "keep\n").unwrap();
+    awsmfa(&w)
+        .args(["keys", "import", "work", "--keystore", "file", "--backup"])
+        .arg(&backup)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("already exists"));
+    assert_eq!(read(&backup), "keep\n");
+    assert_eq!(read(&path), before, "nothing moved");
+    assert_eq!(stored(&w, "work"), None);
+}

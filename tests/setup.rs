@@ -154,6 +154,7 @@ fn two_codes_of_one_window_are_refused_here_and_the_device_is_deleted() {
     assert!(!virtual_devices(endpoint()).contains(&serial), "no orphan device in IAM");
     assert!(!w.path(".aws/config").exists(), "no mfa_serial written");
     // A code of another device: refused before AWS sees it, the device deleted again.
+    std::fs::remove_file(w.path("seed")).unwrap();
     let mut child = spawn_enroll(&w, endpoint(), &[]);
     seed_of(&w, &mut child);
     let out = answer(child, "123456", "654321");
@@ -412,4 +413,77 @@ fn a_fresh_user_gets_to_a_proven_policy_with_awsmfa_alone() {
         .success();
     w.awsmfa().args(["verify", "--image-id", IMAGE]).assert().success();
     w.awsmfa().args(["doctor", "--image-id", IMAGE]).assert().success();
+}
+
+#[test]
+fn an_interrupt_while_the_device_is_being_created_leaves_no_device() {
+    let w = World::with_fixture(&["--no-mfa", "--policy", "none"]);
+    keys_for(&w, &w.user);
+    hook("POST", &format!("/_awsmfa/hold?user={}&action=CreateVirtualMFADevice&when=after&seconds=2", w.user.name));
+    let mut child = spawn_enroll(&w, endpoint(), &[]);
+    let label = format!("{}:CreateVirtualMFADevice", w.user.name);
+    let started = Instant::now();
+    while !hook("GET", "/_awsmfa/stats")["holding"].as_array().unwrap().iter().any(|h| h == &label) {
+        assert!(started.elapsed() < Duration::from_secs(30), "enroll never created the device");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stdin = child.stdin.take();
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let serial = format!("arn:aws:iam::{}:mfa/{}", w.user.account_id, w.user.name);
+    assert!(!virtual_devices(endpoint()).contains(&serial), "{stderr}");
+}
+
+#[test]
+fn seed_out_never_overwrites_a_file_and_policy_prints_with_aws_image_id_set() {
+    let w = World::with_fixture(&["--no-mfa", "--policy", "none"]);
+    keys_for(&w, &w.user);
+    std::fs::write(w.path("seed"), "keep\n").unwrap();
+    w.awsmfa()
+        .args(["enroll", "--profile", "work", "--seed-out"])
+        .arg(w.path("seed"))
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("already exists"));
+    assert_eq!(std::fs::read_to_string(w.path("seed")).unwrap(), "keep\n");
+    let serial = format!("arn:aws:iam::{}:mfa/{}", w.user.account_id, w.user.name);
+    assert!(!virtual_devices(endpoint()).contains(&serial), "checked before anything is created");
+    w.awsmfa()
+        .env("AWS_IMAGE_ID", IMAGE)
+        .arg("policy")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("BoolIfExists"));
+}
+
+#[test]
+fn doctor_asks_other_awsmfa_binaries_their_version_without_our_secrets() {
+    let w = World::new();
+    w.standard_profile();
+    let fake = w.path("bin/awsmfa");
+    std::fs::create_dir_all(fake.parent().unwrap()).unwrap();
+    let dump = w.path("fake-env");
+    std::fs::write(&fake, format!("#!/bin/sh\nenv > {}\necho awsmfa 0.0.1\n", dump.display())).unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut config = std::fs::read_to_string(w.path(".aws/config")).unwrap();
+    config.push_str(&format!("[profile old]\ncredential_process = {} credential-process\n", fake.display()));
+    w.config(&config);
+    let (s, code, json) = doctor(
+        &w,
+        &[],
+        &[
+            ("AWSMFA_TOTP_SECRET", &w.user.seed),
+            ("AWSMFA_KEYSTORE_PASSPHRASE", "pass-phrase"),
+            ("AWS_MFA_TOKEN_CODE", "123456"),
+        ],
+    );
+    assert_eq!((status(&s, "credential_process"), code), ("fail", 8), "{json:#}");
+    assert!(json.to_string().contains("version 0.0.1"), "{json:#}");
+    let env = std::fs::read_to_string(&dump).unwrap();
+    for secret in [w.user.seed.as_str(), "pass-phrase", "AWS_MFA_TOKEN_CODE"] {
+        assert!(!env.contains(secret), "{secret} reached the other binary");
+    }
 }

@@ -29,7 +29,7 @@ pub fn run(global: &GlobalArgs, args: EnrollArgs) -> Result<i32> {
             .hint("run in a terminal, or pass --show-secret (prints it) or --seed-out FILE (for automation)"));
     }
     if let Some(path) = &args.seed_out {
-        atomic::check_writable(path, atomic::Links::Replace, false)?;
+        atomic::check_new(path)?;
     }
     let caller = iam.caller(&settings)?;
     let user = match (&args.user, &caller.user) {
@@ -60,10 +60,11 @@ pub fn run(global: &GlobalArgs, args: EnrollArgs) -> Result<i32> {
         }
         None => {
             let name = args.device_name.clone().unwrap_or_else(|| user.clone());
+            let guard = Guard::arm();
             let device = iam.create(&name)?;
             let serial = device.serial.clone();
             let (cleanup_spec, cleanup_serial) = (spec.clone(), serial.clone());
-            let guard = Guard::new(Box::new(move || match Iam::new(&cleanup_spec).delete(&cleanup_serial) {
+            guard.device(Box::new(move || match Iam::new(&cleanup_spec).delete(&cleanup_serial) {
                 Ok(()) => ui::note(&format!("deleted the unused virtual MFA device {cleanup_serial}")),
                 Err(e) => ui::warn(&format!(
                     "could not delete the unused virtual MFA device {cleanup_serial} ({}); an administrator can: aws iam delete-virtual-mfa-device --serial-number {cleanup_serial}",

@@ -108,6 +108,9 @@ fn import(
     };
     let name = found.profile.clone();
     check_credential_process(&settings, &name)?;
+    if let Some(backup) = backup {
+        atomic::check_new(backup)?;
+    }
     let chosen = match settings.own_value(&name, "awsmfa_keystore").and_then(|b| Backend::parse(&b)) {
         Some(already) => already, // an interrupted import: finish it where it began
         None => backend(choice, &settings),
@@ -129,7 +132,6 @@ fn import(
     }
     if let Some(backup) = backup {
         let text = crate::files::read::user_file(&found.path)?.map(|f| f.text).unwrap_or_default();
-        atomic::check_writable(backup, atomic::Links::Replace, false)?;
         atomic::write(backup, text.as_bytes(), 0o600, atomic::Links::Replace)?;
         ui::warn(&format!("{} holds your keys in plain text: delete it once you no longer need it", backup.display()));
     }
@@ -357,9 +359,14 @@ fn remove(global: &GlobalArgs, profile: &KeysProfile, restore: bool, yes: bool) 
     let backend = Backend::parse(&kind)
         .ok_or_else(|| Error::config(format!("awsmfa_keystore = {kind:?} of profile '{name}' is not a keystore")))?;
     let store = Keystore::new(backend, &settings.keystore);
-    let stored = store.get(&name)?;
+    // An entry that cannot be read (damaged) can still be removed; only --restore needs it.
+    let stored = match store.get(&name) {
+        Ok(stored) => stored.map(Ok),
+        Err(e) if restore => return Err(e),
+        Err(e) => Some(Err(e)),
+    };
     if restore {
-        let Some(key) = &stored else {
+        let Some(Ok(key)) = &stored else {
             return Err(Error::config(format!("{} has no entry for '{name}' to restore", store.describe()))
                 .hint("run without --restore to remove the profile's keystore lines"));
         };

@@ -100,6 +100,17 @@ pub fn check_writable(path: &Path, links: Links, create_dir: bool) -> Result<()>
     }
 }
 
+/// Checks that `path` names nothing yet (not even a link) and can be created: for files the
+/// user asks for that hold secrets (`--backup`, `--seed-out`), which must never replace a
+/// file of the user's.
+pub fn check_new(path: &Path) -> Result<()> {
+    if fs::symlink_metadata(path).is_ok() {
+        return Err(Error::config(format!("{} already exists", path.display()))
+            .hint("name a file that does not exist yet (awsmfa never overwrites one with secrets)"));
+    }
+    check_writable(path, Links::Replace, false)
+}
+
 /// Writes `bytes` to `path` atomically. A new file, or one of ours (`Links::Replace`), gets
 /// `mode`; an existing user's file keeps its mode, owner and group.
 pub fn write(path: &Path, bytes: &[u8], mode: u32, links: Links) -> Result<()> {

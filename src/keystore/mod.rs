@@ -144,7 +144,7 @@ impl<'a> Keystore<'a> {
             {
                 Ok(())
             }
-            _ => Err(Error::unexpected(format!("{} did not keep the entry for '{name}'", self.describe()))
+            _ => Err(Error::config(format!("{} did not keep the entry for '{name}'", self.describe()))
                 .hint("check that the keystore is writable and unlocked, then run the command again")),
         }
     }

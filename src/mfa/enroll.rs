@@ -112,18 +112,19 @@ pub struct Guard {
 }
 
 enum Cleanup {
+    /// Armed before the device is asked for: a signal now waits for its creation's outcome.
+    Waiting,
     Pending(Box<dyn FnOnce() + Send>),
     Done,
-    /// A signal came: the watcher cleans up and ends the process with 130.
+    /// A signal came: whoever holds the device cleans up, and the process ends with 130.
     Interrupted,
 }
 
 impl Guard {
-    /// `cleanup` deletes the device and says so; it runs at most once.
-    pub fn new(cleanup: Box<dyn FnOnce() + Send>) -> Guard {
-        let state = Arc::new(Mutex::new(Cleanup::Pending(cleanup)));
-        // The handlers are in place before this returns: a signal from now on reaches the
-        // watcher, never the default action (which would leave the device behind).
+    /// Armed before CreateVirtualMFADevice is sent: from now on SIGINT, SIGTERM and SIGHUP
+    /// reach the watcher, never their default action (which could leave a device behind).
+    pub fn arm() -> Guard {
+        let state = Arc::new(Mutex::new(Cleanup::Waiting));
         let watching = tokio::runtime::Builder::new_current_thread().enable_all().build().ok().and_then(|runtime| {
             let entered = runtime.enter();
             let signals = crate::platform::StopSignals::watch().ok();
@@ -136,16 +137,33 @@ impl Guard {
                 runtime.block_on(signals.next());
                 drop(runtime);
                 // The lock is held while cleaning up: the main thread, were it to finish
-                // meanwhile, waits in `enabled` or `drop` instead of ending the process.
+                // meanwhile, waits in `device`, `enabled` or `drop` instead of ending the process.
                 let mut state = watched.lock().unwrap_or_else(|e| e.into_inner());
-                if let Cleanup::Pending(cleanup) = std::mem::replace(&mut *state, Cleanup::Interrupted) {
-                    eprintln!();
-                    cleanup();
+                match std::mem::replace(&mut *state, Cleanup::Interrupted) {
+                    Cleanup::Pending(cleanup) => {
+                        eprintln!();
+                        cleanup();
+                        std::process::exit(130);
+                    }
+                    Cleanup::Done => std::process::exit(130),
+                    // The device is being created: the main thread learns of the signal when
+                    // the call returns, cleans up and exits.
+                    _ => {}
                 }
-                std::process::exit(130);
             });
         }
         Guard { state }
+    }
+
+    /// The device exists: `cleanup` deletes it (and says so) unless `enabled()` is called.
+    pub fn device(&self, cleanup: Box<dyn FnOnce() + Send>) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if matches!(*state, Cleanup::Interrupted) {
+            eprintln!();
+            cleanup();
+            std::process::exit(130);
+        }
+        *state = Cleanup::Pending(cleanup);
     }
 
     /// The device is in use: nothing to clean up any more.
@@ -158,11 +176,10 @@ impl Guard {
         match std::mem::replace(&mut *state, Cleanup::Done) {
             Cleanup::Pending(cleanup) if clean => cleanup(),
             Cleanup::Interrupted => {
-                // The watcher has cleaned up and is ending the process.
+                // Either the watcher cleaned up and is ending the process, or the signal came
+                // before any device existed: end it here.
                 drop(state);
-                loop {
-                    std::thread::park();
-                }
+                std::process::exit(130);
             }
             _ => {}
         }

@@ -724,6 +724,8 @@ class Emulator:
             status, headers, body = self.call_moto(environ)
             if status.startswith("200"):
                 body = with_qr_code(body)
+            if hold and hold[0] == "after":
+                self.hold(f"{caller.user_name}:{req.action}", hold[1])
             headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
             start_response(status, headers + [("Content-Length", str(len(body)))])
             return [body]
