@@ -437,7 +437,7 @@ pub struct EnvArgs {
     #[command(flatten)]
     pub session: SessionArgs,
     /// Output format
-    #[arg(long, value_enum, default_value = "env")]
+    #[arg(long, value_enum, default_value = crate::platform::DEFAULT_FORMAT)]
     pub format: Format,
 }
 
@@ -465,7 +465,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:0")]
     pub listen: std::net::SocketAddr,
     /// Shell syntax of the printed variables
-    #[arg(long, value_enum, default_value = "env")]
+    #[arg(long, value_enum, default_value = crate::platform::DEFAULT_FORMAT)]
     pub format: Format,
 }
 

@@ -45,5 +45,8 @@ pub fn home_from(get: impl Fn(&str) -> Option<String>) -> Option<std::path::Path
     }
 }
 
+/// The shell syntax `env` and `serve` print unless told: PowerShell on Windows.
+pub const DEFAULT_FORMAT: &str = if cfg!(windows) { "powershell" } else { "env" };
+
 /// Where the terminal is, for messages.
 pub const TERMINAL: &str = if cfg!(windows) { "the console (CONIN$)" } else { "/dev/tty" };
