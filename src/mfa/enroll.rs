@@ -141,7 +141,7 @@ impl Guard {
                 let mut state = watched.lock().unwrap_or_else(|e| e.into_inner());
                 match std::mem::replace(&mut *state, Cleanup::Interrupted) {
                     Cleanup::Pending(cleanup) => {
-                        eprintln!();
+                        let _ = std::io::Write::write_all(&mut std::io::stderr(), b"\n"); // never panics on a closed stderr
                         cleanup();
                         std::process::exit(130);
                     }
@@ -159,7 +159,7 @@ impl Guard {
     pub fn device(&self, cleanup: Box<dyn FnOnce() + Send>) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if matches!(*state, Cleanup::Interrupted) {
-            eprintln!();
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), b"\n"); // never panics on a closed stderr
             cleanup();
             std::process::exit(130);
         }
