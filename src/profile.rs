@@ -307,6 +307,7 @@ impl Settings {
             keystore: keystore::Options {
                 file: paths.keystore.clone(),
                 passphrase: env.get("AWSMFA_KEYSTORE_PASSPHRASE").map(Secret::new),
+                lock_timeout: std::time::Duration::from_secs(DEFAULT_LOCK_TIMEOUT),
             },
             keystore_default: match env.sourced("AWSMFA_KEYSTORE") {
                 Some(v) => Sourced::new(
@@ -392,6 +393,7 @@ impl Settings {
         if let Some(v) = env.sourced("AWSMFA_POLL_SECONDS") {
             settings.poll_interval = parse_seconds(&v, 0.01, 600.0, "2")?;
         }
+        settings.keystore.lock_timeout = settings.lock_timeout;
         settings.keys = settings.find_keys(env);
         Ok(settings)
     }

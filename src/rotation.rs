@@ -95,7 +95,10 @@ pub fn rotate(
     read::check_private_dir(&dir)?;
     atomic::ensure_dir(&dir, 0o700)?;
     let _lock =
-        lock::acquire(&dir.join(format!(".rotate-{profile}.lock")), Duration::from_secs(5), || {}).map_err(|_| {
+        lock::acquire(&dir.join(format!(".rotate-{profile}.lock")), Duration::from_secs(5), || {}).map_err(|e| {
+            if e.kind != crate::error::Kind::Unexpected {
+                return e;
+            }
             Error::config(format!("another `awsmfa keys rotate {profile}` is running")).hint("wait for it to finish")
         })?;
     let journal_path = dir.join(format!("rotate-{profile}.json"));

@@ -50,9 +50,18 @@ fn imported(w: &World) {
     awsmfa(w).args(["keys", "import", "work", "--keystore", "file"]).assert().success();
 }
 
+/// How the tests reach this world's file keystore.
+fn keystore_options(w: &World) -> Options {
+    Options {
+        file: Some(w.path(".aws/awsmfa-keys.age")),
+        passphrase: Some(Secret::new(PASS)),
+        lock_timeout: Duration::from_secs(30),
+    }
+}
+
 /// The key the file keystore holds for `profile`, read with the library (a real decrypt).
 fn stored(w: &World, profile: &str) -> Option<(String, String)> {
-    let options = Options { file: Some(w.path(".aws/awsmfa-keys.age")), passphrase: Some(Secret::new(PASS)) };
+    let options = keystore_options(w);
     Keystore::new(Backend::File, &options)
         .get(profile)
         .unwrap()
@@ -161,7 +170,7 @@ fn an_import_killed_halfway_is_finished_by_running_it_again() {
     let path = work_credentials(&w);
     // Stored and the profile pointed at the keystore, the plaintext lines still there: what
     // a kill between the last two steps leaves.
-    let options = Options { file: Some(w.path(".aws/awsmfa-keys.age")), passphrase: Some(Secret::new(PASS)) };
+    let options = keystore_options(&w);
     let key = awsmfa::keystore::StoredKey::new(
         &w.user.access_key_id,
         &Secret::new(w.user.secret_access_key.clone()),
@@ -587,7 +596,7 @@ fn killed_at(i: usize) {
         assert_ne!(id, w.user.access_key_id, "rotated ({action}, {when})");
         assert_eq!(w.cache_files("rotate"), Vec::<PathBuf>::new());
         if in_keystore {
-            let options = Options { file: Some(w.path(".aws/awsmfa-keys.age")), passphrase: Some(Secret::new(PASS)) };
+            let options = keystore_options(&w);
             assert!(Keystore::new(Backend::File, &options).get("work#rotating").unwrap().is_none());
         }
     }

@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use age::secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -66,7 +65,7 @@ pub fn put(options: &Options, name: &str, key: Option<&StoredKey>) -> Result<boo
     if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
         atomic::ensure_dir(dir, 0o700)?;
     }
-    let _lock = lock::acquire(&lock::beside(&target), Duration::from_secs(30), || {})?;
+    let _lock = lock::acquire(&lock::beside(&target), options.lock_timeout, || {})?;
     let existing = load(options)?;
     let new_file = existing.is_none();
     let mut contents = existing.unwrap_or(Contents { version: 1, entries: BTreeMap::new() });

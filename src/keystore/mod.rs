@@ -64,6 +64,8 @@ pub struct Options {
     pub file: Option<PathBuf>,
     /// AWSMFA_KEYSTORE_PASSPHRASE, for automation; else the terminal is asked.
     pub passphrase: Option<Secret>,
+    /// How long a writer waits for another (AWSMFA_LOCK_TIMEOUT, as for every lock).
+    pub lock_timeout: std::time::Duration,
 }
 
 /// One stored key.
