@@ -23,6 +23,22 @@ mod windows;
 #[cfg(windows)]
 pub use windows::*;
 
+/// Which stop signal came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Ctrl-C.
+    Interrupt,
+    /// SIGTERM, SIGHUP (Ctrl-Break, the console closing on Windows): to pass on to a child.
+    Terminate(i32),
+}
+
+/// A command line run by the system's shell (`sh -c`, `cmd /C`), as `mfa_process` is.
+pub fn shell(line: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(SHELL[0]);
+    command.arg(SHELL[1]).arg(line);
+    command
+}
+
 /// Random bytes from the OS (getrandom(2), BCryptGenRandom); false if it failed.
 pub fn random_bytes(buf: &mut [u8]) -> bool {
     getrandom::fill(buf).is_ok()

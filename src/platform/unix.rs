@@ -6,6 +6,8 @@ use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt,
 use std::path::Path;
 use std::process::{Command, ExitStatus};
 
+use super::Stop;
+
 /// Whether files have owners and permission bits that awsmfa checks.
 pub const HAS_OWNERS: bool = true;
 
@@ -102,12 +104,8 @@ pub fn terminal_output() -> Option<File> {
     OpenOptions::new().write(true).open("/dev/tty").ok()
 }
 
-/// A command line run by the system's shell (`sh -c`), as `mfa_process` is.
-pub fn shell(line: &str) -> Command {
-    let mut command = Command::new("sh");
-    command.arg("-c").arg(line);
-    command
-}
+/// The system's shell and its "run this line" flag, for `mfa_process`.
+pub const SHELL: [&str; 2] = ["sh", "-c"];
 
 /// Replaces this process with `command` (execve: its exit code and signals are the
 /// command's). Returns only if that failed.
@@ -132,15 +130,6 @@ pub struct StopSignals {
     int: tokio::signal::unix::Signal,
     term: tokio::signal::unix::Signal,
     hup: tokio::signal::unix::Signal,
-}
-
-/// Which stop signal came.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
-    /// Ctrl-C.
-    Interrupt,
-    /// SIGTERM, SIGHUP (or the console closing): to pass on to a child.
-    Terminate(i32),
 }
 
 impl StopSignals {

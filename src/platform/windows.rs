@@ -8,6 +8,8 @@ use std::io;
 use std::path::Path;
 use std::process::{Command, ExitStatus};
 
+use super::Stop;
+
 /// Whether files have owners and permission bits that awsmfa checks.
 pub const HAS_OWNERS: bool = false;
 
@@ -80,12 +82,8 @@ pub fn terminal_output() -> Option<File> {
     OpenOptions::new().write(true).open("CONOUT$").ok()
 }
 
-/// A command line run by the system's shell (`cmd /C`), as `mfa_process` is.
-pub fn shell(line: &str) -> Command {
-    let mut command = Command::new("cmd");
-    command.arg("/C").arg(line);
-    command
-}
+/// The system's shell and its "run this line" flag, for `mfa_process`.
+pub const SHELL: [&str; 2] = ["cmd", "/C"];
 
 /// No exec on Windows: run the command, wait, and end awsmfa with its exit code. Ctrl-C
 /// reaches both (one console): awsmfa ignores it and lets the command decide.
@@ -113,12 +111,6 @@ pub struct StopSignals {
     int: tokio::signal::windows::CtrlC,
     brk: tokio::signal::windows::CtrlBreak,
     close: tokio::signal::windows::CtrlClose,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
-    Interrupt,
-    Terminate(i32),
 }
 
 impl StopSignals {
