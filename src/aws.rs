@@ -64,8 +64,9 @@ pub struct ClientSpec {
     credentials: Credentials,
     retries: Retries,
     timeouts: TimeoutConfig,
-    /// An HTTPS client that trusts only the configured CA bundle, when there is one.
-    http_client: Option<SharedHttpClient>,
+    /// The HTTPS client: rustls with ring, trusting the system's roots or, when one is
+    /// configured, only the CA bundle.
+    http_client: SharedHttpClient,
 }
 
 impl ClientSpec {
@@ -76,7 +77,7 @@ impl ClientSpec {
             credentials: signer.credentials()?,
             retries,
             timeouts: timeouts(settings),
-            http_client: ca_bundle_client(settings)?,
+            http_client: https_client(settings)?,
         })
     }
 
@@ -135,9 +136,7 @@ macro_rules! client {
         if let Some(url) = &spec.endpoint {
             b = b.endpoint_url(url);
         }
-        if let Some(http) = &spec.http_client {
-            b = b.http_client(http.clone());
-        }
+        b = b.http_client(spec.http_client.clone());
         $sdk::Client::from_conf(b.build())
     }};
 }
@@ -164,10 +163,13 @@ fn timeouts(settings: &Settings) -> TimeoutConfig {
     b.build()
 }
 
-/// With AWS_CA_BUNDLE (or the profile's `ca_bundle`), as the AWS CLI does: an HTTPS client
-/// that trusts the certificates of that PEM file and nothing else. None: the SDK's default.
-fn ca_bundle_client(settings: &Settings) -> Result<Option<SharedHttpClient>> {
-    let Some(bundle) = settings.ca_bundle() else { return Ok(None) };
+/// The HTTPS client every SDK client uses: rustls over ring, so that the build needs no C
+/// toolchain for its TLS (aws-lc-sys needs cmake-like builds, nasm and, for macOS, zig).
+/// With AWS_CA_BUNDLE (or the profile's `ca_bundle`), as the AWS CLI does, it trusts the
+/// certificates of that PEM file and nothing else; otherwise the system's roots.
+fn https_client(settings: &Settings) -> Result<SharedHttpClient> {
+    let builder = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring));
+    let Some(bundle) = settings.ca_bundle() else { return Ok(builder.build_https()) };
     let path = std::path::Path::new(&bundle.value);
     // Read like the AWS files: bounded, never blocking on a FIFO.
     let named = |e: Error| Error::config(format!("CA bundle: {} (from {})", e.message, bundle.origin));
@@ -190,12 +192,7 @@ fn ca_bundle_client(settings: &Settings) -> Result<Option<SharedHttpClient>> {
         .with_trust_store(trust)
         .build()
         .map_err(|e| Error::config(format!("the CA bundle {} is unusable: {e}", path.display())))?;
-    Ok(Some(
-        aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
-            .tls_context(context)
-            .build_https(),
-    ))
+    Ok(builder.tls_context(context).build_https())
 }
 
 /// Runs `future` on a single-threaded runtime made for this call: only the slow path pays.
