@@ -128,6 +128,7 @@ class State:
     ar_attempts: dict = field(default_factory=dict)       # role ARN -> AssumeRole attempts
     holds: dict = field(default_factory=dict)             # (user, action) -> [when, seconds, skip]
     holding: list = field(default_factory=list)           # "user:action" held right now
+    releases: dict = field(default_factory=dict)          # "user:action" -> Event that ends its hold
     key_delays: dict = field(default_factory=dict)        # user -> seconds before a new key works
     new_keys: dict = field(default_factory=dict)          # AKIA... -> monotonic time it works from
     clock_offset: float = 0.0                             # seconds the emulator's clock is ahead
@@ -748,11 +749,15 @@ class Emulator:
     def hold(label, seconds):
         """Keeps a request waiting (test hook /_awsmfa/hold): a client killed meanwhile
         stops at a known step."""
+        released = threading.Event()
         with STATE.lock:
             STATE.holding.append(label)
-        time.sleep(seconds)
+            STATE.releases[label] = released
+        released.wait(seconds)
         with STATE.lock:
             STATE.holding.remove(label)
+            if STATE.releases.get(label) is released:
+                del STATE.releases[label]
 
     def call_moto(self, environ):
         captured = {}
@@ -805,6 +810,16 @@ class Emulator:
             with STATE.lock:
                 STATE.holds[(user, action)] = [when, seconds, skip]
             return answer(200, {"hold": f"{user}:{action}", "when": when, "seconds": seconds, "skip": skip})
+        if req.path == "/_awsmfa/release" and req.method == "POST":
+            # Ends a hold before its seconds are up: tests hold long, then release at the
+            # step they choose, instead of racing a timer.
+            label = f"{req.params.get('user', '')}:{req.params.get('action', '')}"
+            with STATE.lock:
+                released = STATE.releases.get(label)
+            if released is None:
+                return answer(404, {"error": f"nothing holds {label}"})
+            released.set()
+            return answer(200, {"released": label})
         if req.path == "/_awsmfa/key-delay" and req.method == "POST":
             user, seconds = req.params.get("user", ""), float(req.params.get("seconds", "0"))
             with STATE.lock:

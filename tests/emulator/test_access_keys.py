@@ -61,3 +61,22 @@ def test_hold_keeps_the_nth_call_waiting_and_says_so(endpoint, user):
     assert done.wait(10)
     assert label not in hook(endpoint, "/_awsmfa/stats")[1]["holding"]
     assert hook(endpoint, "/_awsmfa/hold?action=X", "POST")[0] == 400
+
+
+def test_release_ends_a_long_hold_at_once(endpoint, user):
+    iam = client_for(endpoint, "iam", mfa_session(endpoint, user))
+    label = f"{user['user_name']}:ListAccessKeys"
+    path = f"/_awsmfa/hold?user={user['user_name']}&action=ListAccessKeys&when=before&seconds=600"
+    assert hook(endpoint, path, "POST")[0] == 200
+    done = threading.Event()
+    threading.Thread(target=lambda: (iam.list_access_keys(), done.set()), daemon=True).start()
+    for _ in range(500):
+        if label in hook(endpoint, "/_awsmfa/stats")[1]["holding"]:
+            break
+        time.sleep(0.01)
+    else:
+        raise AssertionError("the call was not held")
+    assert not done.is_set()
+    assert hook(endpoint, f"/_awsmfa/release?user={user['user_name']}&action=ListAccessKeys", "POST")[0] == 200
+    assert done.wait(30), "released long before its 600 s"
+    assert hook(endpoint, f"/_awsmfa/release?user={user['user_name']}&action=ListAccessKeys", "POST")[0] == 404
