@@ -106,6 +106,18 @@ impl AwsFiles {
         set.get_profile(profile)?.get(key).filter(|v| !v.is_empty())
     }
 
+    /// `key` of `profile` in `text`, read as a file of `kind` by the SDK's parser: what an
+    /// edit of that file leaves for every AWS tool to read.
+    pub fn value_in_text(kind: FileKind, text: &str, profile: &str, key: &str) -> Result<Option<String>> {
+        let source = Source { path: PathBuf::new(), text: text.to_string() };
+        let kind = match kind {
+            FileKind::Config => EnvConfigFileKind::Config,
+            FileKind::Credentials => EnvConfigFileKind::Credentials,
+        };
+        let set = load(&[(kind, &source)])?;
+        Ok(set.get_profile(profile).and_then(|p| p.get(key)).filter(|v| !v.is_empty()).map(str::to_string))
+    }
+
     pub fn origin(&self, file: FileKind, profile: &str) -> Origin {
         let path = match file {
             FileKind::Config => &self.config_path,

@@ -26,7 +26,7 @@ fn classify(line: &str) -> Option<LineKind> {
     }
     if trimmed.starts_with('[') {
         let end = trimmed.find(']')?;
-        return Some(LineKind::Header(trimmed[1..end].trim().to_string()));
+        return Some(LineKind::Header(identity(&trimmed[1..end])));
     }
     let at = trimmed.find(['=', ':'])?;
     let key = trimmed[..at].trim();
@@ -34,6 +34,44 @@ fn classify(line: &str) -> Option<LineKind> {
         return None;
     }
     Some(LineKind::Entry(key.to_ascii_lowercase(), trimmed[at + 1..].trim().to_string()))
+}
+
+/// A section's name as the AWS SDKs read it, so that an edit lands in the section they read:
+/// `[profile  work]`, `[profile<TAB>work]` and `[ profile work ]` are all `profile work`
+/// (aws-runtime's `env_config/normalize.rs` splits the header at its first space or tab and
+/// trims both parts).
+fn identity(header: &str) -> String {
+    let header = header.trim_matches([' ', '\t']);
+    match header.split_once([' ', '\t']) {
+        Some((prefix, rest)) => format!("{} {}", prefix.trim(), rest.trim()),
+        None => header.trim().to_string(),
+    }
+}
+
+/// The section of a config file `text` that the SDKs read for `profile`: `profile NAME`; for
+/// `default`, `default`, or `profile default` when the file has that section (the SDKs then
+/// ignore `[default]`).
+pub fn config_section(text: &str, profile: &str) -> String {
+    if profile != "default" {
+        return format!("profile {profile}");
+    }
+    let prefixed = LineKind::Header("profile default".into());
+    if text.split_inclusive('\n').any(|l| classify(l).as_ref() == Some(&prefixed)) {
+        "profile default".into()
+    } else {
+        "default".into()
+    }
+}
+
+/// How many lines set `key` in `[name]`, duplicate `[name]` sections included. More than one
+/// means the SDKs use only the last, and an edit of that key cannot tell which one is meant.
+pub fn key_lines(text: &str, name: &str, key: &str) -> usize {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    owned_ranges(&lines, name)
+        .into_iter()
+        .flat_map(|(start, end)| lines[start..end].iter())
+        .filter(|l| matches!(classify(l), Some(LineKind::Entry(k, _)) if k == key))
+        .count()
 }
 
 /// Whether `name` can be written as `[name]` and read back as the same name.
@@ -52,7 +90,7 @@ fn owned_ranges(lines: &[&str], name: &str) -> Vec<(usize, usize)> {
     let mut ranges = Vec::new();
     let mut i = 0;
     while i < lines.len() {
-        if classify(lines[i]) == Some(LineKind::Header(name.to_string())) {
+        if classify(lines[i]) == Some(LineKind::Header(identity(name))) {
             let start = i;
             let mut end = i + 1;
             let mut j = i + 1;
@@ -449,7 +487,7 @@ mod tests {
                 let kind = classify(line);
                 match &kind {
                     Some(LineKind::Header(h)) => {
-                        in_name = h == name;
+                        in_name = *h == identity(name);
                         managed = false;
                         if in_name {
                             continue;
@@ -481,6 +519,39 @@ mod tests {
             }
         }
 
+        /// The file as a config file, read by the AWS SDK's parser (None: it refuses it).
+        fn sdk_config(text: &str) -> Option<crate::config::AwsFiles> {
+            let config = crate::config::Source { path: "/config".into(), text: text.to_string() };
+            crate::config::AwsFiles::parse(&config, &crate::config::Source::default()).ok()
+        }
+
+        /// Config-file lines: the spellings of one header that the SDKs read as one section.
+        fn config_line() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::sample::select(vec![
+                    "[profile a]",
+                    "[profile  a]",
+                    "[profile\ta]",
+                    "[ profile a ]",
+                    "[profile \t a]",
+                    "[default]",
+                    "[profile default]",
+                    "[ profile  default ]",
+                    "[profile b]",
+                    "[a]",
+                ])
+                .prop_map(str::to_string),
+                (prop::sample::select(vec!["aws_access_key_id", "aws_secret_access_key", "region"]), "[a-z0-9]{1,4}")
+                    .prop_map(|(k, v)| format!("{k} = {v}")),
+                Just(String::new()),
+                Just("# a comment".to_string()),
+            ]
+        }
+
+        fn config_file() -> impl Strategy<Value = String> {
+            prop::collection::vec(config_line(), 0..14).prop_map(|lines| lines.join("\n") + "\n")
+        }
+
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(3000))]
 
@@ -508,6 +579,38 @@ mod tests {
                     }
                 }
                 prop_assert_eq!(set_keys(&out, name, &keys, Some("# written by awsmfa; expires now")), out.clone(), "idempotent");
+            }
+
+            #[test]
+            fn config_edits_land_in_the_section_the_sdk_reads(
+                text in config_file(),
+                profile in prop::sample::select(vec!["a", "b", "default"]),
+            ) {
+                let Some(before) = sdk_config(&text) else { return Ok(()) };
+                // A key set twice in one section (spelled two ways) is read in hash order by
+                // the SDK: ambiguous input, which callers refuse (`key_lines`).
+                for p in ["a", "b", "default"] {
+                    for key in ["aws_access_key_id", "aws_secret_access_key", "region"] {
+                        if key_lines(&text, &config_section(&text, p), key) > 1 {
+                            return Ok(());
+                        }
+                    }
+                }
+                let get = |f: &crate::config::AwsFiles, p: &str, k: &str| f.get_in(crate::config::FileKind::Config, p, k).map(str::to_string);
+                let section = config_section(&text, profile);
+                let set = replace_keys(&text, &section, &[("region", Some("zz-set-1"))]);
+                let after = sdk_config(&set).expect("still read by the SDK");
+                prop_assert_eq!(get(&after, profile, "region"), Some("zz-set-1".to_string()), "set where the SDK reads:\n{}", set);
+                let unset = unset_keys(&text, &section, &["aws_access_key_id", "aws_secret_access_key"]);
+                let after = sdk_config(&unset).expect("still read by the SDK");
+                prop_assert_eq!(get(&after, profile, "aws_access_key_id"), None, "removed where the SDK reads:\n{}", unset);
+                for other in ["a", "b", "default"] {
+                    for key in ["aws_access_key_id", "aws_secret_access_key", "region"] {
+                        if other != profile {
+                            prop_assert_eq!(get(&after, other, key), get(&before, other, key), "[{}] {}", other, key);
+                        }
+                    }
+                }
             }
 
             #[test]
