@@ -487,3 +487,26 @@ fn doctor_asks_other_awsmfa_binaries_their_version_without_our_secrets() {
         assert!(!env.contains(secret), "{secret} reached the other binary");
     }
 }
+
+#[test]
+fn seed_out_is_claimed_before_the_device_is_made_so_a_file_made_meanwhile_is_never_overwritten() {
+    let w = World::with_fixture(&["--no-mfa", "--policy", "none"]);
+    keys_for(&w, &w.user);
+    hook("POST", &format!("/_awsmfa/hold?user={}&action=CreateVirtualMFADevice&when=before&seconds=120", w.user.name));
+    let mut child = spawn_enroll(&w, endpoint(), &[]);
+    let label = format!("{}:CreateVirtualMFADevice", w.user.name);
+    let started = Instant::now();
+    while !hook("GET", "/_awsmfa/stats")["holding"].as_array().unwrap().iter().any(|h| h == &label) {
+        assert!(child.try_wait().unwrap().is_none(), "enroll ended before creating the device");
+        assert!(started.elapsed() < Duration::from_secs(60), "enroll never created the device");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let meta = std::fs::symlink_metadata(w.path("seed")).expect("the seed file exists before the call");
+    assert!(meta.is_file() && meta.len() == 0 && meta.permissions().mode() & 0o777 == 0o600);
+    let planted = std::fs::OpenOptions::new().write(true).create_new(true).open(w.path("seed"));
+    assert_eq!(planted.unwrap_err().kind(), std::io::ErrorKind::AlreadyExists);
+    hook("POST", &format!("/_awsmfa/release?user={}&action=CreateVirtualMFADevice", w.user.name));
+    let seed = seed_of(&w, &mut child);
+    let out = answer(child, &totp(&seed, -1), &totp(&seed, 0));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

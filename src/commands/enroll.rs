@@ -28,9 +28,9 @@ pub fn run(global: &GlobalArgs, args: EnrollArgs) -> Result<i32> {
         return Err(Error::new(Kind::Usage, "the new device's seed would be shown nowhere: stdout is not a terminal")
             .hint("run in a terminal, or pass --show-secret (prints it) or --seed-out FILE (for automation)"));
     }
-    if let Some(path) = &args.seed_out {
-        atomic::check_new(path)?;
-    }
+    // Claimed now, before IAM makes a device: a file made at that path meanwhile would
+    // otherwise be overwritten with the seed.
+    let mut seed_out = args.seed_out.as_deref().map(atomic::NewFile::create).transpose()?;
     let caller = iam.caller(&settings)?;
     let user = match (&args.user, &caller.user) {
         (Some(user), _) => user.clone(),
@@ -75,8 +75,9 @@ pub fn run(global: &GlobalArgs, args: EnrollArgs) -> Result<i32> {
             if shows {
                 show(&uri, &device.seed, &serial)?;
             }
-            if let Some(path) = &args.seed_out {
-                atomic::write(path, format!("{}\n", device.seed.expose()).as_bytes(), 0o600, atomic::Links::Replace)?;
+            if let Some(file) = seed_out.take() {
+                let path = file.path().to_path_buf();
+                file.finish(format!("{}\n", device.seed.expose()).as_bytes())?;
                 ui::warn(&format!(
                     "{} holds the device's seed: whoever reads it can make your MFA codes; keep it as safe as your keys, or delete it",
                     path.display()
@@ -92,6 +93,7 @@ pub fn run(global: &GlobalArgs, args: EnrollArgs) -> Result<i32> {
     if for_caller {
         let section = config_section(&settings.profile);
         files::edit_ini(&settings.config_path, |old| {
+            let section = ini::config_section(old, &settings.profile);
             Ok(Some(ini::replace_keys(old, &section, &[("mfa_serial", Some(&serial))])))
         })?;
         ui::note(&format!(

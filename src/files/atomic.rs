@@ -100,15 +100,50 @@ pub fn check_writable(path: &Path, links: Links, create_dir: bool) -> Result<()>
     }
 }
 
-/// Checks that `path` names nothing yet (not even a link) and can be created: for files the
-/// user asks for that hold secrets (`--backup`, `--seed-out`), which must never replace a
-/// file of the user's.
-pub fn check_new(path: &Path) -> Result<()> {
-    if fs::symlink_metadata(path).is_ok() {
-        return Err(Error::config(format!("{} already exists", path.display()))
-            .hint("name a file that does not exist yet (awsmfa never overwrites one with secrets)"));
+/// A file the user names for secrets (`--backup`, `--seed-out`), claimed before any work
+/// that cannot be undone: created at once, exclusively (O_EXCL, never through a link), 0600
+/// and empty. A file made at that path by anyone after this check cannot exist, so none is
+/// ever overwritten; the secret goes into this very file later. Removed again, if still
+/// empty, when dropped unfinished.
+pub struct NewFile {
+    file: File,
+    path: PathBuf,
+    finished: bool,
+}
+
+impl NewFile {
+    pub fn create(path: &Path) -> Result<NewFile> {
+        match platform::create_private(path) {
+            Ok(file) => Ok(NewFile { file, path: path.to_path_buf(), finished: false }),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists || platform::is_link_refused(&e) => {
+                Err(Error::config(format!("{} already exists", path.display()))
+                    .hint("name a file that does not exist yet (awsmfa never overwrites one with secrets)"))
+            }
+            Err(e) => Err(Error::io("create", path, e)),
+        }
     }
-    check_writable(path, Links::Replace, false)
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes `bytes` and syncs them: the file is the user's from now on.
+    pub fn finish(mut self, bytes: &[u8]) -> Result<()> {
+        self.file.write_all(bytes).map_err(|e| Error::io("write", &self.path, e))?;
+        self.file.sync_all().map_err(|e| Error::io("sync", &self.path, e))?;
+        self.finished = true;
+        Ok(())
+    }
+}
+
+impl Drop for NewFile {
+    fn drop(&mut self) {
+        let ours_and_empty = self.file.metadata().is_ok_and(|m| m.len() == 0)
+            && fs::symlink_metadata(&self.path).is_ok_and(|m| m.is_file() && m.len() == 0);
+        if !self.finished && ours_and_empty {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
 }
 
 /// Writes `bytes` to `path` atomically. A new file, or one of ours (`Links::Replace`), gets
