@@ -25,7 +25,7 @@ use crate::credentials::{KeyOrigin, LongTermKeys, Secret, key_tail};
 use crate::error::{Error, Kind, Result};
 use crate::files::{self, atomic, ini, lock, read};
 use crate::keystore::{self, Backend, Keystore, StoredKey};
-use crate::profile::{Settings, config_section};
+use crate::profile::Settings;
 use crate::session::{self, Request};
 use crate::ui;
 
@@ -63,7 +63,58 @@ struct Journal {
 /// Where the profile's keys are kept.
 enum Home {
     Keystore(Backend),
-    File { path: PathBuf, section: String },
+    /// `config`: the file is the config file (where `[profile default]` may be the section
+    /// the SDKs read for `default`).
+    File {
+        path: PathBuf,
+        section: String,
+        config: bool,
+    },
+}
+
+impl Home {
+    /// The section of the file's `text` that holds the keys, as the SDKs read it.
+    fn section_in(&self, text: &str, profile: &str) -> String {
+        match self {
+            Home::File { config: true, .. } => ini::config_section(text, profile),
+            Home::File { section, .. } => section.clone(),
+            Home::Keystore(_) => String::new(),
+        }
+    }
+}
+
+/// The file that names the profile's key: the one holding the keys, or for keys in a
+/// keystore the config file (`awsmfa_key_id`); links followed, as writers follow them.
+fn key_file(settings: &Settings, home: &Home) -> PathBuf {
+    match home {
+        Home::File { path, .. } => atomic::target_of(path, atomic::Links::Follow),
+        Home::Keystore(_) => atomic::target_of(&settings.config_path, atomic::Links::Follow),
+    }
+}
+
+/// Whether the profile, as the files say now, holds the journal's new key (and no longer
+/// the old one) where it keeps its keys.
+fn check_swapped(settings: &Settings, home: &Home, profile: &str, journal: &Journal, path: &Path) -> Result<()> {
+    let new_id = journal.new_key_id.as_deref().unwrap_or_default();
+    let in_profile = settings.keys()?.access_key_id.clone();
+    let stored = match home {
+        Home::Keystore(backend) => Keystore::new(*backend, &settings.keystore).get(profile)?.map(|k| k.access_key_id),
+        Home::File { .. } => Some(in_profile.clone()),
+    };
+    if in_profile == new_id && stored.as_deref() == Some(new_id) && new_id != journal.old_key_id {
+        return Ok(());
+    }
+    Err(Error::config(format!(
+        "{} says key {} was replaced by {}, but profile '{profile}' uses key {}: nothing deleted",
+        path.display(),
+        key_tail(&journal.old_key_id),
+        key_tail(new_id),
+        key_tail(&in_profile)
+    ))
+    .hint(format!(
+        "check `aws iam list-access-keys`; if no rotation is under way, move the journal aside (`mv {0} {0}.old`) and run again",
+        path.display()
+    )))
 }
 
 /// What the rotation did.
@@ -91,16 +142,24 @@ pub fn rotate(
     }
     // The profile that holds the keys: `NAME-long-term` when there is one, as everywhere.
     let profile = settings.long_term_section();
+    // Two rotations of one profile take turns, whatever their cache directories: the lock
+    // sits beside the file that names the profile's key, and the keys are read only once
+    // it is held (a run that read them before would rotate a key that is gone, and throw
+    // away the other run's new one).
+    let anchor = key_file(settings, &home_of(settings, settings.keys()?)?);
+    let lock_path = lock::beside_for(&anchor, &format!("rotate-{profile}"));
+    let _lock = lock::acquire(&lock_path, settings.lock_timeout, || {
+        ui::note(&format!("another `awsmfa keys rotate {profile}` is running; waiting for it to finish"))
+    })?;
+    let reloaded = reload()?;
+    let settings = &reloaded;
+    if key_file(settings, &home_of(settings, settings.keys()?)?) != anchor {
+        return Err(Error::config(format!("the keys of profile '{profile}' moved while this rotation waited"))
+            .hint(format!("run `awsmfa keys rotate {}` again", settings.profile)));
+    }
     let dir = settings.cache_dir.clone();
     read::check_private_dir(&dir)?;
     atomic::ensure_dir(&dir, 0o700)?;
-    let _lock =
-        lock::acquire(&dir.join(format!(".rotate-{profile}.lock")), Duration::from_secs(5), || {}).map_err(|e| {
-            if e.kind != crate::error::Kind::Unexpected {
-                return e;
-            }
-            Error::config(format!("another `awsmfa keys rotate {profile}` is running")).hint("wait for it to finish")
-        })?;
     let journal_path = dir.join(format!("rotate-{profile}.json"));
     let journal = read_journal(&journal_path)?;
     let resumed = journal.is_some();
@@ -117,6 +176,10 @@ pub fn rotate(
     };
     let keys = settings.keys()?;
     let home = home_of(settings, keys)?;
+    if let Home::File { path, .. } = &home {
+        let text = read::user_file(path)?.map(|f| f.text).unwrap_or_default();
+        files::check_one_key_pair(path, &text, &home.section_in(&text, &profile))?;
+    }
     if let Some(j) = &journal
         && j.old_key_id != keys.access_key_id
         && Some(&keys.access_key_id) != j.new_key_id.as_ref()
@@ -127,7 +190,11 @@ pub fn rotate(
             key_tail(&j.old_key_id),
             key_tail(&keys.access_key_id)
         ))
-        .hint(format!("if that rotation is over, delete {}", journal_path.display())));
+        // It may hold the only copy of a new key's secret: moved aside, never deleted.
+        .hint(format!(
+            "if that rotation is over, move the journal aside (`mv {0} {0}.old`) and check `aws iam list-access-keys`",
+            journal_path.display()
+        )));
     }
 
     // After a swap the profile names the new key: the MFA session of the old one is the
@@ -244,9 +311,11 @@ pub fn rotate(
                     .put(&profile, &StoredKey::new(&new_id, &new_secret, time::OffsetDateTime::now_utc()))?;
                 set_key_id(settings, &profile, &new_id)?;
             }
-            Home::File { path, section } => {
-                let (section, id, secret) = (section.clone(), new_id.clone(), new_secret.expose().to_string());
+            Home::File { path, .. } => {
+                let (id, secret) = (new_id.clone(), new_secret.expose().to_string());
                 files::edit_ini(path, |old| {
+                    let section = home.section_in(old, &profile);
+                    files::check_one_key_pair(path, old, &section)?;
                     Ok(Some(ini::replace_keys(
                         old,
                         &section,
@@ -261,6 +330,10 @@ pub fn rotate(
         carry_session(settings, keys, &journal.old_key_id, &new_id);
     }
 
+    // The one step that cannot be undone: only once the profile is seen to hold the new key
+    // where it keeps its keys (a stale or forged journal may say "swapped" of a key that is
+    // still the profile's only one).
+    check_swapped(&reload()?, &home, &profile, &journal, &journal_path)?;
     ui::trace(&format!("iam:DeleteAccessKey {}", key_tail(&journal.old_key_id)));
     iam.delete(&journal.old_key_id)?;
     // Should AWS end the sessions of a deleted key, the carried one must not be served.
@@ -279,7 +352,7 @@ pub fn rotate(
         new_key_id: new_id,
         place: match &home {
             Home::Keystore(backend) => store(*backend).describe(),
-            Home::File { path, section } => format!("[{section}] of {}", path.display()),
+            Home::File { path, section, .. } => format!("[{section}] of {}", path.display()),
         },
         resumed,
     })
@@ -311,10 +384,10 @@ fn home_of(settings: &Settings, keys: &LongTermKeys) -> Result<Home> {
             Ok(Home::Keystore(Backend::parse(backend).expect("a resolved keystore origin names a backend")))
         }
         // The origin names the section as written, `[work]` or `[profile work]`.
-        KeyOrigin::File { path, section } => Ok(Home::File {
-            path: path.clone(),
-            section: section.trim_start_matches('[').trim_end_matches(']').to_string(),
-        }),
+        KeyOrigin::File { path, section } => {
+            let section = section.trim_start_matches('[').trim_end_matches(']').to_string();
+            Ok(Home::File { config: *path == settings.config_path, path: path.clone(), section })
+        }
         KeyOrigin::Environment => Err(Error::config(format!(
             "profile '{}' gets its keys from AWS_ACCESS_KEY_ID: awsmfa can rotate only keys it can store back",
             settings.profile
@@ -343,9 +416,8 @@ fn repair_key_id(settings: &Settings, journal: &Journal) -> Result<bool> {
 
 /// Writes `awsmfa_key_id` of `profile` in the config file.
 pub fn set_key_id(settings: &Settings, profile: &str, key_id: &str) -> Result<()> {
-    let section = config_section(profile);
     files::edit_ini(&settings.config_path, |old| {
-        Ok(Some(ini::replace_keys(old, &section, &[("awsmfa_key_id", Some(key_id))])))
+        Ok(Some(ini::replace_keys(old, &ini::config_section(old, profile), &[("awsmfa_key_id", Some(key_id))])))
     })?;
     Ok(())
 }

@@ -727,3 +727,189 @@ fn backup_never_overwrites_a_file() {
     assert_eq!(read(&path), before, "nothing moved");
     assert_eq!(stored(&w, "work"), None);
 }
+
+// ---- attacks on the keys: nothing lost ----------------------------------------------------
+
+/// Waits until the emulator holds `action` of `user` (the awsmfa child still running).
+fn wait_for_hold(user: &str, action: &str, child: &mut std::process::Child) {
+    let label = format!("{user}:{action}");
+    let started = Instant::now();
+    while !hook("GET", "/_awsmfa/stats")["holding"].as_array().unwrap().iter().any(|h| h == &label) {
+        assert!(child.try_wait().unwrap().is_none(), "awsmfa ended before {action}");
+        assert!(started.elapsed() < Duration::from_secs(60), "awsmfa never reached {action}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn release(user: &str, action: &str) {
+    hook("POST", &format!("/_awsmfa/release?user={user}&action={action}"));
+}
+
+#[test]
+fn two_rotations_of_one_profile_take_turns_whatever_their_cache_dirs_and_lose_no_key() {
+    let w = World::new();
+    work_credentials(&w);
+    awsmfa(&w).args(["login", "--profile", "work", "--code", &w.code(0)]).assert().success();
+    let bin = assert_cmd::cargo::cargo_bin("awsmfa");
+    hook("POST", &format!("/_awsmfa/hold?user={}&action=DeleteAccessKey&when=before&seconds=120", w.user.name));
+    let mut first =
+        w.command(bin.to_str().unwrap()).args(["keys", "rotate", "work"]).stderr(Stdio::null()).spawn().unwrap();
+    wait_for_hold(&w.user.name, "DeleteAccessKey", &mut first);
+    // The first has swapped in its new key and is about to delete the old one. A second run
+    // with a cache directory of its own must wait for it, then rotate the key it left.
+    let other_cache = w.path("other-cache");
+    std::fs::create_dir(&other_cache).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&other_cache, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let mut second = w
+        .command(bin.to_str().unwrap())
+        .args(["keys", "rotate", "work", "--code", &w.code(1)])
+        .env("AWSMFA_CACHE_DIR", &other_cache)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = String::new();
+    let mut lines = BufReader::new(second.stderr.take().unwrap());
+    while !said.contains("is running; waiting") {
+        let mut line = String::new();
+        assert_ne!(lines.read_line(&mut line).unwrap(), 0, "the second rotation did not wait: {said}");
+        said.push_str(&line);
+    }
+    release(&w.user.name, "DeleteAccessKey");
+    assert!(first.wait().unwrap().success(), "the first rotation finishes");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut lines, &mut rest).unwrap();
+    assert!(second.wait().unwrap().success(), "the second rotation finishes: {said}{rest}");
+    let ids = iam_keys(&w.user.name);
+    assert_eq!(ids.len(), 1, "no new key thrown away: {ids:?}");
+    let (id, secret) = profile_key(&w, false);
+    assert_eq!(ids[0], id);
+    assert!(works(&id, &secret));
+}
+
+#[test]
+fn a_journal_that_says_swapped_while_the_profile_still_uses_the_old_key_deletes_nothing() {
+    let w = World::new();
+    work_credentials(&w);
+    awsmfa(&w).args(["login", "--profile", "work", "--code", &w.code(0)]).assert().success();
+    let (other, _) = extra_key(&w.user.name);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let journal = serde_json::json!({
+        "profile": "work", "old_key_id": w.user.access_key_id, "started": now, "step": "swapped",
+        "before": [w.user.access_key_id], "attempt": now, "new_key_id": other, "new_secret": null,
+    });
+    let path = w.path(".aws/awsmfa/rotate-work.json");
+    std::fs::write(&path, journal.to_string()).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    awsmfa(&w)
+        .args(["keys", "rotate", "work"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("nothing deleted").and(predicate::str::contains("mv ")));
+    assert!(works(&w.user.access_key_id, &w.user.secret_access_key), "the profile's key survives");
+    assert!(iam_keys(&w.user.name).contains(&w.user.access_key_id));
+    assert!(path.exists(), "the journal stays for the user to look at");
+}
+
+#[test]
+fn restore_never_overwrites_other_keys_in_the_section() {
+    let w = World::new();
+    imported(&w);
+    let path = w.path(".aws/credentials");
+    let theirs = read(&path).replace(
+        "region = us-east-1\r\n",
+        "region = us-east-1\r\naws_access_key_id = AKIA_OTHER_PROFILE_01\r\naws_secret_access_key = only-copy\r\n",
+    );
+    std::fs::write(&path, &theirs).unwrap();
+    awsmfa(&w)
+        .args(["keys", "remove", "work", "--restore"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("already holds other keys").and(predicate::str::contains("…E_01")));
+    assert_eq!(read(&path), theirs, "not a byte changed");
+    assert!(stored(&w, "work").is_some(), "the keystore entry stays");
+    assert!(read(&w.path(".aws/config")).contains("awsmfa_keystore"), "the profile still reaches it");
+}
+
+#[test]
+fn import_of_a_section_with_two_key_pairs_moves_nothing() {
+    let w = World::new();
+    let path = w.path(".aws/credentials");
+    let text = format!(
+        "[work]\naws_access_key_id = AKIA_OTHER_PROFILE_01\naws_secret_access_key = never-stored\n\
+         aws_access_key_id = {}\naws_secret_access_key = {}\n",
+        w.user.access_key_id, w.user.secret_access_key
+    );
+    std::fs::write(&path, &text).unwrap();
+    w.config(&format!("[profile work]\nmfa_serial = {}\n", w.user.serial));
+    awsmfa(&w)
+        .args(["keys", "import", "work", "--keystore", "file"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("sets aws_access_key_id 2 times"));
+    assert_eq!(read(&path), text, "not a byte changed");
+    assert_eq!(stored(&w, "work"), None);
+}
+
+#[test]
+fn import_edits_the_section_the_sdk_read_however_its_header_is_spelled() {
+    for (header, profile) in [
+        ("[profile  work]", "work"),
+        ("[profile\twork]", "work"),
+        ("[ profile work ]", "work"),
+        ("[profile default]", "default"),
+    ] {
+        let w = World::new();
+        let config = w.config(&format!(
+            "[default]\nregion = eu-west-1\n\n{header}\nmfa_serial = {}\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            w.user.serial, w.user.access_key_id, w.user.secret_access_key
+        ));
+        awsmfa(&w)
+            .args(["keys", "import", profile, "--keystore", "file"])
+            .assert()
+            .success()
+            .stderr(predicate::str::contains("moved key"));
+        let text = read(&config);
+        assert!(!text.contains(&w.user.secret_access_key), "{header}: the secret left the file:\n{text}");
+        assert!(text.contains(&format!("{header}\nmfa_serial")), "{header}: the header stays as written:\n{text}");
+        assert_eq!(stored(&w, profile).unwrap().0, w.user.access_key_id, "{header}");
+        awsmfa(&w).args(["login", "--profile", profile, "--code", &w.code(0)]).assert().success();
+    }
+}
+
+#[test]
+fn backup_is_claimed_before_the_network_so_a_file_made_meanwhile_is_never_overwritten() {
+    let w = World::new();
+    work_credentials(&w);
+    let backup = w.path("backup");
+    hook("POST", &format!("/_awsmfa/hold?user={}&action=GetCallerIdentity&when=before&seconds=120", w.user.name));
+    let mut child = w
+        .command(assert_cmd::cargo::cargo_bin("awsmfa").to_str().unwrap())
+        .args(["keys", "import", "work", "--keystore", "file", "--backup"])
+        .arg(&backup)
+        .env("AWSMFA_KEYSTORE_PASSPHRASE", PASS)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_hold(&w.user.name, "GetCallerIdentity", &mut child);
+    let meta = std::fs::symlink_metadata(&backup).expect("the backup exists before the call");
+    use std::os::unix::fs::PermissionsExt;
+    assert!(meta.is_file() && meta.len() == 0 && meta.permissions().mode() & 0o777 == 0o600);
+    let planted = std::fs::OpenOptions::new().write(true).create_new(true).open(&backup);
+    assert_eq!(planted.unwrap_err().kind(), std::io::ErrorKind::AlreadyExists, "nobody else can make it now");
+    release(&w.user.name, "GetCallerIdentity");
+    assert!(child.wait().unwrap().success());
+    assert!(read(&backup).contains(&w.user.secret_access_key), "the backup holds the keys");
+}
+
+#[test]
+fn a_failed_import_takes_back_the_empty_backup_it_claimed() {
+    let w = World::new();
+    let path = w.path(".aws/credentials");
+    std::fs::write(&path, "[work]\naws_access_key_id = AKIA_OTHER_PROFILE_01\naws_secret_access_key = wrong\n")
+        .unwrap();
+    let backup = w.path("backup");
+    awsmfa(&w).args(["keys", "import", "work", "--keystore", "file", "--backup"]).arg(&backup).assert().failure();
+    assert!(!backup.exists(), "no empty file left behind");
+}

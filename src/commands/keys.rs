@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::{confirm, print, settings};
 use crate::aws::{self, ClientSpec, Retries, Signer};
 use crate::cli::{GlobalArgs, KeysCommand, KeysProfile, KeystoreChoice, SessionArgs};
-use crate::config::FileKind;
+use crate::config::{AwsFiles, FileKind};
 use crate::credentials::{KeyOrigin, LongTermKeys, Secret, key_tail};
 use crate::error::{Error, Kind, Result};
 use crate::files::{self, atomic, ini};
@@ -108,9 +108,28 @@ fn import(
     };
     let name = found.profile.clone();
     check_credential_process(&settings, &name)?;
-    if let Some(backup) = backup {
-        atomic::check_new(backup)?;
+    // Ambiguous input is refused before anything happens: a pair that would be removed
+    // without having been stored, or one left behind that the SDKs would then read.
+    let text = crate::files::read::user_file(&found.path)?.map(|f| f.text).unwrap_or_default();
+    files::check_one_key_pair(&found.path, &text, &found.section_in(&text))?;
+    let other = match found.kind {
+        FileKind::Credentials => FileKind::Config,
+        FileKind::Config => FileKind::Credentials,
+    };
+    if let Some(id) = settings.files().get_in(other, &name, "aws_access_key_id") {
+        return Err(Error::config(format!(
+            "profile '{name}' has keys in two places: {} in [{}] of {} and {} in {}",
+            key_tail(&found.id),
+            found.section,
+            found.path.display(),
+            key_tail(id),
+            settings.files().origin(other, &name)
+        ))
+        .hint("keep the pair the profile should use and delete the other, then run again"));
     }
+    // Claimed now, before the network: a file made at that path meanwhile would otherwise
+    // be overwritten with the keys.
+    let backup = backup.map(atomic::NewFile::create).transpose()?;
     let chosen = match settings.own_value(&name, "awsmfa_keystore").and_then(|b| Backend::parse(&b)) {
         Some(already) => already, // an interrupted import: finish it where it began
         None => backend(choice, &settings),
@@ -132,16 +151,40 @@ fn import(
     }
     if let Some(backup) = backup {
         let text = crate::files::read::user_file(&found.path)?.map(|f| f.text).unwrap_or_default();
-        atomic::write(backup, text.as_bytes(), 0o600, atomic::Links::Replace)?;
-        ui::warn(&format!("{} holds your keys in plain text: delete it once you no longer need it", backup.display()));
+        let path = backup.path().to_path_buf();
+        backup.finish(text.as_bytes())?;
+        ui::warn(&format!("{} holds your keys in plain text: delete it once you no longer need it", path.display()));
     }
     write_profile(&settings, &name, chosen, &found.id)?;
-    let (section, id) = (found.section.clone(), found.id.clone());
     files::edit_ini(&found.path, |old| {
-        // Only if the lines still hold the key that was stored.
+        // The section the SDKs read now: the one whose lines go, and only if they still hold
+        // the key that was stored.
+        let section = found.section_in(old);
+        files::check_one_key_pair(&found.path, old, &section)?;
+        let id_in = |text: &str| AwsFiles::value_in_text(found.kind, text, &found.profile, "aws_access_key_id");
+        match id_in(old)? {
+            None => return Ok(None), // moved already (a rerun)
+            Some(id) if id == found.id => {}
+            Some(id) => {
+                return Err(Error::config(format!(
+                    "[{section}] of {} changed meanwhile: it now holds key {}, not {}",
+                    found.path.display(),
+                    key_tail(&id),
+                    key_tail(&found.id)
+                ))
+                .hint(format!(
+                    "key {} is in the keystore; run `awsmfa keys import {name}` again once the file is as you want it",
+                    key_tail(&found.id)
+                )));
+            }
+        }
         let text = ini::unset_keys(old, &section, &["aws_access_key_id", "aws_secret_access_key"]);
-        if !old.contains(&id) {
-            return Ok(None);
+        if id_in(&text)?.is_some() {
+            return Err(Error::unexpected(format!(
+                "could not take the key lines out of [{section}] of {}",
+                found.path.display()
+            ))
+            .hint("the key is in the keystore now: remove its two lines from that file by hand"));
         }
         Ok(Some(text))
     })?;
@@ -163,6 +206,7 @@ fn import(
 /// Plaintext long-term keys of `name` (or `name-long-term`, where awsmfa reads them).
 struct Plaintext {
     profile: String,
+    kind: FileKind,
     path: PathBuf,
     /// The section as written in that file: `work`, or `profile work` in the config file.
     section: String,
@@ -183,6 +227,7 @@ fn plaintext_keys(settings: &Settings, name: &str) -> Option<Plaintext> {
                 let section = origin.section().trim_start_matches('[').trim_end_matches(']').to_string();
                 return Some(Plaintext {
                     profile: profile.clone(),
+                    kind,
                     path: origin.path.clone(),
                     section: section.clone(),
                     id: id.to_string(),
@@ -193,6 +238,16 @@ fn plaintext_keys(settings: &Settings, name: &str) -> Option<Plaintext> {
         }
     }
     None
+}
+
+impl Plaintext {
+    /// The section of the file's `text` that the SDKs read these keys from.
+    fn section_in(&self, text: &str) -> String {
+        match self.kind {
+            FileKind::Config => ini::config_section(text, &self.profile),
+            FileKind::Credentials => self.profile.clone(),
+        }
+    }
 }
 
 /// The `credential_process` that awsmfa writes: this very binary, by its full path.
@@ -223,12 +278,11 @@ fn check_credential_process(settings: &Settings, name: &str) -> Result<()> {
 /// Points the profile at the keystore: where the keys are, which key, and how the other AWS
 /// tools reach it.
 fn write_profile(settings: &Settings, name: &str, backend: Backend, key_id: &str) -> Result<()> {
-    let section = config_section(name);
     let line = credential_process_line(name)?;
     files::edit_ini(&settings.config_path, |old| {
         Ok(Some(ini::replace_keys(
             old,
-            &section,
+            &ini::config_section(old, name),
             &[
                 ("awsmfa_keystore", Some(backend.name())),
                 ("awsmfa_key_id", Some(key_id)),
@@ -372,7 +426,29 @@ fn remove(global: &GlobalArgs, profile: &KeysProfile, restore: bool, yes: bool) 
         };
         let (id, secret) = (key.access_key_id.clone(), key.secret());
         let section = name.clone();
-        files::edit_ini(&settings.credentials_path, |old| {
+        let path = &settings.credentials_path;
+        files::edit_ini(path, |old| {
+            // Other keys in that section are someone's only copy: never overwritten.
+            files::check_one_key_pair(path, old, &section)?;
+            let value = |key| AwsFiles::value_in_text(FileKind::Credentials, old, &section, key);
+            match value("aws_access_key_id")? {
+                Some(there) if there != id => {
+                    return Err(Error::config(format!(
+                        "[{section}] of {} already holds other keys ({}): nothing restored, nothing removed",
+                        path.display(),
+                        key_tail(&there)
+                    ))
+                    .hint(format!("move those keys to a profile of their own (or `awsmfa keys import {section}` them after this), then run again")));
+                }
+                _ if value("aws_session_token")?.is_some() => {
+                    return Err(Error::config(format!(
+                        "[{section}] of {} holds a session (aws_session_token): long-term keys beside it would not work",
+                        path.display()
+                    ))
+                    .hint(format!("`awsmfa logout --write-profile {section}` removes the session, then run again")));
+                }
+                _ => {}
+            }
             Ok(Some(ini::replace_keys(
                 old,
                 &section,
@@ -389,14 +465,13 @@ fn remove(global: &GlobalArgs, profile: &KeysProfile, restore: bool, yes: bool) 
             return Err(Error::new(Kind::Declined, "nothing deleted"));
         }
     }
-    let section = config_section(&name);
     let ours = settings.own_value(&name, "credential_process").is_some_and(|l| is_ours(&l));
     files::edit_ini(&settings.config_path, |old| {
         let mut keys = vec!["awsmfa_keystore", "awsmfa_key_id"];
         if ours {
             keys.push("credential_process");
         }
-        Ok(Some(ini::unset_keys(old, &section, &keys)))
+        Ok(Some(ini::unset_keys(old, &ini::config_section(old, &name), &keys)))
     })?;
     store.delete(&name)?;
     store.delete(&keystore::pending_entry(&name))?;

@@ -54,6 +54,13 @@ fn timed_out(path: &Path, timeout: Duration) -> Error {
     .hint("if no other awsmfa is running, retry; raise the wait with AWSMFA_LOCK_TIMEOUT=SECONDS")
 }
 
+/// The lock file beside `target` that serialises one kind of work on it (`purpose`), apart
+/// from the lock of its writers: `.credentials.awsmfa-rotate-work.lock`.
+pub fn beside_for(target: &Path, purpose: &str) -> PathBuf {
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    target.with_file_name(format!(".{name}.awsmfa-{purpose}.lock"))
+}
+
 /// The lock file that guards `target` (e.g. `~/.aws/credentials`, links already followed):
 /// beside it, so every writer of that file takes the same lock whatever its cache directory.
 pub fn beside(target: &Path) -> PathBuf {

@@ -14,6 +14,23 @@ use std::time::Duration;
 
 use crate::error::Result;
 
+/// Refuses a section of `path` that sets a long-term key twice: the AWS tools use the last
+/// line, and an edit that moves or replaces "the" key cannot tell which pair is meant (one
+/// would be lost without ever having been stored).
+pub fn check_one_key_pair(path: &Path, text: &str, section: &str) -> Result<()> {
+    for key in ["aws_access_key_id", "aws_secret_access_key"] {
+        let lines = ini::key_lines(text, section, key);
+        if lines > 1 {
+            return Err(crate::error::Error::config(format!(
+                "[{section}] of {} sets {key} {lines} times: awsmfa cannot tell which key is meant",
+                path.display()
+            ))
+            .hint(format!("keep one key pair in [{section}] (the AWS tools use the last one), move any other into a profile of its own, then run again")));
+        }
+    }
+    Ok(())
+}
+
 /// Rewrites the user's INI file at `path` with `edit` (old text → new text, or None for
 /// "no change", or an error that leaves the file alone), under the lock beside the file, so
 /// that no two writers lose each other's update, whatever their cache directories. A
