@@ -168,7 +168,8 @@ fn timeouts(settings: &Settings) -> TimeoutConfig {
 /// With AWS_CA_BUNDLE (or the profile's `ca_bundle`), as the AWS CLI does, it trusts the
 /// certificates of that PEM file and nothing else; otherwise the system's roots.
 fn https_client(settings: &Settings) -> Result<SharedHttpClient> {
-    let builder = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring));
+    let builder = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring));
     let Some(bundle) = settings.ca_bundle() else { return Ok(builder.build_https()) };
     let path = std::path::Path::new(&bundle.value);
     // Read like the AWS files: bounded, never blocking on a FIFO.

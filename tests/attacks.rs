@@ -294,6 +294,49 @@ fn another_users_cache_file_is_refused_and_its_keys_never_printed() {
 }
 
 #[test]
+fn save_json_never_follows_another_users_link_in_a_shared_directory_nor_writes_their_file() {
+    if !is_root() {
+        eprintln!("skipped: needs root to make files of another user");
+        return;
+    }
+    let w = World::new();
+    w.standard_profile();
+    let shared = w.path("tmp");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    // Another user (nobody) plants a link to a file they can read, where the recipe's file goes.
+    let theirs = shared.join("collected");
+    std::fs::write(&theirs, "").unwrap();
+    std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+    let link = shared.join("aws-sts-get-session-token.json");
+    symlink(&theirs, &link).unwrap();
+    std::os::unix::fs::lchown(&link, Some(65534), Some(65534)).unwrap();
+    let planted = shared.join("planted.json");
+    std::fs::write(&planted, "").unwrap();
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::os::unix::fs::chown(&planted, Some(65534), Some(65534)).unwrap();
+    for (path, says) in [(&link, "it is a symlink"), (&planted, "belongs to uid 65534")] {
+        w.awsmfa()
+            .args(["login", "--code", &w.code(0), "--save-json", path.to_str().unwrap()])
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains(says));
+    }
+    assert_eq!(w.sts_calls(), 0, "refused before the code was spent");
+    assert_eq!(read(&theirs), "", "nothing reached the other user's file");
+    assert_eq!(read(&planted), "");
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    // A file of ours that others could read is replaced by a private one.
+    let ours = shared.join("ours.json");
+    std::fs::write(&ours, "old").unwrap();
+    std::fs::set_permissions(&ours, std::fs::Permissions::from_mode(0o644)).unwrap();
+    w.awsmfa().args(["login", "--code", &w.code(0), "--save-json", ours.to_str().unwrap()]).assert().success();
+    assert_eq!(mode(&ours), 0o600);
+    assert!(read(&ours).contains("SessionToken"));
+}
+
+#[test]
 fn a_cache_directory_others_can_write_to_is_refused_and_never_chmod_ed() {
     let w = World::new();
     w.standard_profile();
