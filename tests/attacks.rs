@@ -436,7 +436,83 @@ fn a_code_can_come_from_stdin_and_help_warns_about_ps() {
     w.awsmfa().args(["login", "--help"]).assert().success().stdout(predicate::str::contains("`ps`"));
 }
 
+/// `doctor --json`: the exit code and the `credential_process` check (status, detail).
+fn doctor_credential_process(w: &World) -> (i32, String, String) {
+    let out = w.awsmfa().args(["doctor", "--json"]).output().unwrap();
+    let checks: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let check = checks.as_array().unwrap().iter().find(|c| c["check"] == "credential_process").unwrap();
+    let field = |name: &str| check[name].as_str().unwrap_or_default().to_string();
+    (out.status.code().unwrap(), field("status"), field("detail"))
+}
+
+/// An executable script named `awsmfa` in ~/bin of the world, and a profile per `profiles`
+/// whose credential_process runs it.
+fn fake_awsmfa(w: &World, script: &str, profiles: usize) -> PathBuf {
+    let fake = w.path("bin/awsmfa");
+    std::fs::create_dir_all(fake.parent().unwrap()).unwrap();
+    std::fs::write(&fake, format!("#!/bin/sh\n{script}")).unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut config = format!("[default]\nregion = us-east-1\nmfa_serial = {}\n", w.user.serial);
+    for n in 0..profiles {
+        config.push_str(&format!("[profile p{n}]\ncredential_process = {} credential-process\n", fake.display()));
+    }
+    w.config(&config);
+    fake
+}
+
+#[test]
+fn doctor_never_runs_a_credential_process_named_in_a_file_others_control() {
+    let w = World::new();
+    w.credentials("");
+    let marker = w.path("ran");
+    fake_awsmfa(&w, &format!("touch {}\necho awsmfa 0.0.1\n", marker.display()), 1);
+    let config = w.path(".aws/config");
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let (code, status, detail) = doctor_credential_process(&w);
+    assert_eq!((code, status.as_str()), (8, "fail"), "{detail}");
+    assert!(detail.contains("can be written by others") && detail.contains("none was run"), "{detail}");
+    assert!(!marker.exists(), "the program was run");
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    if is_root() {
+        std::os::unix::fs::chown(&config, Some(65534), None).unwrap();
+        let (code, status, detail) = doctor_credential_process(&w);
+        assert_eq!((code, status.as_str()), (8, "fail"), "{detail}");
+        assert!(detail.contains("belongs to uid 65534"), "{detail}");
+        assert!(!marker.exists(), "the program was run");
+        std::os::unix::fs::chown(&config, Some(0), None).unwrap();
+    }
+    // The same file, ours and private: now the program is asked (and found to be another version).
+    let (_, status, detail) = doctor_credential_process(&w);
+    assert_eq!(status, "fail");
+    assert!(detail.contains("version 0.0.1"), "{detail}");
+    assert!(marker.exists());
+}
+
 // ---- crashes and hangs -------------------------------------------------------------------
+
+#[test]
+fn doctor_asks_a_hanging_credential_process_once_and_leaves_nothing_of_it_running() {
+    let w = World::new();
+    w.credentials("");
+    // A program that never answers and starts another that would outlive it.
+    let sleeper = w.path("bin/sleep-forever");
+    std::fs::create_dir_all(sleeper.parent().unwrap()).unwrap();
+    std::fs::copy("/bin/sleep", &sleeper).unwrap();
+    let runs = w.path("runs");
+    fake_awsmfa(&w, &format!("echo run >> {}\n{s} 1000 &\n{s} 1000\n", runs.display(), s = sleeper.display()), 6);
+    let (code, status, detail) = doctor_credential_process(&w);
+    let left: Vec<String> = {
+        let out = std::process::Command::new("pgrep").args(["-f", sleeper.to_str().unwrap()]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).split_whitespace().map(str::to_string).collect()
+    };
+    for pid in &left {
+        let _ = std::process::Command::new("kill").args(["-9", pid]).status();
+    }
+    assert_eq!((code, status.as_str()), (8, "fail"), "{detail}");
+    assert!(detail.contains("does not answer --version"), "{detail}");
+    assert_eq!(read(&runs).lines().count(), 1, "one program, asked once for its six profiles");
+    assert!(left.is_empty(), "left running: {left:?}");
+}
 
 #[test]
 fn a_non_ascii_access_key_id_is_refused_before_a_code_is_claimed() {
