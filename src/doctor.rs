@@ -12,6 +12,7 @@ use crate::aws::{self, ClientSpec, Failure, Retries, Signer};
 use crate::credentials::key_tail;
 use crate::ec2::{Ec2, LaunchSpec, ProbeResult};
 use crate::error::Error;
+use crate::keystore::{Backend, Keystore};
 use crate::profile::{Environment, Settings};
 use crate::session::cache::Rejected;
 
@@ -71,6 +72,7 @@ pub fn run(env: &Environment, settings: crate::error::Result<Settings>, image_id
     out.push(files(env, &settings));
     out.push(profile(env, &settings));
     out.push(cache_dir(&settings));
+    out.push(keystore(&settings));
     let keys = match settings.keys() {
         Ok(keys) => keys,
         Err(err) => {
@@ -178,6 +180,39 @@ fn cache_dir(settings: &Settings) -> Check {
             check("cache", Status::Ok, format!("{} will be created (0700) at the first login", dir.display()), None)
         }
         Err(err) => from_error("cache", &err),
+    }
+}
+
+/// The file keystore, when it is in play: the profile's keys are in it, it exists, or new
+/// keys would go there. Its directory and the file must be ours and private; it is not
+/// opened (no passphrase is asked).
+fn keystore(settings: &Settings) -> Check {
+    let store = Keystore::new(Backend::File, &settings.keystore);
+    let used = settings.own_value(&settings.base_profile, "awsmfa_keystore").and_then(|b| Backend::parse(&b))
+        == Some(Backend::File);
+    let exists = settings.keystore.file.as_ref().is_some_and(|f| f.symlink_metadata().is_ok());
+    if !(used || exists || settings.keystore_default.value == Backend::File) {
+        return check("keystore", Status::Skip, "no file keystore in use (new keys go to the keychain)", None);
+    }
+    match store.check() {
+        Ok(true) => check("keystore", Status::Ok, format!("{} is yours and private", store.describe()), None),
+        Ok(false) if used => check(
+            "keystore",
+            Status::Fail,
+            format!(
+                "{} does not exist, yet profile '{}' keeps its keys there",
+                store.describe(),
+                settings.base_profile
+            ),
+            Some(format!("add the keys again with `awsmfa keys add {}`", settings.base_profile)),
+        ),
+        Ok(false) => check(
+            "keystore",
+            Status::Ok,
+            format!("{} will be created (0600) by `awsmfa keys add` or `keys import`", store.describe()),
+            None,
+        ),
+        Err(err) => from_error("keystore", &err),
     }
 }
 

@@ -488,6 +488,71 @@ fn doctor_never_runs_a_credential_process_named_in_a_file_others_control() {
     assert!(marker.exists());
 }
 
+#[test]
+fn a_file_keystore_in_a_directory_others_can_write_to_is_refused_and_never_chmod_ed() {
+    let w = World::new();
+    let credentials = w.credentials("");
+    w.config(&format!("[default]\nregion = us-east-1\nmfa_serial = {}\n", w.user.serial));
+    let pass = "a keystore passphrase";
+    // Keys moved into a keystore of our own first, for the login case.
+    let private = w.path("private/keys.age");
+    w.awsmfa()
+        .args(["keys", "import", "default", "--keystore", "file"])
+        .env("AWSMFA_KEYSTORE_FILE", &private)
+        .env("AWSMFA_KEYSTORE_PASSPHRASE", pass)
+        .assert()
+        .success();
+    let config = read(&w.path(".aws/config"));
+    // Both refused, as the cache directory is: open to all, and sticky like /tmp.
+    for shared_mode in [0o777, 0o1777] {
+        let shared = w.path(&format!("shared-{shared_mode:o}"));
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(shared_mode)).unwrap();
+        let run = |args: &[&str], file: &str| {
+            let mut cmd = w.awsmfa();
+            cmd.args(args)
+                .env("AWSMFA_KEYSTORE", "file")
+                .env("AWSMFA_KEYSTORE_FILE", shared.join(file))
+                .env("AWSMFA_KEYSTORE_PASSPHRASE", pass);
+            cmd
+        };
+        let says = "refusing to use the file keystore in";
+        let keys = format!("{}\n{}\n", w.user.access_key_id, w.user.secret_access_key);
+        run(&["keys", "add", "new-profile"], "new.age")
+            .write_stdin(keys)
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains(says).and(predicate::str::contains("others can write to it")));
+        // The key lines of a profile still in plain text stay where they are.
+        std::fs::write(
+            &credentials,
+            format!(
+                "[plain]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+                w.user.access_key_id, w.user.secret_access_key
+            ),
+        )
+        .unwrap();
+        let before = read(&credentials);
+        run(&["keys", "import", "plain"], "new.age").assert().code(3).stderr(predicate::str::contains(says));
+        assert_eq!(read(&credentials), before);
+        assert_eq!(std::fs::read_dir(&shared).unwrap().count(), 0, "nothing written in {}", shared.display());
+        // Our own keystore file, copied there: not used for a login either.
+        let copy = shared.join("keys.age");
+        std::fs::copy(&private, &copy).unwrap();
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o600)).unwrap();
+        run(&["login", "--code", &w.code(0)], "keys.age").assert().code(3).stderr(predicate::str::contains(says));
+        assert_eq!(w.sts_calls(), 0, "refused before a code was sent");
+        let out = run(&["doctor", "--json"], "keys.age").output().unwrap();
+        assert_eq!(out.status.code(), Some(8));
+        let checks: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let keystore = checks.as_array().unwrap().iter().find(|c| c["check"] == "keystore").expect("a keystore check");
+        assert_eq!(keystore["status"], "fail", "{checks:#}");
+        assert!(keystore["detail"].as_str().unwrap().contains("others can write to it"), "{checks:#}");
+        assert_eq!(mode(&shared), shared_mode, "never chmod-ed");
+        assert_eq!(read(&w.path(".aws/config")), config, "the profile is untouched");
+    }
+}
+
 // ---- crashes and hangs -------------------------------------------------------------------
 
 #[test]
