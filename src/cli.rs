@@ -427,7 +427,8 @@ pub struct LoginArgs {
     /// Also write the session into section [NAME] of ~/.aws/credentials
     #[arg(long, value_name = "NAME")]
     pub write_profile: Option<String>,
-    /// Also write the STS-shaped JSON the manual recipe saved (mode 0600)
+    /// Also write the STS-shaped JSON the manual recipe saved (0600; never through a link,
+    /// never over a file of another user)
     #[arg(long, value_name = "PATH")]
     pub save_json: Option<PathBuf>,
 }

@@ -12,6 +12,7 @@ use crate::aws::{self, ClientSpec, Failure, Retries, Signer};
 use crate::credentials::key_tail;
 use crate::ec2::{Ec2, LaunchSpec, ProbeResult};
 use crate::error::Error;
+use crate::keystore::{Backend, Keystore};
 use crate::profile::{Environment, Settings};
 use crate::session::cache::Rejected;
 
@@ -71,6 +72,7 @@ pub fn run(env: &Environment, settings: crate::error::Result<Settings>, image_id
     out.push(files(env, &settings));
     out.push(profile(env, &settings));
     out.push(cache_dir(&settings));
+    out.push(keystore(&settings));
     let keys = match settings.keys() {
         Ok(keys) => keys,
         Err(err) => {
@@ -181,6 +183,39 @@ fn cache_dir(settings: &Settings) -> Check {
     }
 }
 
+/// The file keystore, when it is in play: the profile's keys are in it, it exists, or new
+/// keys would go there. Its directory and the file must be ours and private; it is not
+/// opened (no passphrase is asked).
+fn keystore(settings: &Settings) -> Check {
+    let store = Keystore::new(Backend::File, &settings.keystore);
+    let used = settings.own_value(&settings.base_profile, "awsmfa_keystore").and_then(|b| Backend::parse(&b))
+        == Some(Backend::File);
+    let exists = settings.keystore.file.as_ref().is_some_and(|f| f.symlink_metadata().is_ok());
+    if !(used || exists || settings.keystore_default.value == Backend::File) {
+        return check("keystore", Status::Skip, "no file keystore in use (new keys go to the keychain)", None);
+    }
+    match store.check() {
+        Ok(true) => check("keystore", Status::Ok, format!("{} is yours and private", store.describe()), None),
+        Ok(false) if used => check(
+            "keystore",
+            Status::Fail,
+            format!(
+                "{} does not exist, yet profile '{}' keeps its keys there",
+                store.describe(),
+                settings.base_profile
+            ),
+            Some(format!("add the keys again with `awsmfa keys add {}`", settings.base_profile)),
+        ),
+        Ok(false) => check(
+            "keystore",
+            Status::Ok,
+            format!("{} will be created (0600) by `awsmfa keys add` or `keys import`", store.describe()),
+            None,
+        ),
+        Err(err) => from_error("keystore", &err),
+    }
+}
+
 fn session(settings: &Settings, keys: &crate::credentials::LongTermKeys) -> Check {
     let (cache, key) = crate::session::cache_for(settings, keys);
     let now = crate::clock::now();
@@ -208,33 +243,56 @@ fn session(settings: &Settings, keys: &crate::credentials::LongTermKeys) -> Chec
 }
 
 /// `credential_process` lines that run awsmfa: the program must exist (on PATH when named
-/// bare) and be this version.
+/// bare) and be this version. Asked once per distinct program, never from AWS files others
+/// control (the rule of `mfa_process`), and within `PROGRAM_LIMIT`.
 fn credential_process(settings: &Settings) -> Check {
     let mut problems = Vec::new();
-    let mut seen = 0;
+    // Each program asked once, however many profiles name it: (program, its profiles).
+    let mut programs: Vec<(String, Vec<String>)> = Vec::new();
     for name in settings.files().profile_names() {
         let Some(line) = settings.own_value(&name, "credential_process") else { continue };
         let program = first_word(&line);
         if Path::new(&program).file_name().and_then(|f| f.to_str()) != Some("awsmfa") {
             continue;
         }
-        seen += 1;
-        let Some(path) = locate_program(&program) else {
+        match programs.iter_mut().find(|(p, _)| *p == program) {
+            Some((_, profiles)) => profiles.push(name),
+            None => programs.push((program, vec![name])),
+        }
+    }
+    let seen: usize = programs.iter().map(|(_, profiles)| profiles.len()).sum();
+    if seen > 0
+        && let Err(err) = settings.may_run("the credential_process programs")
+    {
+        return check(
+            "credential_process",
+            Status::Fail,
+            format!("{} (of {seen} profile(s)); none was run", err.message),
+            err.hint,
+        );
+    }
+    for (program, profiles) in &programs {
+        let who = match profiles.as_slice() {
+            [one] => format!("profile '{one}' runs"),
+            many => format!("profiles '{}' run", many.join("', '")),
+        };
+        let Some(path) = locate_program(program) else {
             problems.push(format!(
-                "profile '{name}' runs {program}, which is not found{}",
+                "{who} {program}, which is not found{}",
                 if program.contains('/') { "" } else { " on PATH" }
             ));
             continue;
         };
         match program_version(&path) {
             Some(v) if v == env!("CARGO_PKG_VERSION") => {}
-            Some(v) => problems.push(format!(
-                "profile '{name}' runs {} version {v}, not this {}",
+            Some(v) => {
+                problems.push(format!("{who} {} version {v}, not this {}", path.display(), env!("CARGO_PKG_VERSION")))
+            }
+            None => problems.push(format!(
+                "{who} {}, which does not answer --version as awsmfa (within {} s)",
                 path.display(),
-                env!("CARGO_PKG_VERSION")
+                PROGRAM_LIMIT.as_secs()
             )),
-            None => problems
-                .push(format!("profile '{name}' runs {}, which does not answer --version as awsmfa", path.display())),
         }
     }
     match (seen, problems.is_empty()) {
@@ -264,32 +322,38 @@ fn locate_program(program: &str) -> Option<std::path::PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(program)).find(|p| p.is_file())
 }
 
-/// The version an awsmfa binary reports ("awsmfa 0.1.0"), within a few seconds.
+/// How long a `credential_process` program may take to say its version.
+const PROGRAM_LIMIT: Duration = Duration::from_secs(5);
+
+/// The version an awsmfa binary reports ("awsmfa 0.1.0"), within `PROGRAM_LIMIT`. It runs
+/// in a process group of its own, killed whole afterwards: a program that hangs, or leaves
+/// something running that holds its output open, costs the limit once and leaves nothing.
 fn program_version(path: &Path) -> Option<String> {
     let mut command = std::process::Command::new(path);
     // It asked for nothing: no key, code, seed or passphrase of ours goes with the question.
     for name in crate::mfa::SECRET_VARIABLES.iter().chain(&["AWS_ACCESS_KEY_ID"]) {
         command.env_remove(name);
     }
-    let mut child = command
+    command
         .arg("--version")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .ok()?;
-    let started = std::time::Instant::now();
-    while child.try_wait().ok()?.is_none() {
-        if started.elapsed() > Duration::from_secs(5) {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut child.stdout.take()?, &mut text).ok()?;
-    text.trim().strip_prefix("awsmfa ").map(str::to_string)
+        .stderr(std::process::Stdio::null());
+    let mut child = crate::platform::spawn_group(&mut command).ok()?;
+    let mut stdout = child.stdout.take()?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        // At most a line's worth: a version is short, and a flood is not awsmfa.
+        let read = std::io::Read::read_to_string(&mut std::io::Read::take(&mut stdout, 4096), &mut text);
+        let _ = tx.send(read.ok().map(|_| text));
+    });
+    // The output ends when every process of the group has closed it (or the limit comes);
+    // the group is killed before the child is reaped, while its pid still names the group.
+    let text = rx.recv_timeout(PROGRAM_LIMIT).ok().flatten();
+    crate::platform::kill_group(&mut child);
+    let _ = child.wait();
+    text?.trim().strip_prefix("awsmfa ").map(str::to_string)
 }
 
 fn clock(offset: Option<i64>) -> Check {

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use crate::config::{AwsFiles, FileKind, Origin, Source};
 use crate::credentials::{KeyOrigin, LongTermKeys, Secret};
 use crate::error::{Error, Result};
-use crate::files::read::UserFile;
 use crate::keystore::{self, Backend};
 
 /// A value and the place it came from, for messages.
@@ -124,6 +123,9 @@ pub struct Settings {
     pub keystore_default: Sourced<Backend>,
     keys: std::result::Result<LongTermKeys, KeyProblem>,
     files: AwsFiles,
+    /// Why the AWS files must not be taken commands from (another user's, or others can
+    /// write to them); None when they may.
+    commands_untrusted: Option<String>,
 }
 
 /// Endpoint overrides from the environment, as the AWS CLI reads them.
@@ -181,25 +183,26 @@ pub fn locate(env: &Environment) -> Result<Paths> {
     })
 }
 
-/// The two AWS files as read from disk, and whether each is safe to take commands from.
+/// The two AWS files as read from disk, and whether they are safe to take commands from.
 #[derive(Debug, Clone, Default)]
 pub struct LoadedFiles {
     pub config: Source,
     pub credentials: Source,
-    pub config_trusted: bool,
-    pub credentials_trusted: bool,
+    /// Why the commands they name must not be run (`files::read::UserFile::untrusted`, of
+    /// either file); None when both are safe.
+    pub untrusted: Option<String>,
 }
 
 impl LoadedFiles {
     /// The one place the AWS files are read (bounded, never a FIFO; a missing file is empty).
     pub fn read(paths: &Paths) -> Result<LoadedFiles> {
-        let read = |path: &Path| -> Result<(Source, bool)> {
-            let file = crate::files::read::user_file(path)?.unwrap_or(UserFile { text: String::new(), trusted: true });
-            Ok((Source { path: path.to_path_buf(), text: file.text }, file.trusted))
+        let read = |path: &Path| -> Result<(Source, Option<String>)> {
+            let file = crate::files::read::user_file(path)?.unwrap_or_default();
+            Ok((Source { path: path.to_path_buf(), text: file.text }, file.untrusted))
         };
-        let (config, config_trusted) = read(&paths.config)?;
-        let (credentials, credentials_trusted) = read(&paths.credentials)?;
-        Ok(LoadedFiles { config, credentials, config_trusted, credentials_trusted })
+        let (config, config_untrusted) = read(&paths.config)?;
+        let (credentials, credentials_untrusted) = read(&paths.credentials)?;
+        Ok(LoadedFiles { config, credentials, untrusted: config_untrusted.or(credentials_untrusted) })
     }
 }
 
@@ -321,6 +324,7 @@ impl Settings {
             },
             keys: Err(KeyProblem::Incomplete(None)),
             files,
+            commands_untrusted: None,
         };
         settings.resolve_roles(overrides)?;
         let region = match &overrides.region {
@@ -365,14 +369,9 @@ impl Settings {
                 .or_else(|| settings.profile_value("aws_mfa_device")),
         };
         settings.mfa_process = settings.profile_value("mfa_process");
-        if let Some(command) = &settings.mfa_process
-            && !(loaded.config_trusted && loaded.credentials_trusted)
-        {
-            return Err(Error::config(format!(
-                "refusing to run mfa_process ({}): the file it comes from can be written by others",
-                command.origin
-            ))
-            .hint("make your AWS files yours and not group/world-writable (`chmod go-w FILE`)"));
+        settings.commands_untrusted = loaded.untrusted.clone();
+        if let Some(command) = &settings.mfa_process {
+            settings.may_run(&format!("mfa_process ({})", command.origin))?;
         }
         // --duration is for the credentials asked for: the MFA session, or the last role.
         settings.duration = match overrides.duration {
@@ -641,6 +640,17 @@ impl Settings {
         })
     }
 
+    /// Whether `what`, a command named in the AWS files (`mfa_process`, `credential_process`),
+    /// may be run: only when both files are ours (or root's) and nobody else can write to
+    /// them, as ssh takes nothing from a config file others control.
+    pub fn may_run(&self, what: &str) -> Result<()> {
+        match &self.commands_untrusted {
+            None => Ok(()),
+            Some(why) => Err(Error::config(format!("refusing to run {what}: {why}"))
+                .hint("make your AWS files yours and not writable by group or others (`chown`, `chmod go-w FILE`)")),
+        }
+    }
+
     /// A setting of profile `name` itself (not its role chain), as the SDKs read it.
     pub fn own_value(&self, name: &str, key: &str) -> Option<String> {
         self.files.get(name, key).map(|(value, _)| value)
@@ -733,8 +743,7 @@ mod tests {
         let loaded = LoadedFiles {
             config: Source { path: paths.config.clone(), text: case.config.to_string() },
             credentials: Source { path: paths.credentials.clone(), text: case.credentials.to_string() },
-            config_trusted: true,
-            credentials_trusted: true,
+            untrusted: None,
         };
         Settings::resolve(&env, &paths, &loaded, &case.overrides)
     }

@@ -294,6 +294,49 @@ fn another_users_cache_file_is_refused_and_its_keys_never_printed() {
 }
 
 #[test]
+fn save_json_never_follows_another_users_link_in_a_shared_directory_nor_writes_their_file() {
+    if !is_root() {
+        eprintln!("skipped: needs root to make files of another user");
+        return;
+    }
+    let w = World::new();
+    w.standard_profile();
+    let shared = w.path("tmp");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    // Another user (nobody) plants a link to a file they can read, where the recipe's file goes.
+    let theirs = shared.join("collected");
+    std::fs::write(&theirs, "").unwrap();
+    std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+    let link = shared.join("aws-sts-get-session-token.json");
+    symlink(&theirs, &link).unwrap();
+    std::os::unix::fs::lchown(&link, Some(65534), Some(65534)).unwrap();
+    let planted = shared.join("planted.json");
+    std::fs::write(&planted, "").unwrap();
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::os::unix::fs::chown(&planted, Some(65534), Some(65534)).unwrap();
+    for (path, says) in [(&link, "it is a symlink"), (&planted, "belongs to uid 65534")] {
+        w.awsmfa()
+            .args(["login", "--code", &w.code(0), "--save-json", path.to_str().unwrap()])
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains(says));
+    }
+    assert_eq!(w.sts_calls(), 0, "refused before the code was spent");
+    assert_eq!(read(&theirs), "", "nothing reached the other user's file");
+    assert_eq!(read(&planted), "");
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    // A file of ours that others could read is replaced by a private one.
+    let ours = shared.join("ours.json");
+    std::fs::write(&ours, "old").unwrap();
+    std::fs::set_permissions(&ours, std::fs::Permissions::from_mode(0o644)).unwrap();
+    w.awsmfa().args(["login", "--code", &w.code(0), "--save-json", ours.to_str().unwrap()]).assert().success();
+    assert_eq!(mode(&ours), 0o600);
+    assert!(read(&ours).contains("SessionToken"));
+}
+
+#[test]
 fn a_cache_directory_others_can_write_to_is_refused_and_never_chmod_ed() {
     let w = World::new();
     w.standard_profile();
@@ -393,7 +436,148 @@ fn a_code_can_come_from_stdin_and_help_warns_about_ps() {
     w.awsmfa().args(["login", "--help"]).assert().success().stdout(predicate::str::contains("`ps`"));
 }
 
+/// `doctor --json`: the exit code and the `credential_process` check (status, detail).
+fn doctor_credential_process(w: &World) -> (i32, String, String) {
+    let out = w.awsmfa().args(["doctor", "--json"]).output().unwrap();
+    let checks: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let check = checks.as_array().unwrap().iter().find(|c| c["check"] == "credential_process").unwrap();
+    let field = |name: &str| check[name].as_str().unwrap_or_default().to_string();
+    (out.status.code().unwrap(), field("status"), field("detail"))
+}
+
+/// An executable script named `awsmfa` in ~/bin of the world, and a profile per `profiles`
+/// whose credential_process runs it.
+fn fake_awsmfa(w: &World, script: &str, profiles: usize) -> PathBuf {
+    let fake = w.path("bin/awsmfa");
+    std::fs::create_dir_all(fake.parent().unwrap()).unwrap();
+    std::fs::write(&fake, format!("#!/bin/sh\n{script}")).unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut config = format!("[default]\nregion = us-east-1\nmfa_serial = {}\n", w.user.serial);
+    for n in 0..profiles {
+        config.push_str(&format!("[profile p{n}]\ncredential_process = {} credential-process\n", fake.display()));
+    }
+    w.config(&config);
+    fake
+}
+
+#[test]
+fn doctor_never_runs_a_credential_process_named_in_a_file_others_control() {
+    let w = World::new();
+    w.credentials("");
+    let marker = w.path("ran");
+    fake_awsmfa(&w, &format!("touch {}\necho awsmfa 0.0.1\n", marker.display()), 1);
+    let config = w.path(".aws/config");
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let (code, status, detail) = doctor_credential_process(&w);
+    assert_eq!((code, status.as_str()), (8, "fail"), "{detail}");
+    assert!(detail.contains("can be written by others") && detail.contains("none was run"), "{detail}");
+    assert!(!marker.exists(), "the program was run");
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    if is_root() {
+        std::os::unix::fs::chown(&config, Some(65534), None).unwrap();
+        let (code, status, detail) = doctor_credential_process(&w);
+        assert_eq!((code, status.as_str()), (8, "fail"), "{detail}");
+        assert!(detail.contains("belongs to uid 65534"), "{detail}");
+        assert!(!marker.exists(), "the program was run");
+        std::os::unix::fs::chown(&config, Some(0), None).unwrap();
+    }
+    // The same file, ours and private: now the program is asked (and found to be another version).
+    let (_, status, detail) = doctor_credential_process(&w);
+    assert_eq!(status, "fail");
+    assert!(detail.contains("version 0.0.1"), "{detail}");
+    assert!(marker.exists());
+}
+
+#[test]
+fn a_file_keystore_in_a_directory_others_can_write_to_is_refused_and_never_chmod_ed() {
+    let w = World::new();
+    let credentials = w.credentials("");
+    w.config(&format!("[default]\nregion = us-east-1\nmfa_serial = {}\n", w.user.serial));
+    let pass = "a keystore passphrase";
+    // Keys moved into a keystore of our own first, for the login case.
+    let private = w.path("private/keys.age");
+    w.awsmfa()
+        .args(["keys", "import", "default", "--keystore", "file"])
+        .env("AWSMFA_KEYSTORE_FILE", &private)
+        .env("AWSMFA_KEYSTORE_PASSPHRASE", pass)
+        .assert()
+        .success();
+    let config = read(&w.path(".aws/config"));
+    // Both refused, as the cache directory is: open to all, and sticky like /tmp.
+    for shared_mode in [0o777, 0o1777] {
+        let shared = w.path(&format!("shared-{shared_mode:o}"));
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(shared_mode)).unwrap();
+        let run = |args: &[&str], file: &str| {
+            let mut cmd = w.awsmfa();
+            cmd.args(args)
+                .env("AWSMFA_KEYSTORE", "file")
+                .env("AWSMFA_KEYSTORE_FILE", shared.join(file))
+                .env("AWSMFA_KEYSTORE_PASSPHRASE", pass);
+            cmd
+        };
+        let says = "refusing to use the file keystore in";
+        let keys = format!("{}\n{}\n", w.user.access_key_id, w.user.secret_access_key);
+        run(&["keys", "add", "new-profile"], "new.age")
+            .write_stdin(keys)
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains(says).and(predicate::str::contains("others can write to it")));
+        // The key lines of a profile still in plain text stay where they are.
+        std::fs::write(
+            &credentials,
+            format!(
+                "[plain]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+                w.user.access_key_id, w.user.secret_access_key
+            ),
+        )
+        .unwrap();
+        let before = read(&credentials);
+        run(&["keys", "import", "plain"], "new.age").assert().code(3).stderr(predicate::str::contains(says));
+        assert_eq!(read(&credentials), before);
+        assert_eq!(std::fs::read_dir(&shared).unwrap().count(), 0, "nothing written in {}", shared.display());
+        // Our own keystore file, copied there: not used for a login either.
+        let copy = shared.join("keys.age");
+        std::fs::copy(&private, &copy).unwrap();
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o600)).unwrap();
+        run(&["login", "--code", &w.code(0)], "keys.age").assert().code(3).stderr(predicate::str::contains(says));
+        assert_eq!(w.sts_calls(), 0, "refused before a code was sent");
+        let out = run(&["doctor", "--json"], "keys.age").output().unwrap();
+        assert_eq!(out.status.code(), Some(8));
+        let checks: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let keystore = checks.as_array().unwrap().iter().find(|c| c["check"] == "keystore").expect("a keystore check");
+        assert_eq!(keystore["status"], "fail", "{checks:#}");
+        assert!(keystore["detail"].as_str().unwrap().contains("others can write to it"), "{checks:#}");
+        assert_eq!(mode(&shared), shared_mode, "never chmod-ed");
+        assert_eq!(read(&w.path(".aws/config")), config, "the profile is untouched");
+    }
+}
+
 // ---- crashes and hangs -------------------------------------------------------------------
+
+#[test]
+fn doctor_asks_a_hanging_credential_process_once_and_leaves_nothing_of_it_running() {
+    let w = World::new();
+    w.credentials("");
+    // A program that never answers and starts another that would outlive it.
+    let sleeper = w.path("bin/sleep-forever");
+    std::fs::create_dir_all(sleeper.parent().unwrap()).unwrap();
+    std::fs::copy("/bin/sleep", &sleeper).unwrap();
+    let runs = w.path("runs");
+    fake_awsmfa(&w, &format!("echo run >> {}\n{s} 1000 &\n{s} 1000\n", runs.display(), s = sleeper.display()), 6);
+    let (code, status, detail) = doctor_credential_process(&w);
+    let left: Vec<String> = {
+        let out = std::process::Command::new("pgrep").args(["-f", sleeper.to_str().unwrap()]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).split_whitespace().map(str::to_string).collect()
+    };
+    for pid in &left {
+        let _ = std::process::Command::new("kill").args(["-9", pid]).status();
+    }
+    assert_eq!((code, status.as_str()), (8, "fail"), "{detail}");
+    assert!(detail.contains("does not answer --version"), "{detail}");
+    assert_eq!(read(&runs).lines().count(), 1, "one program, asked once for its six profiles");
+    assert!(left.is_empty(), "left running: {left:?}");
+}
 
 #[test]
 fn a_non_ascii_access_key_id_is_refused_before_a_code_is_claimed() {

@@ -438,6 +438,36 @@ fn an_interrupt_while_the_device_is_being_created_leaves_no_device() {
 }
 
 #[test]
+fn an_interrupt_after_iam_enabled_the_device_keeps_it_and_writes_mfa_serial() {
+    let w = World::with_fixture(&["--no-mfa", "--policy", "none"]);
+    keys_for(&w, &w.user);
+    // IAM enables the device, then its answer is held back: Ctrl-C comes before it arrives.
+    hook("POST", &format!("/_awsmfa/hold?user={}&action=EnableMFADevice&when=after&seconds=10", w.user.name));
+    let mut child = spawn_enroll(&w, endpoint(), &[]);
+    let seed = seed_of(&w, &mut child);
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{}\n{}", totp(&seed, -1), totp(&seed, 0)).unwrap();
+    let label = format!("{}:EnableMFADevice", w.user.name);
+    let started = Instant::now();
+    while !hook("GET", "/_awsmfa/stats")["holding"].as_array().unwrap().iter().any(|h| h == &label) {
+        assert!(started.elapsed() < Duration::from_secs(30), "enroll never enabled the device");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let serial = format!("arn:aws:iam::{}:mfa/{}", w.user.account_id, w.user.name);
+    assert!(stderr.contains(&format!("IAM had already enabled MFA device {serial}")), "{stderr}");
+    assert!(virtual_devices(endpoint()).contains(&serial), "the enabled device is kept: {stderr}");
+    let config = std::fs::read_to_string(w.path(".aws/config")).unwrap();
+    assert_eq!(config, format!("[profile work]\nmfa_serial = {serial}\n"));
+    // It is the user's enabled device: a login with its next code works.
+    w.awsmfa().args(["login", "--profile", "work", "--code", &totp(&seed, 1)]).assert().success();
+}
+
+#[test]
 fn seed_out_never_overwrites_a_file_and_policy_prints_with_aws_image_id_set() {
     let w = World::with_fixture(&["--no-mfa", "--policy", "none"]);
     keys_for(&w, &w.user);

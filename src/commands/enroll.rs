@@ -3,6 +3,8 @@
 use std::fs::File;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::print;
 use crate::aws::{ClientSpec, Retries, Signer};
@@ -10,7 +12,7 @@ use crate::cli::{EnrollArgs, GlobalArgs};
 use crate::credentials::Secret;
 use crate::error::{Error, Kind, Result};
 use crate::files::{self, atomic, ini};
-use crate::mfa::enroll::{self, CodeProblem, Guard, Iam};
+use crate::mfa::enroll::{self, CodeProblem, Guard, Iam, Leftover};
 use crate::mfa::{MfaCode, totp};
 use crate::profile::config_section;
 use crate::ui;
@@ -51,26 +53,42 @@ pub fn run(global: &GlobalArgs, args: EnrollArgs) -> Result<i32> {
             "deactivate it in the IAM console first to enroll another".to_string()
         }));
     }
+    let place: Place = for_caller.then(|| (settings.config_path.clone(), settings.profile.clone()));
     let mut input = Input::choose()?;
-    let serial = match &args.serial {
+    match &args.serial {
         Some(serial) => {
             let (first, second) = hardware_codes(&mut input, serial)?;
             iam.enable(&user, serial, &first, &second)?;
-            serial.clone()
+            enabled(&place, &user, serial)
         }
         None => {
             let name = args.device_name.clone().unwrap_or_else(|| user.clone());
             let guard = Guard::arm();
             let device = iam.create(&name)?;
             let serial = device.serial.clone();
-            let (cleanup_spec, cleanup_serial) = (spec.clone(), serial.clone());
-            guard.device(Box::new(move || match Iam::new(&cleanup_spec).delete(&cleanup_serial) {
-                Ok(()) => ui::note(&format!("deleted the unused virtual MFA device {cleanup_serial}")),
-                Err(e) => ui::warn(&format!(
-                    "could not delete the unused virtual MFA device {cleanup_serial} ({}); an administrator can: aws iam delete-virtual-mfa-device --serial-number {cleanup_serial}",
-                    e.message
-                )),
-            }));
+            // Set when EnableMFADevice is sent: from then on IAM may have enabled the device
+            // whatever this run hears (a Ctrl-C, a timeout), so the cleanup asks IAM first.
+            let enable_sent = Arc::new(AtomicBool::new(false));
+            let cleanup = {
+                let (spec, user, serial, sent, place) =
+                    (spec.clone(), user.clone(), serial.clone(), enable_sent.clone(), place.clone());
+                move || match Iam::new(&spec).settle(&user, &serial, sent.load(Ordering::SeqCst)) {
+                    Leftover::Enabled => {
+                        ui::note(&format!(
+                            "IAM had already enabled MFA device {serial} for IAM user {user}: it is kept"
+                        ));
+                        if let Err(e) = write_serial(&place, &serial) {
+                            ui::warn(&format!("could not write mfa_serial = {serial} into the profile: {}", e.message));
+                        }
+                    }
+                    Leftover::Deleted => ui::note(&format!("deleted the unused virtual MFA device {serial}")),
+                    Leftover::Left(e) => ui::warn(&format!(
+                        "could not delete the unused virtual MFA device {serial} ({}); an administrator can: aws iam delete-virtual-mfa-device --serial-number {serial}",
+                        e.message
+                    )),
+                }
+            };
+            guard.device(Box::new(cleanup));
             let uri = enroll::otpauth_uri(&user, &caller.account, &device.seed);
             if shows {
                 show(&uri, &device.seed, &serial)?;
@@ -84,24 +102,32 @@ pub fn run(global: &GlobalArgs, args: EnrollArgs) -> Result<i32> {
                 ));
             }
             let (first, second) = virtual_codes(&mut input, &device.seed)?;
+            enable_sent.store(true, Ordering::SeqCst);
             iam.enable(&user, &serial, &first, &second)?;
-            guard.enabled();
-            serial
+            guard.enabled(|| enabled(&place, &user, &serial))
         }
-    };
-    ui::note(&format!("enabled MFA device {serial} for IAM user {user}"));
-    if for_caller {
-        let section = config_section(&settings.profile);
-        files::edit_ini(&settings.config_path, |old| {
-            let section = ini::config_section(old, &settings.profile);
-            Ok(Some(ini::replace_keys(old, &section, &[("mfa_serial", Some(&serial))])))
-        })?;
-        ui::note(&format!(
-            "wrote mfa_serial into [{section}] of {}; next: awsmfa login",
-            settings.config_path.display()
-        ));
-    }
+    }?;
     Ok(0)
+}
+
+/// Where `mfa_serial` goes: the profile of the config file, when the device is the caller's
+/// own (None for `--user` someone else).
+type Place = Option<(std::path::PathBuf, String)>;
+
+/// Says that the device is enabled and puts it into the profile.
+fn enabled(place: &Place, user: &str, serial: &str) -> Result<()> {
+    ui::note(&format!("enabled MFA device {serial} for IAM user {user}"));
+    write_serial(place, serial)
+}
+
+fn write_serial(place: &Place, serial: &str) -> Result<()> {
+    let Some((config, profile)) = place else { return Ok(()) };
+    let section = config_section(profile);
+    files::edit_ini(config, |old| {
+        Ok(Some(ini::replace_keys(old, &ini::config_section(old, profile), &[("mfa_serial", Some(serial))])))
+    })?;
+    ui::note(&format!("wrote mfa_serial into [{section}] of {}; next: awsmfa login", config.display()));
+    Ok(())
 }
 
 /// The QR code and the seed, on stdout (the person asked for them: a terminal, or --show-secret).

@@ -64,8 +64,9 @@ fn add(global: &GlobalArgs, profile: &KeysProfile, choice: Option<KeystoreChoice
         )));
     }
     check_credential_process(&settings, &name)?;
-    let (id, secret) = read_keys()?;
     let store = Keystore::new(backend(choice, &settings), &settings.keystore);
+    store.check()?;
+    let (id, secret) = read_keys()?;
     let keys = LongTermKeys::new(
         id.clone(),
         secret.clone(),
@@ -135,6 +136,7 @@ fn import(
         None => backend(choice, &settings),
     };
     let store = Keystore::new(chosen, &settings.keystore);
+    store.check()?;
     let keys = LongTermKeys::new(found.id.clone(), found.secret.clone(), found.origin.clone());
     let arn = prove(&settings, &keys)?;
     match store.get(&name)? {

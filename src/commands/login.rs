@@ -20,7 +20,7 @@ pub fn run(global: &GlobalArgs, args: LoginArgs) -> Result<i32> {
         atomic::check_writable(&settings.credentials_path, Links::Follow, true)?;
     }
     if let Some(path) = &args.save_json {
-        atomic::check_writable(path, Links::Follow, false)?;
+        atomic::check_own(path)?;
     }
     let got = session::get_session(&settings, &request(&args.session, args.force)?)?;
     let now = clock::now();
@@ -39,7 +39,10 @@ pub fn run(global: &GlobalArgs, args: LoginArgs) -> Result<i32> {
         ui::note(&format!("wrote profile [{name}] in {}", settings.credentials_path.display()));
     }
     if let Some(path) = &args.save_json {
-        atomic::write(path, output::sts_json(&got.session).as_bytes(), 0o600, Links::Follow)?;
+        // Checked again: the code is spent, but the session must still not reach a file
+        // planted meanwhile. Written as awsmfa's own files are: 0600, never through a link.
+        atomic::check_own(path)?;
+        atomic::write(path, output::sts_json(&got.session).as_bytes(), 0o600, Links::Replace)?;
         ui::note(&format!("wrote {}", path.display()));
     }
     Ok(0)

@@ -15,8 +15,8 @@ use crate::platform;
 /// What to do when the path to write is a symlink.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Links {
-    /// A user's file (`~/.aws/credentials`, `--save-json`): a symlink is followed, so the
-    /// file is updated where it really lives, and the link stays a link.
+    /// A user's file (`~/.aws/credentials`): a symlink is followed, so the file is updated
+    /// where it really lives, and the link stays a link.
     Follow,
     /// One of awsmfa's own files (cache, used codes): never followed; a link planted in
     /// its place is replaced by the new file, and its target is never touched.
@@ -144,6 +144,36 @@ impl Drop for NewFile {
             let _ = fs::remove_file(&self.path);
         }
     }
+}
+
+/// Checks that `path` may become a private file of awsmfa's at the user's request
+/// (`login --save-json`): nothing there yet, or a regular file of ours. A symlink is refused,
+/// never followed (in a shared directory such as /tmp it may be another user's trap, leading
+/// to a file they can read), and so is a file of another user. The write that follows uses
+/// `Links::Replace`, so a link planted after this check is replaced, never followed.
+pub fn check_own(path: &Path) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io("inspect", path, e)),
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(Error::config(format!(
+                "refusing to write {}: it is a symlink, and awsmfa never writes secrets through a link",
+                path.display()
+            ))
+            .hint("name the file itself, or a path where nothing exists yet"));
+        }
+        Ok(meta) => {
+            if let Some(uid) = platform::owner(&meta).filter(|uid| meta.is_file() && *uid != platform::euid()) {
+                return Err(Error::config(format!(
+                    "refusing to write {}: it belongs to uid {uid}, not to you (uid {})",
+                    path.display(),
+                    platform::euid()
+                ))
+                .hint("choose a path of your own (a file another user made may be theirs to read)"));
+            }
+        }
+    }
+    check_writable(path, Links::Replace, false)
 }
 
 /// Writes `bytes` to `path` atomically. A new file, or one of ours (`Links::Replace`), gets
@@ -287,6 +317,22 @@ mod tests {
         assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
         assert_eq!(mode_of(&victim), Some(0o644), "the link's target is never chmod-ed");
         assert!(fs::symlink_metadata(&ours).unwrap().is_file());
+    }
+
+    #[test]
+    fn a_file_of_ours_to_be_may_be_new_or_ours_never_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("session.json");
+        check_own(&path).unwrap();
+        fs::write(&path, "old").unwrap();
+        check_own(&path).unwrap();
+        let link = dir.path().join("link.json");
+        symlink(&path, &link).unwrap();
+        let err = check_own(&link).unwrap_err();
+        assert_eq!(err.exit_code(), 3);
+        assert!(err.message.contains("symlink"), "{}", err.message);
+        let err = check_own(dir.path()).unwrap_err();
+        assert!(err.message.contains("not a regular file"), "{}", err.message);
     }
 
     #[test]

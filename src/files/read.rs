@@ -16,8 +16,10 @@ pub const USER_FILE_LIMIT: u64 = 16 << 20;
 #[derive(Debug, Clone, Default)]
 pub struct UserFile {
     pub text: String,
-    /// Owned by us (or root) and writable by nobody else: safe to take commands from.
-    pub trusted: bool,
+    /// Why commands named in it (`mfa_process`, `credential_process`) must not be run: it
+    /// belongs to another user (not root), or others can write to it. None: safe to take
+    /// commands from.
+    pub untrusted: Option<String>,
 }
 
 use crate::platform::{self, euid};
@@ -49,7 +51,7 @@ pub fn user_file(path: &Path) -> Result<Option<UserFile>> {
     };
     let meta = file.metadata().map_err(|e| Error::io("read", path, e))?;
     if is_dev_null(&meta) {
-        return Ok(Some(UserFile { text: String::new(), trusted: true }));
+        return Ok(Some(UserFile { text: String::new(), untrusted: None }));
     }
     if meta.is_dir() {
         return Err(Error::config(format!("cannot read {}: it is a directory", path.display()))
@@ -65,9 +67,18 @@ pub fn user_file(path: &Path) -> Result<Option<UserFile>> {
     let text = String::from_utf8(bytes).map_err(|_| {
         Error::config(format!("{} is not UTF-8 text", path.display())).hint("save the file as UTF-8 (or plain ASCII)")
     })?;
-    let trusted = platform::owner(&meta).is_none_or(|uid| uid == euid() || uid == 0)
-        && platform::mode(&meta).is_none_or(|mode| mode & 0o022 == 0);
-    Ok(Some(UserFile { text, trusted }))
+    Ok(Some(UserFile { text, untrusted: distrust(path, &meta) }))
+}
+
+/// The one rule for files awsmfa takes commands from: ours (or root's), and writable by
+/// nobody else; else why not.
+fn distrust(path: &Path, meta: &fs::Metadata) -> Option<String> {
+    if let Some(uid) = platform::owner(meta).filter(|uid| *uid != euid() && *uid != 0) {
+        return Some(format!("{} belongs to uid {uid}, not to you (uid {})", path.display(), euid()));
+    }
+    platform::mode(meta)
+        .filter(|mode| mode & 0o022 != 0)
+        .map(|mode| format!("{} can be written by others (mode {mode:o})", path.display()))
 }
 
 /// What became of reading one of awsmfa's own private files.
@@ -82,29 +93,39 @@ pub enum Private {
 /// Checks that `dir`, which holds awsmfa's private files, is a directory of ours that
 /// nobody else can write to. A missing directory is fine (it is created 0700 when needed).
 pub fn check_private_dir(dir: &Path) -> Result<()> {
+    check_private_dir_for(
+        dir,
+        "",
+        "use a directory of your own that only you can write to (the default is ~/.aws/awsmfa; AWSMFA_CACHE_DIR overrides)",
+    )
+}
+
+/// `check_private_dir` for what `label` names ("the file keystore in "), whose way out `fix`
+/// says. Never chmods the directory: a shared one is not ours to change. A sticky one (/tmp)
+/// is refused too, as ssh does: others can still make names in it beside ours.
+pub fn check_private_dir_for(dir: &Path, label: &str, fix: &str) -> Result<()> {
     let meta = match fs::metadata(dir) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(Error::io("inspect", dir, e)),
     };
-    let fix = "use a directory of your own that only you can write to (the default is ~/.aws/awsmfa; AWSMFA_CACHE_DIR overrides)";
     if !meta.is_dir() {
         return Err(Error::config(format!("{} is not a directory", dir.display())).hint(fix));
     }
     if let Some(uid) = platform::owner(&meta).filter(|uid| *uid != euid()) {
         return Err(Error::config(format!(
-            "refusing to use {}: it belongs to uid {uid}, not to you (uid {})",
+            "refusing to use {label}{}: it belongs to uid {uid}, not to you (uid {})",
             dir.display(),
             euid()
         ))
         .hint(fix));
     }
     if let Some(mode) = platform::mode(&meta).filter(|mode| mode & 0o022 != 0) {
-        return Err(Error::config(format!(
-            "refusing to use {}: others can write to it (mode {mode:o})",
-            dir.display()
-        ))
-        .hint(format!("run `chmod go-w {}`, or {fix}", dir.display())));
+        let message = format!("refusing to use {label}{}: others can write to it (mode {mode:o})", dir.display());
+        // A sticky directory is shared on purpose (/tmp): closing it is not the way out.
+        let hint =
+            if mode & 0o1000 != 0 { fix.to_string() } else { format!("run `chmod go-w {}`, or {fix}", dir.display()) };
+        return Err(Error::config(message).hint(hint));
     }
     Ok(())
 }

@@ -54,6 +54,14 @@ fn recall(path: &std::path::Path, bytes: &[u8]) -> Option<Contents> {
     }
 }
 
+/// Whether the file can be used, without its passphrase: its directory is ours and nobody
+/// else can write to it (as for the cache directory), and the file, if there is one, is a
+/// regular file of ours that only we can read. For `doctor`, and for commands to ask before
+/// the keys are typed or proven. Returns whether the file exists.
+pub fn check(options: &Options) -> Result<bool> {
+    Ok(read_file(options)?.is_some())
+}
+
 pub fn get(options: &Options, name: &str) -> Result<Option<StoredKey>> {
     Ok(load(options)?.and_then(|mut c| c.entries.remove(name)))
 }
@@ -61,6 +69,9 @@ pub fn get(options: &Options, name: &str) -> Result<Option<StoredKey>> {
 /// Sets (or with None, deletes) entry `name`; returns whether the file changed.
 pub fn put(options: &Options, name: &str, key: Option<&StoredKey>) -> Result<bool> {
     let path = file_of(options)?;
+    // Before anything is made in it (the directory, the lock file): a directory others can
+    // write to is refused, never chmod-ed.
+    check_dir(path)?;
     let target = atomic::target_of(path, atomic::Links::Replace);
     if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
         atomic::ensure_dir(dir, 0o700)?;
@@ -91,20 +102,41 @@ pub fn put(options: &Options, name: &str, key: Option<&StoredKey>) -> Result<boo
     Ok(true)
 }
 
+/// The directory of the file must be ours and closed to others, as the cache directory
+/// must: whoever can write to it can swap the file for one of theirs, or delete it.
+fn check_dir(path: &std::path::Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    read::check_private_dir_for(
+        dir,
+        "the file keystore in ",
+        "keep the file keystore in a directory of your own that only you can write to (the default is ~/.aws/awsmfa-keys.age; AWSMFA_KEYSTORE_FILE overrides)",
+    )
+}
+
+/// The file's bytes, read as ours (see `check`); None when there is no file yet.
+fn read_file(options: &Options) -> Result<Option<Vec<u8>>> {
+    let path = file_of(options)?;
+    check_dir(path)?;
+    match read::private_file("the file keystore", path, LIMIT)? {
+        read::Private::Missing => Ok(None),
+        read::Private::Bytes(bytes) => Ok(Some(bytes)),
+        read::Private::Unusable(why) => {
+            let why = why.replace("ignoring", "refusing to use").replace(" (it will be replaced)", "");
+            Err(Error::config(why).hint(format!(
+                "make it a regular file of yours, mode 0600 (`chmod 600 {}`), or point AWSMFA_KEYSTORE_FILE elsewhere",
+                path.display()
+            )))
+        }
+    }
+}
+
 /// The file's contents; None when there is no file yet.
 fn load(options: &Options) -> Result<Option<Contents>> {
     let path = file_of(options)?;
-    let bytes = match read::private_file("the file keystore", path, LIMIT)? {
-        read::Private::Missing => return Ok(None),
-        read::Private::Bytes(bytes) => bytes,
-        read::Private::Unusable(why) => {
-            let why = why.replace("ignoring", "refusing to use").replace(" (it will be replaced)", "");
-            return Err(Error::config(why).hint(format!(
-                "make it a regular file of yours, mode 0600 (`chmod 600 {}`), or point AWSMFA_KEYSTORE_FILE elsewhere",
-                path.display()
-            )));
-        }
-    };
+    let Some(bytes) = read_file(options)? else { return Ok(None) };
     if let Some(contents) = recall(path, &bytes) {
         return Ok(Some(contents));
     }

@@ -123,6 +123,16 @@ impl<'a> Keystore<'a> {
         }
     }
 
+    /// Whether the keystore can be used, asked before keys are typed or proven: the file
+    /// backend's directory and file must be ours and private (no passphrase needed; see
+    /// `file::check`). Returns whether the file exists; the keychain is asked nothing here.
+    pub fn check(&self) -> Result<bool> {
+        match self.backend {
+            Backend::Keychain => Ok(true),
+            Backend::File => file::check(self.options),
+        }
+    }
+
     /// The entry `name`, if there is one.
     pub fn get(&self, name: &str) -> Result<Option<StoredKey>> {
         match self.backend {

@@ -1,7 +1,8 @@
 //! Enrolment: an MFA device for an IAM user, from nothing to enabled. IAM's calls
 //! (who is calling, which devices a user has, create / enable / delete a virtual device),
 //! the check of two codes against a new device's seed before AWS sees them, and a guard
-//! that deletes a created device unless it was enabled, also when the run is interrupted.
+//! that deletes a created device unless it was enabled, also when the run is interrupted
+//! (after asking IAM: an interrupt may come after IAM enabled it, before its answer).
 
 use std::sync::{Arc, Mutex};
 
@@ -96,12 +97,38 @@ impl<'a> Iam<'a> {
         })
     }
 
+    /// What becomes of a device a failed or interrupted run leaves behind. Once
+    /// EnableMFADevice was sent (`enable_sent`), IAM may have enabled it whatever this run
+    /// saw (an interrupt or a timeout before the answer): IAM is asked, and an enabled
+    /// device is kept. Otherwise it is deleted.
+    pub fn settle(&self, user: &str, serial: &str, enable_sent: bool) -> Leftover {
+        let enabled = || self.devices(user).is_ok_and(|devices| devices.iter().any(|d| d == serial));
+        if enable_sent && enabled() {
+            return Leftover::Enabled;
+        }
+        match self.delete(serial) {
+            Ok(()) => Leftover::Deleted,
+            // Enabled between the question and the delete (IAM refuses to delete it then).
+            Err(_) if enable_sent && enabled() => Leftover::Enabled,
+            Err(err) => Leftover::Left(err),
+        }
+    }
+
     pub fn delete(&self, serial: &str) -> Result<()> {
         let client = self.spec.iam();
         aws::block_on(async { client.delete_virtual_mfa_device().serial_number(serial).send().await })?
             .map(|_| ())
             .map_err(|e| aws::classify(e).into_error("iam:DeleteVirtualMFADevice", &self.endpoint))
     }
+}
+
+/// What `Iam::settle` did with a device.
+pub enum Leftover {
+    /// IAM had enabled it: kept.
+    Enabled,
+    Deleted,
+    /// Neither: it could not be deleted (the error says why).
+    Left(Error),
 }
 
 /// Deletes the virtual device it guards unless `enabled()` was called: when the run fails,
@@ -166,9 +193,18 @@ impl Guard {
         *state = Cleanup::Pending(cleanup);
     }
 
-    /// The device is in use: nothing to clean up any more.
-    pub fn enabled(self) {
-        self.settle(false);
+    /// The device is in use: nothing to clean up any more. `done` (saying so, writing
+    /// `mfa_serial`) runs before a signal that comes meanwhile ends the process.
+    pub fn enabled<T>(self, done: impl FnOnce() -> T) -> T {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if matches!(std::mem::replace(&mut *state, Cleanup::Done), Cleanup::Interrupted) {
+            drop(state);
+            std::process::exit(130);
+        }
+        // Held while `done` runs: a signal now waits for it, then finds nothing to clean up.
+        let out = done();
+        drop(state);
+        out
     }
 
     fn settle(&self, clean: bool) {

@@ -10,6 +10,7 @@
 //! | exec | execve(2): the command replaces awsmfa | spawn, wait, exit with its code (Ctrl-C reaches both: one console) |
 //! | the terminal | `/dev/tty` | `CONIN$` / `CONOUT$` |
 //! | stop signals | SIGINT, SIGTERM, SIGHUP | Ctrl-C, Ctrl-Break, console close |
+//! | a program run with a time limit (`doctor`) | its own process group, killed whole | the program alone is killed |
 //! | home | `HOME` | `HOME`, `USERPROFILE`, `HOMEDRIVE`+`HOMEPATH` (the SDKs' order) |
 //! | default `env` format | POSIX shell | PowerShell |
 

@@ -4,7 +4,7 @@ use std::fs::{self, File, Metadata, OpenOptions};
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
-use std::process::{Command, ExitStatus};
+use std::process::{Child, Command, ExitStatus};
 
 use super::Stop;
 
@@ -164,4 +164,20 @@ pub fn forward(pid: u32, stop: Stop) {
     };
     // SAFETY: kill(2) with our own child's pid and a valid signal number.
     unsafe { libc::kill(pid as libc::pid_t, sig) };
+}
+
+/// Starts `command` in a process group of its own (setpgid), so that `kill_group` ends it
+/// and everything it started, and a Ctrl-C at the terminal is not its to see.
+pub fn spawn_group(command: &mut Command) -> io::Result<Child> {
+    use std::os::unix::process::CommandExt;
+    command.process_group(0).spawn()
+}
+
+/// Kills (SIGKILL) the process group of a child started by `spawn_group`: the child and
+/// whatever it left running. Call it before the child is reaped, while its pid still names
+/// the group.
+pub fn kill_group(child: &mut Child) {
+    // SAFETY: kill(2) of the group our own unreaped child leads; a valid signal number.
+    unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
+    let _ = child.kill();
 }

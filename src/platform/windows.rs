@@ -6,7 +6,7 @@
 use std::fs::{self, File, Metadata, OpenOptions};
 use std::io;
 use std::path::Path;
-use std::process::{Command, ExitStatus};
+use std::process::{Child, Command, ExitStatus};
 
 use super::Stop;
 
@@ -135,3 +135,13 @@ impl StopSignals {
 /// The console delivers Ctrl-C and Ctrl-Break to every process attached to it: nothing to
 /// pass on.
 pub fn forward(_pid: u32, _stop: Stop) {}
+
+/// Starts `command` (Windows has no process groups to kill as one: see `kill_group`).
+pub fn spawn_group(command: &mut Command) -> io::Result<Child> {
+    command.spawn()
+}
+
+/// Kills the child itself; what it started lives on (that would take a job object).
+pub fn kill_group(child: &mut Child) {
+    let _ = child.kill();
+}
