@@ -291,3 +291,129 @@ fn concurrent_first_requests_share_one_renewal() {
     }
     assert_eq!(common::assume_role_calls(&role_arn) - calls, 1, "one renewal for 32 requests");
 }
+
+/// The example program `sdk_caller` (the AWS SDK for Rust's default chain), built on first
+/// use: `cargo test --test server` alone does not build examples.
+fn rust_sdk_caller() -> &'static std::path::Path {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        // This test binary is TARGET/debug/deps/server-HASH.
+        let exe = std::env::current_exe().unwrap();
+        let profile_dir = exe.parent().unwrap().parent().unwrap();
+        let target_dir = profile_dir.parent().unwrap();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = std::process::Command::new(cargo)
+            .args(["build", "--locked", "--example", "sdk_caller", "--manifest-path"])
+            .arg(common::repo().join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(target_dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "cannot build examples/sdk_caller.rs: {}", String::from_utf8_lossy(&out.stderr));
+        profile_dir.join("examples").join(format!("sdk_caller{}", std::env::consts::EXE_SUFFIX))
+    })
+}
+
+/// GetCallerIdentity from three SDKs' default credential chains, each run as the command of
+/// `awsmfa exec` with `exec_args` and `env` added: the caller ARN each saw (or its error).
+fn callers(w: &World, exec_args: &[&str], env: &[(&str, &str)]) -> Vec<(&'static str, String)> {
+    let boto3 = "import boto3, json; print(json.dumps({'arn': boto3.client('sts').get_caller_identity()['Arn']}))";
+    let sts_js = common::repo().join("tests/support/sts.js").display().to_string();
+    let programs: [(&str, Vec<String>); 3] = [
+        ("boto3", vec![common::python().to_string(), "-c".into(), boto3.into()]),
+        ("javascript", vec!["node".into(), sts_js, "--default-chain".into()]),
+        ("rust", vec![rust_sdk_caller().display().to_string()]),
+    ];
+    programs
+        .into_iter()
+        .map(|(name, program)| {
+            let out = w
+                .awsmfa()
+                .arg("exec")
+                .args(exec_args)
+                .arg("--")
+                .args(&program)
+                .envs(env.iter().copied())
+                .env("NODE_PATH", common::node_modules())
+                .env("NODE_NO_WARNINGS", "1")
+                .output()
+                .unwrap();
+            let seen = serde_json::from_slice::<serde_json::Value>(&out.stdout)
+                .ok()
+                .and_then(|v| v["arn"].as_str().map(str::to_string))
+                .unwrap_or_else(|| {
+                    let stderr = String::from_utf8_lossy(&out.stderr);
+                    format!("(no ARN) {}", stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(""))
+                });
+            (name, seen)
+        })
+        .collect()
+}
+
+#[test]
+fn credential_variables_of_another_identity_never_reach_the_child_and_every_sdk_uses_awsmfa() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let token_file = w.path("web-identity-token");
+    std::fs::write(&token_file, "eyJhbGciOiJSUzI1NiJ9.e30.c2ln").unwrap();
+    let wrong_token = w.path("container-token");
+    std::fs::write(&wrong_token, "not-the-servers-token").unwrap();
+    let other = common::fixture(&[]);
+    let legacy_keys = w.path("legacy-keys");
+    std::fs::write(
+        &legacy_keys,
+        format!("AWSAccessKeyId={}\nAWSSecretKey={}\n", other.access_key_id, other.secret_access_key),
+    )
+    .unwrap();
+    let web_identity: &[(&str, &str)] = &[
+        ("AWS_WEB_IDENTITY_TOKEN_FILE", token_file.to_str().unwrap()),
+        ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/web-identity"),
+        ("AWS_ROLE_SESSION_NAME", "someone-else"),
+    ];
+    // Every SDK takes a token file over the token, and a relative URI over the full one.
+    let other_endpoint: &[(&str, &str)] = &[
+        ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", wrong_token.to_str().unwrap()),
+        ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/other"),
+    ];
+    // botocore reads this file before the container endpoint.
+    let legacy_file: &[(&str, &str)] = &[("AWS_CREDENTIAL_FILE", legacy_keys.to_str().unwrap())];
+    for (story, env) in
+        [("web identity", web_identity), ("another endpoint", other_endpoint), ("legacy file", legacy_file)]
+    {
+        for (sdk, arn) in callers(&w, &["--server"], env) {
+            assert_eq!(arn, w.user.arn, "{sdk} under exec --server with {story} variables");
+        }
+    }
+    // Plain exec: the session's keys win in every chain, and none of the rest is handed on.
+    let all: Vec<(&str, &str)> = [web_identity, other_endpoint, legacy_file].concat();
+    let secrets = [
+        ("AWS_ACCESS_KEY", other.access_key_id.as_str()),
+        ("AWS_SECRET_KEY", other.secret_access_key.as_str()),
+        ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "another-servers-token"),
+        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:9/other"),
+        ("AWS_ACCOUNT_ID", "999999999999"),
+    ];
+    for server in [&["--server"][..], &[]] {
+        let out = w
+            .awsmfa()
+            .arg("exec")
+            .args(server)
+            .args(["--", "env"])
+            .envs(all.iter().copied())
+            .envs(secrets)
+            .output()
+            .unwrap();
+        let child = common::parse_vars(&String::from_utf8_lossy(&out.stdout));
+        for (name, value) in all.iter().chain(secrets.iter()) {
+            assert_ne!(
+                child.get(*name).map(String::as_str),
+                Some(*value),
+                "{name} reached the child of exec {server:?}"
+            );
+        }
+    }
+    for (sdk, arn) in callers(&w, &[], &all) {
+        assert_eq!(arn, w.user.arn, "{sdk} under plain exec");
+    }
+}

@@ -13,7 +13,20 @@ use crate::profile::Settings;
 use crate::server::{self, Endpoint};
 use crate::session::{self, Request};
 
-/// Variables that would make the child use other credentials than the session's.
+/// Variables that would make the child use other credentials than the session's, or that
+/// hand it another identity's means to get some. Every SDK's default chain reads the
+/// environment first, so under plain `exec` the session's keys win anyway; the rest goes
+/// all the same, because those are someone else's credentials (another endpoint's token, a
+/// web identity, a legacy key file) that this child did not ask for, and a tool inside it
+/// that sets a profile (the JavaScript SDK then skips the environment) would fall through
+/// to them. Under `exec --server` the child has no keys, and each of these would come
+/// before the container endpoint in some SDK's chain (botocore's `create_credential_resolver`,
+/// `@aws-sdk/credential-provider-node`'s `defaultProvider`, aws-config's
+/// `DefaultCredentialsChain`, aws-sdk-go-v2's `EnvConfig`). The EC2 metadata variables
+/// (`AWS_EC2_METADATA_*`) stay: every chain asks the instance metadata only after the
+/// container endpoint, which is always set there. SSO and console-login sessions are chosen
+/// by the AWS files alone (their `AWS_SSO_*`-style variables only say where caches are),
+/// and `exec --server` points those files to /dev/null.
 const CLEARED: &[&str] = &[
     "AWS_PROFILE",
     "AWS_DEFAULT_PROFILE",
@@ -22,6 +35,24 @@ const CLEARED: &[&str] = &[
     "AWS_SESSION_TOKEN",
     "AWS_SECURITY_TOKEN",
     "AWS_CREDENTIAL_EXPIRATION",
+    // What the environment's keys belong to: wrong for the session's.
+    "AWS_ACCOUNT_ID",
+    "AWS_CREDENTIAL_SCOPE",
+    // The Go SDK's (and the Java SDK v1's) other names for the keys.
+    "AWS_ACCESS_KEY",
+    "AWS_SECRET_KEY",
+    // A web identity: AssumeRoleWithWebIdentity comes before the container endpoint.
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    // Another container endpoint: a relative URI wins over the full one, and a token file
+    // over the token, in every SDK; `exec --server` sets the full URI and token itself.
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    // botocore's legacy key file (OriginalEC2Provider), read before the container endpoint.
+    "AWS_CREDENTIAL_FILE",
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
     // MFA factors: the child asked for a session, not for the means to make new ones.
