@@ -699,6 +699,26 @@ impl Settings {
     pub fn ca_bundle(&self) -> Option<&Sourced<String>> {
         self.ca_bundle.as_ref()
     }
+
+    /// The endpoint and CA bundle awsmfa used, as the variables that give them to a child
+    /// process that does not read this profile (`exec` clears AWS_PROFILE, `exec --server`
+    /// hides the AWS files): its SDK then talks to the endpoint awsmfa talked to, trusting
+    /// what awsmfa trusted. Per-service variables (AWS_ENDPOINT_URL_STS, ...) come before
+    /// AWS_ENDPOINT_URL in every SDK and reach the child as they are.
+    pub fn endpoint_variables(&self) -> Vec<(&'static str, String)> {
+        let mut vars = Vec::new();
+        if self.endpoints.ignore {
+            vars.push(("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true".to_string()));
+        } else if let Some(url) =
+            self.endpoints.all.clone().or_else(|| self.profile_value("endpoint_url").map(|v| v.value))
+        {
+            vars.push(("AWS_ENDPOINT_URL", url));
+        }
+        if let Some(bundle) = &self.ca_bundle {
+            vars.push(("AWS_CA_BUNDLE", bundle.value.clone()));
+        }
+        vars
+    }
 }
 
 /// The services awsmfa calls.
@@ -912,6 +932,36 @@ mod tests {
                 credentials: "",
                 overrides: Overrides::default(),
                 expect: |r| assert_eq!(ok(r).endpoint("sts"), None),
+            },
+            Case {
+                name: "a child gets the profile's endpoint and CA bundle as variables",
+                env: &[("AWS_PROFILE", "work")],
+                config: "[profile work]\nendpoint_url = https://10.0.0.1\nca_bundle = /etc/proxy-ca.pem\n",
+                credentials: "",
+                overrides: Overrides::default(),
+                expect: |r| {
+                    let vars = ok(r).endpoint_variables();
+                    assert_eq!(
+                        vars,
+                        [
+                            ("AWS_ENDPOINT_URL", "https://10.0.0.1".to_string()),
+                            ("AWS_CA_BUNDLE", "/etc/proxy-ca.pem".into())
+                        ]
+                    );
+                },
+            },
+            Case {
+                name: "a child ignores configured endpoints when the profile said so",
+                env: &[("AWS_ENDPOINT_URL", "http://127.0.0.1:2")],
+                config: "[default]\nignore_configured_endpoint_urls = true\nendpoint_url = http://127.0.0.1:3\n",
+                credentials: "",
+                overrides: Overrides::default(),
+                expect: |r| {
+                    assert_eq!(
+                        ok(r).endpoint_variables(),
+                        [("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true".to_string())]
+                    );
+                },
             },
             Case {
                 name: "timeouts come from cli_connect_timeout / cli_read_timeout, 0 meaning none",

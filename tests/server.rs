@@ -317,6 +317,11 @@ fn rust_sdk_caller() -> &'static std::path::Path {
 /// GetCallerIdentity from three SDKs' default credential chains, each run as the command of
 /// `awsmfa exec` with `exec_args` and `env` added: the caller ARN each saw (or its error).
 fn callers(w: &World, exec_args: &[&str], env: &[(&str, &str)]) -> Vec<(&'static str, String)> {
+    callers_without(w, exec_args, env, &[])
+}
+
+/// `callers`, with the variables `unset` taken out of the world's environment.
+fn callers_without(w: &World, exec_args: &[&str], env: &[(&str, &str)], unset: &[&str]) -> Vec<(&'static str, String)> {
     let boto3 = "import boto3, json; print(json.dumps({'arn': boto3.client('sts').get_caller_identity()['Arn']}))";
     let sts_js = common::repo().join("tests/support/sts.js").display().to_string();
     let programs: [(&str, Vec<String>); 3] = [
@@ -327,8 +332,11 @@ fn callers(w: &World, exec_args: &[&str], env: &[(&str, &str)]) -> Vec<(&'static
     programs
         .into_iter()
         .map(|(name, program)| {
-            let out = w
-                .awsmfa()
+            let mut awsmfa = w.awsmfa();
+            for name in unset {
+                awsmfa.env_remove(name);
+            }
+            let out = awsmfa
                 .arg("exec")
                 .args(exec_args)
                 .arg("--")
@@ -416,4 +424,64 @@ fn credential_variables_of_another_identity_never_reach_the_child_and_every_sdk_
     for (sdk, arn) in callers(&w, &[], &all) {
         assert_eq!(arn, w.user.arn, "{sdk} under plain exec");
     }
+}
+
+#[test]
+fn the_child_reaches_the_profiles_endpoint_and_trusts_its_ca_bundle_as_awsmfa_did() {
+    use std::io::BufRead;
+    let w = World::new();
+    // No AWS_ENDPOINT_URL anywhere: the endpoint and the CA bundle are the profile's alone.
+    let upstream = common::endpoint().trim_start_matches("http://").to_string();
+    let mut proxy = std::process::Command::new(common::python())
+        .arg(common::repo().join("tests/support/tls_proxy.py"))
+        .arg(&upstream)
+        .arg(w.home.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(proxy.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let https = line.trim().strip_prefix("ready ").expect("proxy ready").to_string();
+    let keys =
+        format!("aws_access_key_id = {}\naws_secret_access_key = {}\n", w.user.access_key_id, w.user.secret_access_key);
+    std::fs::write(w.path(".aws/credentials"), format!("[plain]\n{keys}[tls]\n{keys}")).unwrap();
+    w.config(&format!(
+        "[profile plain]\nregion = us-east-1\nmfa_serial = {serial}\nendpoint_url = {}\n\n[profile tls]\nregion = us-east-1\nmfa_serial = {serial}\nendpoint_url = {https}\nca_bundle = {}\n",
+        common::endpoint(),
+        w.path("ca.pem").display(),
+        serial = w.user.serial
+    ));
+    w.awsmfa()
+        .env_remove("AWS_ENDPOINT_URL")
+        .args(["--profile", "plain", "login", "--code", &w.code(0)])
+        .assert()
+        .success();
+    // An SDK that missed the endpoint would ask the real AWS: one attempt, and it fails.
+    for exec in [&["--server"][..], &[]] {
+        let env = [("AWS_PROFILE", "plain"), ("AWS_MAX_ATTEMPTS", "1")];
+        for (sdk, arn) in callers_without(&w, exec, &env, &["AWS_ENDPOINT_URL"]) {
+            assert_eq!(arn, w.user.arn, "{sdk} reached the profile's endpoint_url under exec {exec:?}");
+        }
+        // Over HTTPS with the profile's CA: botocore reads AWS_CA_BUNDLE (the JavaScript
+        // and Rust SDKs have no such variable).
+        let out = w
+            .awsmfa()
+            .env_remove("AWS_ENDPOINT_URL")
+            .args(["--profile", "tls", "exec"])
+            .args(exec)
+            .args(["--", common::python(), "-c"])
+            .arg("import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            w.user.arn,
+            "boto3 trusted the profile's ca_bundle under exec {exec:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    drop(proxy.stdin.take());
+    let _ = proxy.wait();
 }

@@ -85,6 +85,9 @@ pub fn run(global: &GlobalArgs, args: ExecArgs) -> Result<i32> {
     for (name, value) in output::variables(&got.session, settings.region.as_deref()) {
         command.env(name, value);
     }
+    for (name, value) in settings.endpoint_variables() {
+        command.env(name, value);
+    }
     command.env("AWSMFA_PROFILE", &settings.profile);
     let err = crate::platform::exec(&mut command);
     Err(cannot_run(program, err))
@@ -118,6 +121,7 @@ fn with_server(settings: Settings, request: Request, args: &ExecArgs) -> Result<
     let margin = std::time::Duration::from_secs(session::min_ttl(&settings, &request));
     let region = settings.region.clone();
     let profile = settings.profile.clone();
+    let endpoint_variables = settings.endpoint_variables();
     let source = super::credential_source(Arc::new(settings), request);
     let (ready, endpoint) = std::sync::mpsc::channel::<Result<Endpoint>>();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -163,6 +167,9 @@ fn with_server(settings: Settings, request: Request, args: &ExecArgs) -> Result<
     // with long-term keys would win. The command gets no files, so its credentials come
     // from the endpoint alone (and its region from AWS_REGION).
     command.env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null").env("AWS_CONFIG_FILE", "/dev/null");
+    for (name, value) in endpoint_variables {
+        command.env(name, value);
+    }
     if let Some(region) = &region {
         command.env("AWS_REGION", region).env("AWS_DEFAULT_REGION", region);
     }
