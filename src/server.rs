@@ -3,8 +3,8 @@
 //! FULL_URI` + `AWS_CONTAINER_AUTHORIZATION_TOKEN`): long jobs outlive the session they
 //! started with. hyper serves HTTP/1.1 on loopback; each request is checked (one path, GET
 //! only, a 256-bit token compared in constant time, bounded headers, a read timeout) before
-//! the credentials are asked of `Credentials`, which renews them once for any number of
-//! concurrent requests. Credentials are never logged; `-v` logs status and latency only.
+//! the credentials are handed out; one renewal at a time serves every request that needs it,
+//! whatever its outcome. Credentials are never logged; `-v` logs status and latency only.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -32,8 +32,8 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 pub const MAX_HEADER_BYTES: usize = 8192;
 
 /// Where credentials come from: called on a thread of its own (it may block on STS, a lock
-/// or a prompt), under a lock, so concurrent requests share one renewal. Returns the
-/// session (and the role ARN, for roles).
+/// or a prompt), one call at a time, whose outcome every waiting request shares. Returns
+/// the session (and the role ARN, for roles).
 pub type Source = dyn Fn() -> Result<(Session, Option<String>)> + Send + Sync;
 
 /// The endpoint's address and token, as the clients get them.
@@ -67,11 +67,16 @@ struct Shared {
     source: Arc<Source>,
     /// The last credentials handed out, as the answer's body; held only to read or replace.
     current: Mutex<Option<Answer>>,
-    /// Held for a whole renewal: the requests that arrive meanwhile wait, then take its result.
-    renewing: Mutex<()>,
+    /// The renewal in flight, if any: every request that needs new credentials meanwhile
+    /// waits for its outcome instead of starting another (one thread, one run of the code
+    /// source, however many requests).
+    renewal: Mutex<Option<tokio::sync::watch::Receiver<Option<Outcome>>>>,
     /// Credentials with less than this left are renewed before they are handed out.
     margin: Duration,
 }
+
+/// What a renewal ended with: the answer's body, or awsmfa's reason for the client.
+type Outcome = std::result::Result<Bytes, String>;
 
 /// Credentials ready to send: the body is made once per renewal, not once per request.
 #[derive(Clone)]
@@ -86,6 +91,67 @@ impl Shared {
         let left = |a: &Answer| (a.expiration - clock::now()).whole_seconds();
         current.as_ref().filter(|a| left(a) > self.margin.as_secs() as i64).map(|a| a.body.clone())
     }
+
+    /// The outcome of the renewal in flight, starting one when there is none. A renewal
+    /// blocks (STS, the cache lock, maybe a prompt): it runs on a plain thread of its own,
+    /// outside the async runtime, which keeps serving the others meanwhile.
+    async fn renewed(self: &Arc<Self>) -> Outcome {
+        let mut outcome = {
+            let mut slot = self.renewal.lock().unwrap_or_else(|p| p.into_inner());
+            match &*slot {
+                Some(in_flight) => {
+                    ui::trace("server: waiting for the renewal in flight");
+                    in_flight.clone()
+                }
+                None => {
+                    // A renewal may have ended between `fresh` and this lock.
+                    if let Some(body) = self.fresh() {
+                        return Ok(body);
+                    }
+                    ui::trace("server: renewing the credentials");
+                    let (done, outcome) = tokio::sync::watch::channel(None);
+                    *slot = Some(outcome.clone());
+                    let shared = self.clone();
+                    std::thread::spawn(move || {
+                        // Ends the renewal even if the source panics: the next request starts anew.
+                        let end = EndRenewal(&shared);
+                        let result = shared.renew();
+                        drop(end);
+                        let _ = done.send(Some(result));
+                    });
+                    outcome
+                }
+            }
+        };
+        match outcome.wait_for(Option::is_some).await {
+            Ok(result) => result.clone().expect("waited for Some"),
+            Err(_) => Err("awsmfa: the renewal of the credentials failed".to_string()),
+        }
+    }
+
+    /// New credentials from the source; kept for the requests that follow.
+    fn renew(&self) -> Outcome {
+        let (session, role) = (self.source)().map_err(|err| match &err.hint {
+            Some(hint) => format!("awsmfa: {} ({hint})", err.message),
+            None => format!("awsmfa: {}", err.message),
+        })?;
+        let answer = Answer {
+            expiration: session.expiration,
+            body: output::container_credentials_json(&session, role.as_deref()).into(),
+        };
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(answer.clone());
+        Ok(answer.body)
+    }
+}
+
+/// Clears the renewal in flight when dropped: after its credentials are stored (so a
+/// request that finds no renewal finds them fresh) and before its waiters are told.
+struct EndRenewal<'a>(&'a Shared);
+
+impl Drop for EndRenewal<'_> {
+    fn drop(&mut self) {
+        *self.0.renewal.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
 }
 
 /// Serves on `listener` until `stop` completes.
@@ -96,7 +162,7 @@ pub async fn serve(
     margin: Duration,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<()> {
-    let shared = Arc::new(Shared { token, source, current: Mutex::new(None), renewing: Mutex::new(()), margin });
+    let shared = Arc::new(Shared { token, source, current: Mutex::new(None), renewal: Mutex::new(None), margin });
     let mut stop = std::pin::pin!(stop);
     loop {
         let (stream, _) = tokio::select! {
@@ -160,41 +226,10 @@ async fn answer(shared: &Arc<Shared>, req: &Request<Incoming>) -> Response<Full<
     if let Some(body) = shared.fresh() {
         return reply(StatusCode::OK, body);
     }
-    // A renewal blocks (STS, the cache lock, maybe a prompt): on a plain thread of its own,
-    // outside the async runtime, which keeps serving the others meanwhile.
-    let (sender, receiver) = tokio::sync::oneshot::channel();
-    let renewer = shared.clone();
-    std::thread::spawn(move || {
-        let _ = sender.send(renew(&renewer));
-    });
-    match receiver.await {
-        Ok(Ok(body)) => reply(StatusCode::OK, body),
-        Ok(Err(err)) => {
-            let message = match &err.hint {
-                Some(hint) => format!("awsmfa: {} ({hint})", err.message),
-                None => format!("awsmfa: {}", err.message),
-            };
-            reply(StatusCode::INTERNAL_SERVER_ERROR, error_body("CredentialsUnavailable", &message).into())
-        }
-        Err(_) => {
-            reply(StatusCode::INTERNAL_SERVER_ERROR, error_body("InternalError", "the credential task failed").into())
-        }
+    match shared.renewed().await {
+        Ok(body) => reply(StatusCode::OK, body),
+        Err(message) => reply(StatusCode::INTERNAL_SERVER_ERROR, error_body("CredentialsUnavailable", &message).into()),
     }
-}
-
-/// New credentials from the source, once for all the requests that wait on the renewal.
-fn renew(shared: &Shared) -> Result<Bytes> {
-    let _renewing = shared.renewing.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(body) = shared.fresh() {
-        return Ok(body); // renewed by the request we waited for
-    }
-    let (session, role) = (shared.source)()?;
-    let answer = Answer {
-        expiration: session.expiration,
-        body: output::container_credentials_json(&session, role.as_deref()).into(),
-    };
-    *shared.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(answer.clone());
-    Ok(answer.body)
 }
 
 fn reply(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {

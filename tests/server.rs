@@ -485,3 +485,64 @@ fn the_child_reaches_the_profiles_endpoint_and_trusts_its_ca_bundle_as_awsmfa_di
     drop(proxy.stdin.take());
     let _ = proxy.wait();
 }
+
+/// The `Threads:` line of /proc/PID/status: how many OS threads the process has now.
+fn threads_of(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status.lines().find_map(|l| l.strip_prefix("Threads:")).unwrap().trim().parse().unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn requests_waiting_on_a_blocked_renewal_share_it_run_the_code_source_once_and_start_no_threads() {
+    let w = World::new();
+    w.credentials("");
+    // A code source that blocks until the test opens the gate, then fails (a YubiKey
+    // nobody touched): the whole renewal is in flight for as long as the test wants.
+    let (counter, gate) = (w.path("code-runs"), w.path("gate"));
+    let code_source =
+        format!("echo run >> {}; while [ ! -e {} ]; do sleep 0.05; done; exit 1", counter.display(), gate.display());
+    w.config(&format!("[default]\nregion = us-east-1\nmfa_serial = {}\nmfa_process = {code_source}\n", w.user.serial));
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let log = w.path("serve.log");
+    let s = serve_with(&w, &[], &["-v"], Stdio::from(std::fs::File::create(&log).unwrap()));
+    let pid = s.child.id();
+    let idle = threads_of(pid);
+    for file in w.cache_files("session-") {
+        std::fs::remove_file(file).unwrap(); // every request now needs a new MFA session
+    }
+    const N: usize = 16;
+    let requests: Vec<_> = (0..N)
+        .map(|_| {
+            let (url, token) = (s.url.clone(), s.token.clone());
+            std::thread::spawn(move || {
+                let request = format!(
+                    "GET /credentials HTTP/1.1\r\nHost: x\r\nAuthorization: {token}\r\nConnection: close\r\n\r\n"
+                );
+                raw_answer(&url, request.as_bytes())
+            })
+        })
+        .collect();
+    // Every request is inside the server: one renews and the others wait (the server says
+    // so with -v), or, as before, each holds a thread of its own.
+    let inside = || {
+        let text = std::fs::read_to_string(&log).unwrap();
+        text.matches("server: renewing the credentials").count()
+            + text.matches("server: waiting for the renewal in flight").count()
+    };
+    let started = Instant::now();
+    while inside() < N && threads_of(pid) < idle + N {
+        assert!(started.elapsed() < Duration::from_secs(60), "the {N} requests never reached the server");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let during = threads_of(pid);
+    assert!(during <= idle + 2, "{N} waiting requests took {during} threads ({idle} idle)");
+    std::fs::write(&gate, "").unwrap();
+    for request in requests {
+        let (status, answer) = request.join().unwrap();
+        assert_eq!(status, 500, "{answer}");
+        assert!(answer.contains("awsmfa: mfa_process"), "each gets awsmfa's reason: {answer}");
+    }
+    let runs = std::fs::read_to_string(&counter).unwrap().lines().count();
+    assert_eq!(runs, 1, "the code source ran once for {N} requests");
+}
