@@ -131,9 +131,14 @@ impl Shared {
 
     /// New credentials from the source; kept for the requests that follow.
     fn renew(&self) -> Outcome {
-        let (session, role) = (self.source)().map_err(|err| match &err.hint {
-            Some(hint) => format!("awsmfa: {} ({hint})", err.message),
-            None => format!("awsmfa: {}", err.message),
+        let (session, role) = (self.source)().map_err(|err| {
+            let reason = match &err.hint {
+                Some(hint) => format!("{} ({hint})", err.message),
+                None => err.message.clone(),
+            };
+            // The JavaScript and Rust SDKs show the client a bare "500": the reason is here.
+            ui::warn(&format!("server: the credentials could not be renewed: {reason}"));
+            format!("awsmfa: {reason}")
         })?;
         let answer = Answer {
             expiration: session.expiration,

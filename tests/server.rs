@@ -546,3 +546,47 @@ fn requests_waiting_on_a_blocked_renewal_share_it_run_the_code_source_once_and_s
     let runs = std::fs::read_to_string(&counter).unwrap().lines().count();
     assert_eq!(runs, 1, "the code source ran once for {N} requests");
 }
+
+#[test]
+fn serve_warns_of_keys_every_sdk_prefers_and_logs_each_failed_renewal_with_its_reason() {
+    let w = World::new();
+    w.standard_profile(); // long-term keys in [default] of ~/.aws/credentials
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let stderr_of = |env: &[(&str, &str)]| {
+        let log = w.path("serve.log");
+        let s = serve_with(&w, env, &[], Stdio::from(std::fs::File::create(&log).unwrap()));
+        assert_eq!(get(&s.url, "/credentials", Some(&s.token)), 200);
+        drop(s);
+        std::fs::read_to_string(&log).unwrap()
+    };
+    let text = stderr_of(&[]);
+    let warning = format!(
+        "SDKs use aws_access_key_id in [default] of {} before this endpoint",
+        w.path(".aws/credentials").display()
+    );
+    assert_eq!(text.matches(&warning).count(), 1, "{text}");
+    let text = stderr_of(&[
+        ("AWS_ACCESS_KEY_ID", &w.user.access_key_id),
+        ("AWS_SECRET_ACCESS_KEY", &w.user.secret_access_key),
+    ]);
+    assert!(text.contains("SDKs use AWS_ACCESS_KEY_ID in the environment before this endpoint"), "{text}");
+
+    // Keys where only awsmfa looks ([dev-long-term]): a client of profile dev asks the endpoint.
+    w.keys_in("dev-long-term");
+    w.config(&format!(
+        "[profile dev-long-term]\nregion = us-east-1\nmfa_serial = {}\n\n[profile dev]\nregion = us-east-1\n",
+        w.user.serial
+    ));
+    let log = w.path("serve.log");
+    let s = serve_with(&w, &[("AWS_PROFILE", "dev")], &[], Stdio::from(std::fs::File::create(&log).unwrap()));
+    for file in w.cache_files("session-") {
+        std::fs::remove_file(file).unwrap(); // a new session needs a code, and there is no source
+    }
+    let request =
+        format!("GET /credentials HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nConnection: close\r\n\r\n", s.token);
+    assert_eq!(raw(&s.url, request.as_bytes()), 500);
+    drop(s);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains("before this endpoint"), "{text}");
+    assert_eq!(text.matches("server: the credentials could not be renewed: no MFA code").count(), 1, "{text}");
+}
