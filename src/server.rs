@@ -30,6 +30,8 @@ pub const PATH: &str = "/credentials";
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 /// Request headers larger than this are refused (hyper's smallest buffer).
 pub const MAX_HEADER_BYTES: usize = 8192;
+/// How long the server waits after accept failed for want of resources (descriptors).
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Where credentials come from: called on a thread of its own (it may block on STS, a lock
 /// or a prompt), one call at a time, whose outcome every waiting request shares. Returns
@@ -169,17 +171,39 @@ pub async fn serve(
 ) -> Result<()> {
     let shared = Arc::new(Shared { token, source, current: Mutex::new(None), renewal: Mutex::new(None), margin });
     let mut stop = std::pin::pin!(stop);
+    let mut starved = false;
     loop {
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
-                Err(e) => {
+                Err(e) if is_connection_error(&e) => {
                     ui::trace(&format!("server: accept failed: {e}"));
                     continue;
+                }
+                Err(e) => {
+                    // Out of file descriptors (EMFILE, ENFILE) or memory: the connection
+                    // stays queued and accept fails again at once, a loop at full CPU. Wait,
+                    // as hyper's AddrIncoming and aws-vault do, while the connections being
+                    // served finish and free descriptors.
+                    if !starved {
+                        ui::warn(&format!(
+                            "server: cannot accept connections ({}); trying again every {} ms",
+                            crate::error::io_reason(&e),
+                            ACCEPT_BACKOFF.as_millis()
+                        ));
+                        starved = true;
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
+                        _ = &mut stop => return Ok(()),
+                    }
                 }
             },
             _ = &mut stop => return Ok(()),
         };
+        if std::mem::take(&mut starved) {
+            ui::note("server: accepting connections again");
+        }
         // Answers are small and one per request: send them at once, not after Nagle's wait.
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
@@ -235,6 +259,12 @@ async fn answer(shared: &Arc<Shared>, req: &Request<Incoming>) -> Response<Full<
         Ok(body) => reply(StatusCode::OK, body),
         Err(message) => reply(StatusCode::INTERNAL_SERVER_ERROR, error_body("CredentialsUnavailable", &message).into()),
     }
+}
+
+/// An error of one connection (the client gave up before it was accepted), not of the server.
+fn is_connection_error(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(e.kind(), ConnectionRefused | ConnectionAborted | ConnectionReset | Interrupted)
 }
 
 fn reply(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {

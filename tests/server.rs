@@ -30,9 +30,21 @@ fn serve(w: &World, extra_env: &[(&str, &str)]) -> Served {
 }
 
 fn serve_with(w: &World, extra_env: &[(&str, &str)], flags: &[&str], stderr: Stdio) -> Served {
+    serve_under(w, &[], extra_env, flags, stderr)
+}
+
+/// `awsmfa serve`, started by `wrapper` (e.g. `prlimit --nofile=32 --`) when not empty.
+fn serve_under(w: &World, wrapper: &[&str], extra_env: &[(&str, &str)], flags: &[&str], stderr: Stdio) -> Served {
     let bin = assert_cmd::cargo::cargo_bin("awsmfa");
-    let mut child = w
-        .command(bin.to_str().unwrap())
+    let mut command = match wrapper.split_first() {
+        Some((program, rest)) => {
+            let mut command = w.command(program);
+            command.args(rest).arg(&bin);
+            command
+        }
+        None => w.command(bin.to_str().unwrap()),
+    };
+    let mut child = command
         .args(flags)
         .args(["serve", "--format", "env-no-export"])
         .envs(extra_env.iter().copied())
@@ -589,4 +601,55 @@ fn serve_warns_of_keys_every_sdk_prefers_and_logs_each_failed_renewal_with_its_r
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(!text.contains("before this endpoint"), "{text}");
     assert_eq!(text.matches("server: the credentials could not be renewed: no MFA code").count(), 1, "{text}");
+}
+
+/// CPU time the process has used so far, in clock ticks (utime + stime of /proc/PID/stat).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn out_of_file_descriptors_the_server_waits_instead_of_spinning_and_serves_again_after() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    const LIMIT: usize = 32;
+    let nofile = format!("--nofile={LIMIT}:{LIMIT}");
+    let log = w.path("serve.log");
+    let s = serve_under(&w, &["prlimit", &nofile, "--"], &[], &[], Stdio::from(std::fs::File::create(&log).unwrap()));
+    let pid = s.child.id();
+    let address = s.url.strip_prefix("http://").unwrap().split('/').next().unwrap().to_string();
+    // More clients than descriptors: each asks once and keeps its connection; the kernel
+    // queues the rest, which the server cannot accept.
+    let request = format!("GET /credentials HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\n\r\n", s.token);
+    let clients: Vec<TcpStream> = (0..LIMIT + 8)
+        .map(|_| {
+            let mut stream = TcpStream::connect(&address).unwrap();
+            stream.write_all(request.as_bytes()).unwrap();
+            stream
+        })
+        .collect();
+    let open = || std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count();
+    let started = Instant::now();
+    while open() < LIMIT {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the server never ran out of descriptors ({} open)",
+            open()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A bound on work, not on time: a second of accept() failing in a loop costs a core.
+    let before = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_secs(1));
+    let spent = cpu_ticks(pid) - before;
+    assert!(spent <= 10, "out of descriptors, the server burnt {spent} ticks of CPU in a second");
+    drop(clients);
+    assert_eq!(get(&s.url, "/credentials", Some(&s.token)), 200, "served again once descriptors are free");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("server: cannot accept connections (too many open files"), "{text}");
 }
