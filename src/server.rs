@@ -217,6 +217,10 @@ pub async fn serve(
                 .header_read_timeout(HEADER_TIMEOUT)
                 .max_buf_size(MAX_HEADER_BYTES)
                 .keep_alive(true)
+                // A client may shut its side once its request is sent (`curl`-like tools,
+                // proxies); it still waits for the answer, which hyper would otherwise drop
+                // on seeing the end of the input while the answer is being made.
+                .half_close(true)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });

@@ -653,3 +653,49 @@ fn out_of_file_descriptors_the_server_waits_instead_of_spinning_and_serves_again
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("server: cannot accept connections (too many open files"), "{text}");
 }
+
+/// A request sent whole, then the client's side of the connection shut: the status it got
+/// ("none" when the server closed without answering).
+fn half_closing_get(address: &str, token: &str, close: bool) -> String {
+    let close = if close { "Connection: close\r\n" } else { "" };
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(stream, "GET /credentials HTTP/1.1\r\nHost: x\r\nAuthorization: {token}\r\n{close}\r\n").unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).split_whitespace().nth(1).unwrap_or("none").to_string()
+}
+
+#[test]
+fn clients_that_half_close_after_their_request_still_get_their_answer() {
+    let w = World::new();
+    w.credentials("");
+    // A code source that takes a second, and gives the next window's code (the login below
+    // spent the current one).
+    let code_source = format!(
+        "sleep 1 && {} {} totp {} --offset 1",
+        common::python(),
+        common::repo().join("tests/emulator/fixture.py").display(),
+        w.user.seed
+    );
+    w.config(&format!("[default]\nregion = us-east-1\nmfa_serial = {}\nmfa_process = {code_source}\n", w.user.serial));
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let s = serve(&w, &[]);
+    let address = s.url.strip_prefix("http://").unwrap().split('/').next().unwrap().to_string();
+    // First while a renewal takes its time (the code source needs a second), then from the
+    // credentials it left; half of the clients ask to keep the connection, half to close it.
+    for file in w.cache_files("session-") {
+        std::fs::remove_file(file).unwrap();
+    }
+    for phase in ["during a renewal", "with fresh credentials"] {
+        let clients: Vec<_> = (0..30)
+            .map(|i| {
+                let (address, token) = (address.clone(), s.token.clone());
+                std::thread::spawn(move || half_closing_get(&address, &token, i % 2 == 0))
+            })
+            .collect();
+        let statuses: Vec<String> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+        assert!(statuses.iter().all(|s| s == "200"), "{phase}: {statuses:?}");
+    }
+}
