@@ -7,7 +7,7 @@
 //! whatever its outcome. Credentials are never logged; `-v` logs status and latency only.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -282,15 +282,72 @@ fn error_body(code: &str, message: &str) -> String {
     serde_json::json!({ "Code": code, "Message": message }).to_string()
 }
 
-/// Binds `addr`; anything but loopback is warned about, since the token then travels the
-/// network in clear text.
+/// Binds `addr`. Anything but loopback is warned about, since the token then travels the
+/// network in clear text, and so is an address whose URL the SDKs would refuse.
 pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
-    if !addr.ip().is_loopback() {
-        ui::warn(&format!(
-            "serving credentials on {addr}, which is not loopback: anyone who can reach it and sees the token gets your session"
-        ));
-    }
-    tokio::net::TcpListener::bind(addr)
+    let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| Error::config(format!("cannot listen on {addr}: {}", crate::error::io_reason(&e))).because(e))
+        .map_err(|e| Error::config(format!("cannot listen on {addr}: {}", crate::error::io_reason(&e))).because(e))?;
+    let bound = listener.local_addr().map_err(|e| Error::unexpected(format!("the server has no address: {e}")))?;
+    let exposed = "anyone who can reach it and sees the token gets your session";
+    if bound.ip().is_unspecified() {
+        ui::warn(&format!(
+            "serving credentials on every interface ({bound}): {exposed}; the URL printed is loopback's, as the AWS SDKs accept plain HTTP only there (and on the ECS/EKS link-local addresses)"
+        ));
+    } else if !bound.ip().is_loopback() {
+        ui::warn(&format!("serving credentials on {bound}, which is not loopback: {exposed}"));
+        if !sdks_accept(bound.ip()) {
+            ui::warn(&format!(
+                "the AWS SDKs refuse {} as AWS_CONTAINER_CREDENTIALS_FULL_URI: they accept plain HTTP only on loopback, 169.254.170.2, 169.254.170.23 and fd00:ec2::23",
+                url(bound)
+            ));
+        }
+    }
+    Ok(listener)
+}
+
+/// The URL of a server listening on `addr`, as a client must be given it: an unspecified
+/// address (0.0.0.0, ::) listens on every interface but is no address to connect to, and
+/// of those interfaces, loopback's is the one every SDK accepts.
+pub fn url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}{PATH}", SocketAddr::new(ip, addr.port()))
+}
+
+/// Whether the AWS SDKs take `http://IP/...` as a container endpoint: loopback, and the
+/// addresses ECS and EKS give their agents (aws-config's `is_full_uri_ip_allowed`, botocore's
+/// and the JavaScript SDK's lists are the same).
+fn sdks_accept(ip: IpAddr) -> bool {
+    const ECS: IpAddr = IpAddr::V4(Ipv4Addr::new(169, 254, 170, 2));
+    const EKS: IpAddr = IpAddr::V4(Ipv4Addr::new(169, 254, 170, 23));
+    const EKS_V6: IpAddr = IpAddr::V6(Ipv6Addr::new(0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x23));
+    ip.is_loopback() || [ECS, EKS, EKS_V6].contains(&ip)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_on_every_interface_is_reached_through_loopback() {
+        let url = |a: &str| url(a.parse().unwrap());
+        assert_eq!(url("0.0.0.0:8080"), "http://127.0.0.1:8080/credentials");
+        assert_eq!(url("[::]:8080"), "http://[::1]:8080/credentials");
+        assert_eq!(url("127.0.0.1:1"), "http://127.0.0.1:1/credentials");
+        assert_eq!(url("192.168.1.5:2"), "http://192.168.1.5:2/credentials");
+    }
+
+    #[test]
+    fn the_sdks_accept_loopback_and_the_ecs_and_eks_addresses_only() {
+        for ip in ["127.0.0.1", "127.1.2.3", "::1", "169.254.170.2", "169.254.170.23", "fd00:ec2::23"] {
+            assert!(sdks_accept(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["0.0.0.0", "192.168.1.5", "172.17.0.1", "169.254.169.254", "::"] {
+            assert!(!sdks_accept(ip.parse().unwrap()), "{ip}");
+        }
+    }
 }

@@ -30,11 +30,19 @@ fn serve(w: &World, extra_env: &[(&str, &str)]) -> Served {
 }
 
 fn serve_with(w: &World, extra_env: &[(&str, &str)], flags: &[&str], stderr: Stdio) -> Served {
-    serve_under(w, &[], extra_env, flags, stderr)
+    serve_under(w, &[], extra_env, flags, &[], stderr)
 }
 
-/// `awsmfa serve`, started by `wrapper` (e.g. `prlimit --nofile=32 --`) when not empty.
-fn serve_under(w: &World, wrapper: &[&str], extra_env: &[(&str, &str)], flags: &[&str], stderr: Stdio) -> Served {
+/// `awsmfa FLAGS serve SERVE_ARGS`, started by `wrapper` (e.g. `prlimit --nofile=32 --`)
+/// when not empty.
+fn serve_under(
+    w: &World,
+    wrapper: &[&str],
+    extra_env: &[(&str, &str)],
+    flags: &[&str],
+    serve_args: &[&str],
+    stderr: Stdio,
+) -> Served {
     let bin = assert_cmd::cargo::cargo_bin("awsmfa");
     let mut command = match wrapper.split_first() {
         Some((program, rest)) => {
@@ -47,13 +55,16 @@ fn serve_under(w: &World, wrapper: &[&str], extra_env: &[(&str, &str)], flags: &
     let mut child = command
         .args(flags)
         .args(["serve", "--format", "env-no-export"])
+        .args(serve_args)
         .envs(extra_env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(stderr)
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = lines.next().unwrap().unwrap().strip_prefix("AWS_CONTAINER_CREDENTIALS_FULL_URI=").unwrap().to_string();
+    let line = lines.next().unwrap().unwrap();
+    // Quoted for the shell when it holds [ ] (an IPv6 address).
+    let url = line.strip_prefix("AWS_CONTAINER_CREDENTIALS_FULL_URI=").unwrap().trim_matches('\'').to_string();
     let token = lines.next().unwrap().unwrap().strip_prefix("AWS_CONTAINER_AUTHORIZATION_TOKEN=").unwrap().to_string();
     Served { child, url, token }
 }
@@ -620,7 +631,8 @@ fn out_of_file_descriptors_the_server_waits_instead_of_spinning_and_serves_again
     const LIMIT: usize = 32;
     let nofile = format!("--nofile={LIMIT}:{LIMIT}");
     let log = w.path("serve.log");
-    let s = serve_under(&w, &["prlimit", &nofile, "--"], &[], &[], Stdio::from(std::fs::File::create(&log).unwrap()));
+    let s =
+        serve_under(&w, &["prlimit", &nofile, "--"], &[], &[], &[], Stdio::from(std::fs::File::create(&log).unwrap()));
     let pid = s.child.id();
     let address = s.url.strip_prefix("http://").unwrap().split('/').next().unwrap().to_string();
     // More clients than descriptors: each asks once and keeps its connection; the kernel
@@ -698,4 +710,41 @@ fn clients_that_half_close_after_their_request_still_get_their_answer() {
         let statuses: Vec<String> = clients.into_iter().map(|c| c.join().unwrap()).collect();
         assert!(statuses.iter().all(|s| s == "200"), "{phase}: {statuses:?}");
     }
+}
+
+#[test]
+fn serve_on_every_interface_prints_a_loopback_url_an_sdk_accepts() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let mut binds = vec![("0.0.0.0:0", "http://127.0.0.1:")];
+    if std::net::TcpListener::bind("[::1]:0").is_ok() {
+        binds.push(("[::]:0", "http://[::1]:"));
+    }
+    for (listen, expected) in binds {
+        let log = w.path("serve.log");
+        let s = serve_with_listen(&w, listen, &log);
+        assert!(s.url.starts_with(expected) && s.url.ends_with("/credentials"), "--listen {listen} printed {}", s.url);
+        let out = w
+            .command(common::python())
+            .args([
+                "-c",
+                "import boto3; print(boto3.client('sts', region_name='us-east-1').get_caller_identity()['Arn'])",
+            ])
+            .env("AWS_CONTAINER_CREDENTIALS_FULL_URI", &s.url)
+            .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", &s.token)
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), w.user.arn, "{}", String::from_utf8_lossy(&out.stderr));
+        drop(s);
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(text.contains("serving credentials on every interface"), "{text}");
+        assert!(text.contains(&format!("serving credentials at {expected}")), "{text}");
+    }
+}
+
+fn serve_with_listen(w: &World, listen: &str, log: &std::path::Path) -> Served {
+    serve_under(w, &[], &[], &[], &["--listen", listen], Stdio::from(std::fs::File::create(log).unwrap()))
 }

@@ -137,7 +137,7 @@ fn with_server(settings: Settings, request: Request, args: &ExecArgs) -> Result<
                 Err(e) => return ready.send(Err(e)).ok(),
             };
             let url = match listener.local_addr() {
-                Ok(address) => format!("http://{address}{}", server::PATH),
+                Ok(address) => server::url(address),
                 Err(e) => return ready.send(Err(Error::unexpected(format!("the server has no address: {e}")))).ok(),
             };
             // Caught before the command starts: a SIGTERM at any moment reaches it.

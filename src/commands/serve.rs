@@ -25,12 +25,14 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> Result<i32> {
     aws::block_on(async move {
         let listener = server::bind(args.listen).await?;
         let address = listener.local_addr().map_err(|e| crate::error::Error::unexpected(e.to_string()))?;
-        let endpoint = Endpoint { url: format!("http://{address}{}", server::PATH), token: server::new_token()? };
+        let endpoint = Endpoint { url: server::url(address), token: server::new_token()? };
         print(output::render_variables(args.format, &endpoint.variables())?.as_bytes())?;
         if let Some(preferred) = preferred {
             warn_preferred(&preferred);
         }
-        ui::note(&format!("serving credentials at {} until Ctrl-C", endpoint.url));
+        let listening =
+            if address.ip().is_unspecified() { format!(" (listening on {address})") } else { String::new() };
+        ui::note(&format!("serving credentials at {}{listening} until Ctrl-C", endpoint.url));
         server::serve(listener, endpoint.token, source, margin, stop_signal()).await
     })??;
     Ok(0)
