@@ -115,6 +115,9 @@ pub struct Settings {
     /// The key pair of the manual recipe's SENZING_AWS_KEYPAIR (AWSMFA_KEY_NAME and
     /// --key-name come first).
     pub recipe_key_name: Option<String>,
+    /// Credentials an SDK started with this environment and these files would find before
+    /// a container endpoint (`serve` warns: such a client never asks it).
+    pub preferred_over_endpoint: Option<PreferredCredentials>,
     endpoints: Endpoints,
     ca_bundle: Option<Sourced<String>>,
     /// The keystore's file and passphrase (AWSMFA_KEYSTORE_FILE, AWSMFA_KEYSTORE_PASSPHRASE).
@@ -230,6 +233,44 @@ pub fn config_section(profile: &str) -> String {
     if profile == "default" { "default".into() } else { format!("profile {profile}") }
 }
 
+/// Credentials that every SDK's default chain takes before a container endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreferredCredentials {
+    /// Where they are: "AWS_ACCESS_KEY_ID in the environment", "aws_access_key_id in [default] of ...".
+    pub place: String,
+    /// Whether they are in the environment (else in the AWS files).
+    pub in_environment: bool,
+}
+
+/// What an SDK started with `env` finds before `AWS_CONTAINER_CREDENTIALS_FULL_URI`: keys or
+/// a web identity in the environment, then whatever gives credentials in the profile it
+/// reads (AWS_PROFILE, else `default`) — keys, a command, a role, an SSO or console login.
+fn preferred_over_endpoint(env: &Environment, files: &AwsFiles) -> Option<PreferredCredentials> {
+    let in_environment =
+        |var: &str| PreferredCredentials { place: format!("{var} in the environment"), in_environment: true };
+    for var in
+        ["AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"]
+    {
+        if env.get(var).is_some() {
+            return Some(in_environment(var));
+        }
+    }
+    let profile = env.get("AWS_PROFILE").or(env.get("AWS_DEFAULT_PROFILE")).unwrap_or("default");
+    let role = files.get(profile, "source_profile").and(files.get(profile, "role_arn"));
+    [
+        "aws_access_key_id",
+        "credential_process",
+        "sso_session",
+        "sso_start_url",
+        "web_identity_token_file",
+        "login_session",
+    ]
+    .iter()
+    .find_map(|key| files.get(profile, key).map(|(_, origin)| (*key, origin)))
+    .or(role.map(|(_, origin)| ("role_arn", origin)))
+    .map(|(key, origin)| PreferredCredentials { place: format!("{key} in {origin}"), in_environment: false })
+}
+
 /// An access key id as AWS makes them: 16 to 128 ASCII letters, digits or underscores.
 pub fn valid_key_id(id: &str) -> bool {
     (16..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -305,6 +346,7 @@ impl Settings {
             poll_interval: std::time::Duration::from_secs(2),
             inside_exec: env.get("AWSMFA_PROFILE").map(str::to_string),
             recipe_key_name: env.get("SENZING_AWS_KEYPAIR").map(str::to_string),
+            preferred_over_endpoint: preferred_over_endpoint(env, &files),
             endpoints: Endpoints::default(),
             ca_bundle: None,
             keystore: keystore::Options {
@@ -709,6 +751,26 @@ impl Settings {
     pub fn ca_bundle(&self) -> Option<&Sourced<String>> {
         self.ca_bundle.as_ref()
     }
+
+    /// The endpoint and CA bundle awsmfa used, as the variables that give them to a child
+    /// process that does not read this profile (`exec` clears AWS_PROFILE, `exec --server`
+    /// hides the AWS files): its SDK then talks to the endpoint awsmfa talked to, trusting
+    /// what awsmfa trusted. Per-service variables (AWS_ENDPOINT_URL_STS, ...) come before
+    /// AWS_ENDPOINT_URL in every SDK and reach the child as they are.
+    pub fn endpoint_variables(&self) -> Vec<(&'static str, String)> {
+        let mut vars = Vec::new();
+        if self.endpoints.ignore {
+            vars.push(("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true".to_string()));
+        } else if let Some(url) =
+            self.endpoints.all.clone().or_else(|| self.profile_value("endpoint_url").map(|v| v.value))
+        {
+            vars.push(("AWS_ENDPOINT_URL", url));
+        }
+        if let Some(bundle) = &self.ca_bundle {
+            vars.push(("AWS_CA_BUNDLE", bundle.value.clone()));
+        }
+        vars
+    }
 }
 
 /// The services awsmfa calls.
@@ -921,6 +983,56 @@ mod tests {
                 credentials: "",
                 overrides: Overrides::default(),
                 expect: |r| assert_eq!(ok(r).endpoint("sts"), None),
+            },
+            Case {
+                name: "a child gets the profile's endpoint and CA bundle as variables",
+                env: &[("AWS_PROFILE", "work")],
+                config: "[profile work]\nendpoint_url = https://10.0.0.1\nca_bundle = /etc/proxy-ca.pem\n",
+                credentials: "",
+                overrides: Overrides::default(),
+                expect: |r| {
+                    let vars = ok(r).endpoint_variables();
+                    assert_eq!(
+                        vars,
+                        [
+                            ("AWS_ENDPOINT_URL", "https://10.0.0.1".to_string()),
+                            ("AWS_CA_BUNDLE", "/etc/proxy-ca.pem".into())
+                        ]
+                    );
+                },
+            },
+            Case {
+                name: "what an SDK of this shell takes before a container endpoint",
+                env: &[("AWS_PROFILE", "ops")],
+                config: "[profile ops]\nrole_arn = arn:aws:iam::123456789012:role/ops\nsource_profile = dev\n[profile sso]\nsso_session = corp\n",
+                credentials: "[dev]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\n",
+                overrides: Overrides::default(),
+                expect: |r| {
+                    let found = ok(r).preferred_over_endpoint.expect("the role profile gives credentials");
+                    assert!(found.place.starts_with("role_arn in [profile ops] of "), "{}", found.place);
+                    assert!(!found.in_environment);
+                },
+            },
+            Case {
+                name: "a profile without credentials of its own leaves the endpoint to the SDK",
+                env: &[("AWS_PROFILE", "dev")],
+                config: "[profile dev]\nregion = eu-west-1\n",
+                credentials: "[dev-long-term]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\n",
+                overrides: Overrides::default(),
+                expect: |r| assert_eq!(ok(r).preferred_over_endpoint, None),
+            },
+            Case {
+                name: "a child ignores configured endpoints when the profile said so",
+                env: &[("AWS_ENDPOINT_URL", "http://127.0.0.1:2")],
+                config: "[default]\nignore_configured_endpoint_urls = true\nendpoint_url = http://127.0.0.1:3\n",
+                credentials: "",
+                overrides: Overrides::default(),
+                expect: |r| {
+                    assert_eq!(
+                        ok(r).endpoint_variables(),
+                        [("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true".to_string())]
+                    );
+                },
             },
             Case {
                 name: "timeouts come from cli_connect_timeout / cli_read_timeout, 0 meaning none",

@@ -30,18 +30,41 @@ fn serve(w: &World, extra_env: &[(&str, &str)]) -> Served {
 }
 
 fn serve_with(w: &World, extra_env: &[(&str, &str)], flags: &[&str], stderr: Stdio) -> Served {
+    serve_under(w, &[], extra_env, flags, &[], stderr)
+}
+
+/// `awsmfa FLAGS serve SERVE_ARGS`, started by `wrapper` (e.g. `prlimit --nofile=32 --`)
+/// when not empty.
+fn serve_under(
+    w: &World,
+    wrapper: &[&str],
+    extra_env: &[(&str, &str)],
+    flags: &[&str],
+    serve_args: &[&str],
+    stderr: Stdio,
+) -> Served {
     let bin = assert_cmd::cargo::cargo_bin("awsmfa");
-    let mut child = w
-        .command(bin.to_str().unwrap())
+    let mut command = match wrapper.split_first() {
+        Some((program, rest)) => {
+            let mut command = w.command(program);
+            command.args(rest).arg(&bin);
+            command
+        }
+        None => w.command(bin.to_str().unwrap()),
+    };
+    let mut child = command
         .args(flags)
         .args(["serve", "--format", "env-no-export"])
+        .args(serve_args)
         .envs(extra_env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(stderr)
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = lines.next().unwrap().unwrap().strip_prefix("AWS_CONTAINER_CREDENTIALS_FULL_URI=").unwrap().to_string();
+    let line = lines.next().unwrap().unwrap();
+    // Quoted for the shell when it holds [ ] (an IPv6 address).
+    let url = line.strip_prefix("AWS_CONTAINER_CREDENTIALS_FULL_URI=").unwrap().trim_matches('\'').to_string();
     let token = lines.next().unwrap().unwrap().strip_prefix("AWS_CONTAINER_AUTHORIZATION_TOKEN=").unwrap().to_string();
     Served { child, url, token }
 }
@@ -290,4 +313,438 @@ fn concurrent_first_requests_share_one_renewal() {
         assert_eq!(t.join().unwrap(), 200);
     }
     assert_eq!(common::assume_role_calls(&role_arn) - calls, 1, "one renewal for 32 requests");
+}
+
+/// The example program `sdk_caller` (the AWS SDK for Rust's default chain), built on first
+/// use: `cargo test --test server` alone does not build examples.
+fn rust_sdk_caller() -> &'static std::path::Path {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        // This test binary is TARGET/debug/deps/server-HASH.
+        let exe = std::env::current_exe().unwrap();
+        let profile_dir = exe.parent().unwrap().parent().unwrap();
+        let target_dir = profile_dir.parent().unwrap();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = std::process::Command::new(cargo)
+            .args(["build", "--locked", "--example", "sdk_caller", "--manifest-path"])
+            .arg(common::repo().join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(target_dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "cannot build examples/sdk_caller.rs: {}", String::from_utf8_lossy(&out.stderr));
+        profile_dir.join("examples").join(format!("sdk_caller{}", std::env::consts::EXE_SUFFIX))
+    })
+}
+
+/// GetCallerIdentity from three SDKs' default credential chains, each run as the command of
+/// `awsmfa exec` with `exec_args` and `env` added: the caller ARN each saw (or its error).
+fn callers(w: &World, exec_args: &[&str], env: &[(&str, &str)]) -> Vec<(&'static str, String)> {
+    callers_without(w, exec_args, env, &[])
+}
+
+/// `callers`, with the variables `unset` taken out of the world's environment.
+fn callers_without(w: &World, exec_args: &[&str], env: &[(&str, &str)], unset: &[&str]) -> Vec<(&'static str, String)> {
+    let boto3 = "import boto3, json; print(json.dumps({'arn': boto3.client('sts').get_caller_identity()['Arn']}))";
+    let sts_js = common::repo().join("tests/support/sts.js").display().to_string();
+    let programs: [(&str, Vec<String>); 3] = [
+        ("boto3", vec![common::python().to_string(), "-c".into(), boto3.into()]),
+        ("javascript", vec!["node".into(), sts_js, "--default-chain".into()]),
+        ("rust", vec![rust_sdk_caller().display().to_string()]),
+    ];
+    programs
+        .into_iter()
+        .map(|(name, program)| {
+            let mut awsmfa = w.awsmfa();
+            for name in unset {
+                awsmfa.env_remove(name);
+            }
+            let out = awsmfa
+                .arg("exec")
+                .args(exec_args)
+                .arg("--")
+                .args(&program)
+                .envs(env.iter().copied())
+                .env("NODE_PATH", common::node_modules())
+                .env("NODE_NO_WARNINGS", "1")
+                .output()
+                .unwrap();
+            let seen = serde_json::from_slice::<serde_json::Value>(&out.stdout)
+                .ok()
+                .and_then(|v| v["arn"].as_str().map(str::to_string))
+                .unwrap_or_else(|| {
+                    let stderr = String::from_utf8_lossy(&out.stderr);
+                    format!("(no ARN) {}", stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(""))
+                });
+            (name, seen)
+        })
+        .collect()
+}
+
+#[test]
+fn credential_variables_of_another_identity_never_reach_the_child_and_every_sdk_uses_awsmfa() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let token_file = w.path("web-identity-token");
+    std::fs::write(&token_file, "eyJhbGciOiJSUzI1NiJ9.e30.c2ln").unwrap();
+    let wrong_token = w.path("container-token");
+    std::fs::write(&wrong_token, "not-the-servers-token").unwrap();
+    let other = common::fixture(&[]);
+    let legacy_keys = w.path("legacy-keys");
+    std::fs::write(
+        &legacy_keys,
+        format!("AWSAccessKeyId={}\nAWSSecretKey={}\n", other.access_key_id, other.secret_access_key),
+    )
+    .unwrap();
+    let web_identity: &[(&str, &str)] = &[
+        ("AWS_WEB_IDENTITY_TOKEN_FILE", token_file.to_str().unwrap()),
+        ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/web-identity"),
+        ("AWS_ROLE_SESSION_NAME", "someone-else"),
+    ];
+    // Every SDK takes a token file over the token, and a relative URI over the full one.
+    let other_endpoint: &[(&str, &str)] = &[
+        ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", wrong_token.to_str().unwrap()),
+        ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/other"),
+    ];
+    // botocore reads this file before the container endpoint.
+    let legacy_file: &[(&str, &str)] = &[("AWS_CREDENTIAL_FILE", legacy_keys.to_str().unwrap())];
+    for (story, env) in
+        [("web identity", web_identity), ("another endpoint", other_endpoint), ("legacy file", legacy_file)]
+    {
+        for (sdk, arn) in callers(&w, &["--server"], env) {
+            assert_eq!(arn, w.user.arn, "{sdk} under exec --server with {story} variables");
+        }
+    }
+    // Plain exec: the session's keys win in every chain, and none of the rest is handed on.
+    let all: Vec<(&str, &str)> = [web_identity, other_endpoint, legacy_file].concat();
+    let secrets = [
+        ("AWS_ACCESS_KEY", other.access_key_id.as_str()),
+        ("AWS_SECRET_KEY", other.secret_access_key.as_str()),
+        ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "another-servers-token"),
+        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:9/other"),
+        ("AWS_ACCOUNT_ID", "999999999999"),
+    ];
+    for server in [&["--server"][..], &[]] {
+        let out = w
+            .awsmfa()
+            .arg("exec")
+            .args(server)
+            .args(["--", "env"])
+            .envs(all.iter().copied())
+            .envs(secrets)
+            .output()
+            .unwrap();
+        let child = common::parse_vars(&String::from_utf8_lossy(&out.stdout));
+        for (name, value) in all.iter().chain(secrets.iter()) {
+            assert_ne!(
+                child.get(*name).map(String::as_str),
+                Some(*value),
+                "{name} reached the child of exec {server:?}"
+            );
+        }
+    }
+    for (sdk, arn) in callers(&w, &[], &all) {
+        assert_eq!(arn, w.user.arn, "{sdk} under plain exec");
+    }
+}
+
+#[test]
+fn the_child_reaches_the_profiles_endpoint_and_trusts_its_ca_bundle_as_awsmfa_did() {
+    use std::io::BufRead;
+    let w = World::new();
+    // No AWS_ENDPOINT_URL anywhere: the endpoint and the CA bundle are the profile's alone.
+    let upstream = common::endpoint().trim_start_matches("http://").to_string();
+    let mut proxy = std::process::Command::new(common::python())
+        .arg(common::repo().join("tests/support/tls_proxy.py"))
+        .arg(&upstream)
+        .arg(w.home.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(proxy.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let https = line.trim().strip_prefix("ready ").expect("proxy ready").to_string();
+    let keys =
+        format!("aws_access_key_id = {}\naws_secret_access_key = {}\n", w.user.access_key_id, w.user.secret_access_key);
+    std::fs::write(w.path(".aws/credentials"), format!("[plain]\n{keys}[tls]\n{keys}")).unwrap();
+    w.config(&format!(
+        "[profile plain]\nregion = us-east-1\nmfa_serial = {serial}\nendpoint_url = {}\n\n[profile tls]\nregion = us-east-1\nmfa_serial = {serial}\nendpoint_url = {https}\nca_bundle = {}\n",
+        common::endpoint(),
+        w.path("ca.pem").display(),
+        serial = w.user.serial
+    ));
+    w.awsmfa()
+        .env_remove("AWS_ENDPOINT_URL")
+        .args(["--profile", "plain", "login", "--code", &w.code(0)])
+        .assert()
+        .success();
+    // An SDK that missed the endpoint would ask the real AWS: one attempt, and it fails.
+    for exec in [&["--server"][..], &[]] {
+        let env = [("AWS_PROFILE", "plain"), ("AWS_MAX_ATTEMPTS", "1")];
+        for (sdk, arn) in callers_without(&w, exec, &env, &["AWS_ENDPOINT_URL"]) {
+            assert_eq!(arn, w.user.arn, "{sdk} reached the profile's endpoint_url under exec {exec:?}");
+        }
+        // Over HTTPS with the profile's CA: botocore reads AWS_CA_BUNDLE (the JavaScript
+        // and Rust SDKs have no such variable).
+        let out = w
+            .awsmfa()
+            .env_remove("AWS_ENDPOINT_URL")
+            .args(["--profile", "tls", "exec"])
+            .args(exec)
+            .args(["--", common::python(), "-c"])
+            .arg("import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            w.user.arn,
+            "boto3 trusted the profile's ca_bundle under exec {exec:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    drop(proxy.stdin.take());
+    let _ = proxy.wait();
+}
+
+/// The `Threads:` line of /proc/PID/status: how many OS threads the process has now.
+fn threads_of(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status.lines().find_map(|l| l.strip_prefix("Threads:")).unwrap().trim().parse().unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn requests_waiting_on_a_blocked_renewal_share_it_run_the_code_source_once_and_start_no_threads() {
+    let w = World::new();
+    w.credentials("");
+    // A code source that blocks until the test opens the gate, then fails (a YubiKey
+    // nobody touched): the whole renewal is in flight for as long as the test wants.
+    let (counter, gate) = (w.path("code-runs"), w.path("gate"));
+    let code_source =
+        format!("echo run >> {}; while [ ! -e {} ]; do sleep 0.05; done; exit 1", counter.display(), gate.display());
+    w.config(&format!("[default]\nregion = us-east-1\nmfa_serial = {}\nmfa_process = {code_source}\n", w.user.serial));
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let log = w.path("serve.log");
+    let s = serve_with(&w, &[], &["-v"], Stdio::from(std::fs::File::create(&log).unwrap()));
+    let pid = s.child.id();
+    let idle = threads_of(pid);
+    for file in w.cache_files("session-") {
+        std::fs::remove_file(file).unwrap(); // every request now needs a new MFA session
+    }
+    const N: usize = 16;
+    let requests: Vec<_> = (0..N)
+        .map(|_| {
+            let (url, token) = (s.url.clone(), s.token.clone());
+            std::thread::spawn(move || {
+                let request = format!(
+                    "GET /credentials HTTP/1.1\r\nHost: x\r\nAuthorization: {token}\r\nConnection: close\r\n\r\n"
+                );
+                raw_answer(&url, request.as_bytes())
+            })
+        })
+        .collect();
+    // Every request is inside the server: one renews and the others wait (the server says
+    // so with -v), or, as before, each holds a thread of its own.
+    let inside = || {
+        let text = std::fs::read_to_string(&log).unwrap();
+        text.matches("server: renewing the credentials").count()
+            + text.matches("server: waiting for the renewal in flight").count()
+    };
+    let started = Instant::now();
+    while inside() < N && threads_of(pid) < idle + N {
+        assert!(started.elapsed() < Duration::from_secs(60), "the {N} requests never reached the server");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let during = threads_of(pid);
+    assert!(during <= idle + 2, "{N} waiting requests took {during} threads ({idle} idle)");
+    std::fs::write(&gate, "").unwrap();
+    for request in requests {
+        let (status, answer) = request.join().unwrap();
+        assert_eq!(status, 500, "{answer}");
+        assert!(answer.contains("awsmfa: mfa_process"), "each gets awsmfa's reason: {answer}");
+    }
+    let runs = std::fs::read_to_string(&counter).unwrap().lines().count();
+    assert_eq!(runs, 1, "the code source ran once for {N} requests");
+}
+
+#[test]
+fn serve_warns_of_keys_every_sdk_prefers_and_logs_each_failed_renewal_with_its_reason() {
+    let w = World::new();
+    w.standard_profile(); // long-term keys in [default] of ~/.aws/credentials
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let stderr_of = |env: &[(&str, &str)]| {
+        let log = w.path("serve.log");
+        let s = serve_with(&w, env, &[], Stdio::from(std::fs::File::create(&log).unwrap()));
+        assert_eq!(get(&s.url, "/credentials", Some(&s.token)), 200);
+        drop(s);
+        std::fs::read_to_string(&log).unwrap()
+    };
+    let text = stderr_of(&[]);
+    let warning = format!(
+        "SDKs use aws_access_key_id in [default] of {} before this endpoint",
+        w.path(".aws/credentials").display()
+    );
+    assert_eq!(text.matches(&warning).count(), 1, "{text}");
+    let text = stderr_of(&[
+        ("AWS_ACCESS_KEY_ID", &w.user.access_key_id),
+        ("AWS_SECRET_ACCESS_KEY", &w.user.secret_access_key),
+    ]);
+    assert!(text.contains("SDKs use AWS_ACCESS_KEY_ID in the environment before this endpoint"), "{text}");
+
+    // Keys where only awsmfa looks ([dev-long-term]): a client of profile dev asks the endpoint.
+    w.keys_in("dev-long-term");
+    w.config(&format!(
+        "[profile dev-long-term]\nregion = us-east-1\nmfa_serial = {}\n\n[profile dev]\nregion = us-east-1\n",
+        w.user.serial
+    ));
+    let log = w.path("serve.log");
+    let s = serve_with(&w, &[("AWS_PROFILE", "dev")], &[], Stdio::from(std::fs::File::create(&log).unwrap()));
+    for file in w.cache_files("session-") {
+        std::fs::remove_file(file).unwrap(); // a new session needs a code, and there is no source
+    }
+    let request =
+        format!("GET /credentials HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nConnection: close\r\n\r\n", s.token);
+    assert_eq!(raw(&s.url, request.as_bytes()), 500);
+    drop(s);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains("before this endpoint"), "{text}");
+    assert_eq!(text.matches("server: the credentials could not be renewed: no MFA code").count(), 1, "{text}");
+}
+
+/// CPU time the process has used so far, in clock ticks (utime + stime of /proc/PID/stat).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn out_of_file_descriptors_the_server_waits_instead_of_spinning_and_serves_again_after() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    const LIMIT: usize = 32;
+    let nofile = format!("--nofile={LIMIT}:{LIMIT}");
+    let log = w.path("serve.log");
+    let s =
+        serve_under(&w, &["prlimit", &nofile, "--"], &[], &[], &[], Stdio::from(std::fs::File::create(&log).unwrap()));
+    let pid = s.child.id();
+    let address = s.url.strip_prefix("http://").unwrap().split('/').next().unwrap().to_string();
+    // More clients than descriptors: each asks once and keeps its connection; the kernel
+    // queues the rest, which the server cannot accept.
+    let request = format!("GET /credentials HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\n\r\n", s.token);
+    let clients: Vec<TcpStream> = (0..LIMIT + 8)
+        .map(|_| {
+            let mut stream = TcpStream::connect(&address).unwrap();
+            stream.write_all(request.as_bytes()).unwrap();
+            stream
+        })
+        .collect();
+    let open = || std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count();
+    let started = Instant::now();
+    while open() < LIMIT {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the server never ran out of descriptors ({} open)",
+            open()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A bound on work, not on time: a second of accept() failing in a loop costs a core.
+    let before = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_secs(1));
+    let spent = cpu_ticks(pid) - before;
+    assert!(spent <= 10, "out of descriptors, the server burnt {spent} ticks of CPU in a second");
+    drop(clients);
+    assert_eq!(get(&s.url, "/credentials", Some(&s.token)), 200, "served again once descriptors are free");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("server: cannot accept connections (too many open files"), "{text}");
+}
+
+/// A request sent whole, then the client's side of the connection shut: the status it got
+/// ("none" when the server closed without answering).
+fn half_closing_get(address: &str, token: &str, close: bool) -> String {
+    let close = if close { "Connection: close\r\n" } else { "" };
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(stream, "GET /credentials HTTP/1.1\r\nHost: x\r\nAuthorization: {token}\r\n{close}\r\n").unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).split_whitespace().nth(1).unwrap_or("none").to_string()
+}
+
+#[test]
+fn clients_that_half_close_after_their_request_still_get_their_answer() {
+    let w = World::new();
+    w.credentials("");
+    // A code source that takes a second, and gives the next window's code (the login below
+    // spent the current one).
+    let code_source = format!(
+        "sleep 1 && {} {} totp {} --offset 1",
+        common::python(),
+        common::repo().join("tests/emulator/fixture.py").display(),
+        w.user.seed
+    );
+    w.config(&format!("[default]\nregion = us-east-1\nmfa_serial = {}\nmfa_process = {code_source}\n", w.user.serial));
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let s = serve(&w, &[]);
+    let address = s.url.strip_prefix("http://").unwrap().split('/').next().unwrap().to_string();
+    // First while a renewal takes its time (the code source needs a second), then from the
+    // credentials it left; half of the clients ask to keep the connection, half to close it.
+    for file in w.cache_files("session-") {
+        std::fs::remove_file(file).unwrap();
+    }
+    for phase in ["during a renewal", "with fresh credentials"] {
+        let clients: Vec<_> = (0..30)
+            .map(|i| {
+                let (address, token) = (address.clone(), s.token.clone());
+                std::thread::spawn(move || half_closing_get(&address, &token, i % 2 == 0))
+            })
+            .collect();
+        let statuses: Vec<String> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+        assert!(statuses.iter().all(|s| s == "200"), "{phase}: {statuses:?}");
+    }
+}
+
+#[test]
+fn serve_on_every_interface_prints_a_loopback_url_an_sdk_accepts() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let mut binds = vec![("0.0.0.0:0", "http://127.0.0.1:")];
+    if std::net::TcpListener::bind("[::1]:0").is_ok() {
+        binds.push(("[::]:0", "http://[::1]:"));
+    }
+    for (listen, expected) in binds {
+        let log = w.path("serve.log");
+        let s = serve_with_listen(&w, listen, &log);
+        assert!(s.url.starts_with(expected) && s.url.ends_with("/credentials"), "--listen {listen} printed {}", s.url);
+        let out = w
+            .command(common::python())
+            .args([
+                "-c",
+                "import boto3; print(boto3.client('sts', region_name='us-east-1').get_caller_identity()['Arn'])",
+            ])
+            .env("AWS_CONTAINER_CREDENTIALS_FULL_URI", &s.url)
+            .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", &s.token)
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), w.user.arn, "{}", String::from_utf8_lossy(&out.stderr));
+        drop(s);
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(text.contains("serving credentials on every interface"), "{text}");
+        assert!(text.contains(&format!("serving credentials at {expected}")), "{text}");
+    }
+}
+
+fn serve_with_listen(w: &World, listen: &str, log: &std::path::Path) -> Served {
+    serve_under(w, &[], &[], &[], &["--listen", listen], Stdio::from(std::fs::File::create(log).unwrap()))
 }

@@ -13,7 +13,20 @@ use crate::profile::Settings;
 use crate::server::{self, Endpoint};
 use crate::session::{self, Request};
 
-/// Variables that would make the child use other credentials than the session's.
+/// Variables that would make the child use other credentials than the session's, or that
+/// hand it another identity's means to get some. Every SDK's default chain reads the
+/// environment first, so under plain `exec` the session's keys win anyway; the rest goes
+/// all the same, because those are someone else's credentials (another endpoint's token, a
+/// web identity, a legacy key file) that this child did not ask for, and a tool inside it
+/// that sets a profile (the JavaScript SDK then skips the environment) would fall through
+/// to them. Under `exec --server` the child has no keys, and each of these would come
+/// before the container endpoint in some SDK's chain (botocore's `create_credential_resolver`,
+/// `@aws-sdk/credential-provider-node`'s `defaultProvider`, aws-config's
+/// `DefaultCredentialsChain`, aws-sdk-go-v2's `EnvConfig`). The EC2 metadata variables
+/// (`AWS_EC2_METADATA_*`) stay: every chain asks the instance metadata only after the
+/// container endpoint, which is always set there. SSO and console-login sessions are chosen
+/// by the AWS files alone (their `AWS_SSO_*`-style variables only say where caches are),
+/// and `exec --server` points those files to /dev/null.
 const CLEARED: &[&str] = &[
     "AWS_PROFILE",
     "AWS_DEFAULT_PROFILE",
@@ -22,6 +35,24 @@ const CLEARED: &[&str] = &[
     "AWS_SESSION_TOKEN",
     "AWS_SECURITY_TOKEN",
     "AWS_CREDENTIAL_EXPIRATION",
+    // What the environment's keys belong to: wrong for the session's.
+    "AWS_ACCOUNT_ID",
+    "AWS_CREDENTIAL_SCOPE",
+    // The Go SDK's (and the Java SDK v1's) other names for the keys.
+    "AWS_ACCESS_KEY",
+    "AWS_SECRET_KEY",
+    // A web identity: AssumeRoleWithWebIdentity comes before the container endpoint.
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    // Another container endpoint: a relative URI wins over the full one, and a token file
+    // over the token, in every SDK; `exec --server` sets the full URI and token itself.
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    // botocore's legacy key file (OriginalEC2Provider), read before the container endpoint.
+    "AWS_CREDENTIAL_FILE",
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
     // MFA factors: the child asked for a session, not for the means to make new ones.
@@ -52,6 +83,9 @@ pub fn run(global: &GlobalArgs, args: ExecArgs) -> Result<i32> {
         command.env_remove(name);
     }
     for (name, value) in output::variables(&got.session, settings.region.as_deref()) {
+        command.env(name, value);
+    }
+    for (name, value) in settings.endpoint_variables() {
         command.env(name, value);
     }
     command.env("AWSMFA_PROFILE", &settings.profile);
@@ -87,6 +121,7 @@ fn with_server(settings: Settings, request: Request, args: &ExecArgs) -> Result<
     let margin = std::time::Duration::from_secs(session::min_ttl(&settings, &request));
     let region = settings.region.clone();
     let profile = settings.profile.clone();
+    let endpoint_variables = settings.endpoint_variables();
     let source = super::credential_source(Arc::new(settings), request);
     let (ready, endpoint) = std::sync::mpsc::channel::<Result<Endpoint>>();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -102,7 +137,7 @@ fn with_server(settings: Settings, request: Request, args: &ExecArgs) -> Result<
                 Err(e) => return ready.send(Err(e)).ok(),
             };
             let url = match listener.local_addr() {
-                Ok(address) => format!("http://{address}{}", server::PATH),
+                Ok(address) => server::url(address),
                 Err(e) => return ready.send(Err(Error::unexpected(format!("the server has no address: {e}")))).ok(),
             };
             // Caught before the command starts: a SIGTERM at any moment reaches it.
@@ -132,6 +167,9 @@ fn with_server(settings: Settings, request: Request, args: &ExecArgs) -> Result<
     // with long-term keys would win. The command gets no files, so its credentials come
     // from the endpoint alone (and its region from AWS_REGION).
     command.env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null").env("AWS_CONFIG_FILE", "/dev/null");
+    for (name, value) in endpoint_variables {
+        command.env(name, value);
+    }
     if let Some(region) = &region {
         command.env("AWS_REGION", region).env("AWS_DEFAULT_REGION", region);
     }

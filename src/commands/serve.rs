@@ -9,6 +9,7 @@ use crate::aws;
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::error::Result;
 use crate::output;
+use crate::profile::PreferredCredentials;
 use crate::server::{self, Endpoint};
 use crate::session;
 use crate::ui;
@@ -19,13 +20,19 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> Result<i32> {
     // Logged in now, on this terminal: a missing code is said before anything is served.
     session::get_session(&settings, &request)?;
     let margin = Duration::from_secs(session::min_ttl(&settings, &request));
+    let preferred = settings.preferred_over_endpoint.clone();
     let source = credential_source(Arc::new(settings), request);
     aws::block_on(async move {
         let listener = server::bind(args.listen).await?;
         let address = listener.local_addr().map_err(|e| crate::error::Error::unexpected(e.to_string()))?;
-        let endpoint = Endpoint { url: format!("http://{address}{}", server::PATH), token: server::new_token()? };
+        let endpoint = Endpoint { url: server::url(address), token: server::new_token()? };
         print(output::render_variables(args.format, &endpoint.variables())?.as_bytes())?;
-        ui::note(&format!("serving credentials at {} until Ctrl-C", endpoint.url));
+        if let Some(preferred) = preferred {
+            warn_preferred(&preferred);
+        }
+        let listening =
+            if address.ip().is_unspecified() { format!(" (listening on {address})") } else { String::new() };
+        ui::note(&format!("serving credentials at {}{listening} until Ctrl-C", endpoint.url));
         server::serve(listener, endpoint.token, source, margin, stop_signal()).await
     })??;
     Ok(0)
@@ -39,4 +46,15 @@ async fn stop_signal() {
         }
         Err(_) => std::future::pending().await,
     }
+}
+
+/// Every SDK takes these credentials before the endpoint: a client started from this shell
+/// would never ask it, and nothing would say so.
+fn warn_preferred(preferred: &PreferredCredentials) {
+    let cure = if preferred.in_environment {
+        "unset it where the clients run"
+    } else {
+        "give the clients AWS_SHARED_CREDENTIALS_FILE=/dev/null and AWS_CONFIG_FILE=/dev/null (as `awsmfa exec --server` does), or move the keys out of that profile"
+    };
+    ui::warn(&format!("SDKs use {} before this endpoint: {cure}", preferred.place));
 }
