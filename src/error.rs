@@ -107,13 +107,22 @@ impl Error {
         self
     }
 
-    /// The chain of causes, outermost first, each said once.
+    /// The chain of causes, outermost first, each said once, without what the message says
+    /// already or the SDK's names of its own layers ("dispatch failure"), which say nothing.
     pub fn causes(&self) -> Vec<String> {
+        const LAYERS: [&str; 6] = [
+            "dispatch failure",
+            "io error",
+            "service error",
+            "response error",
+            "timeout error",
+            "construction failure",
+        ];
         let mut said: Vec<String> = Vec::new();
         let mut next = std::error::Error::source(self);
         while let Some(cause) = next {
             let text = cause.to_string();
-            if !said.contains(&text) && !self.message.contains(&text) {
+            if !said.contains(&text) && !self.message.contains(&text) && !LAYERS.contains(&text.as_str()) {
                 said.push(text);
             }
             next = cause.source();

@@ -1,8 +1,10 @@
 //! The `awsmfa` binary: parse, run, turn the error into an exit code.
 
+use std::process::ExitCode;
+
 use clap::Parser;
 
-fn main() {
+fn main() -> ExitCode {
     let cli = awsmfa::cli::Cli::parse();
     let code = match awsmfa::commands::run(cli) {
         Ok(code) => code,
@@ -13,5 +15,9 @@ fn main() {
             err.exit_code()
         }
     };
-    std::process::exit(code);
+    match u8::try_from(code) {
+        Ok(code) => ExitCode::from(code),
+        // A Windows child's code (exec) can be wider than a byte: passed on whole.
+        Err(_) => std::process::exit(code),
+    }
 }

@@ -53,13 +53,12 @@ pub fn trace(message: &str) {
     }
 }
 
-/// The final report of a failed run: one line, and a hint line when there is one.
+/// The final report of a failed run: the error's line, each cause a line (as cargo and uv
+/// print them: the why is often in the cause), and a hint line when there is one.
 pub fn report(err: &Error) {
     let mut text = format!("{} {}\n", paint("1;31", "error:"), err.message);
-    if VERBOSE.load(Ordering::Relaxed) {
-        for cause in err.causes() {
-            text.push_str(&format!("{} {cause}\n", paint("2", "caused by:")));
-        }
+    for cause in err.causes() {
+        text.push_str(&format!("  {} {cause}\n", paint("2", "caused by:")));
     }
     if let Some(hint) = &err.hint {
         text.push_str(&format!("{} {hint}\n", paint("1;36", "hint:")));

@@ -198,6 +198,18 @@ fn verbose_shows_the_chain_of_causes() {
 }
 
 #[test]
+fn the_cause_of_an_error_is_shown_without_asking() {
+    let w = World::new();
+    w.standard_profile();
+    let dead = "http://127.0.0.1:9";
+    let out = w.awsmfa().args(["login", "--code", &w.code(0)]).env("AWS_ENDPOINT_URL", dead).output().unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let cause = stderr.lines().find(|l| l.trim_start().starts_with("caused by:")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(stderr.find("error:").unwrap() < stderr.find(cause).unwrap(), "the cause follows the error line: {stderr}");
+}
+
+#[test]
 fn a_malformed_config_names_the_file_and_line() {
     let w = World::new();
     w.credentials("");
