@@ -1,6 +1,6 @@
 //! The AWS shared config files (`~/.aws/config`, `~/.aws/credentials`), read exactly as the
 //! AWS SDKs read them: by aws-config's own parser, the reference implementation of the SDKs'
-//! published shared-config test suite (`tests/conformance.rs` runs that suite through this
+//! published shared-config test suite (`tests/it/conformance.rs` runs that suite through this
 //! module). awsmfa reads the bytes itself (`files::read`: bounded, no FIFOs, UTF-8) and hands
 //! them to the parser in memory; our INI editor (`files::ini`) is only for byte-exact writes.
 //! Pure: text in, profiles out; no I/O.

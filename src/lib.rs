@@ -1,6 +1,6 @@
 //! awsmfa: MFA-protected temporary AWS credentials, in one command.
 //!
-//! Layers, top to bottom; a module uses only modules below it (`tests/layers.rs` checks it):
+//! Layers, top to bottom; a module uses only modules below it (`tests/it/layers.rs` checks it):
 //! `commands` → `cli` → `server` → `rotation` → `doctor` → `output` → `session` → `ec2` → `mfa` → `aws` → `profile` → `keystore` → `config`
 //! → `files` → `credentials` → `ui` → `clock` → `error` → `platform`.
 

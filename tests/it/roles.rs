@@ -1,7 +1,7 @@
 //! Roles with MFA: one code serves many roles; role chaining capped at 1 h; `--direct`;
 //! errors for a trust policy that says no, a duration over the role's maximum, a cycle.
 
-mod common;
+use crate::common;
 
 use common::World;
 use predicates::prelude::*;

@@ -1,7 +1,7 @@
 //! `awsmfa login` against the emulator: one STS call, a private cache, reuse until expiry,
 //! and every way a login can go wrong, each with its exit code and a message that helps.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 

@@ -2,7 +2,7 @@
 //! (`credential-process`), to a credentials profile; and `status`, `logout`, concurrency.
 //! The AWS CLI and the emulator judge whether the handed-over credentials really work.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 

@@ -1,7 +1,7 @@
 //! From no MFA to proven MFA: `enroll`, `policy --apply` and `doctor`, end to end against
 //! the emulator (and, for clock skew, an emulator of the test's own with its clock shifted).
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;

@@ -2,7 +2,7 @@
 //! refresh on their own (boto3, the AWS CLI) and by hostile ones (no token, a wrong one,
 //! other paths and methods, huge headers, garbage, a client that says nothing).
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -316,7 +316,7 @@ fn concurrent_first_requests_share_one_renewal() {
 }
 
 /// The example program `sdk_caller` (the AWS SDK for Rust's default chain), built on first
-/// use: `cargo test --test server` alone does not build examples.
+/// use: `cargo test --test it server::` alone does not build examples.
 fn rust_sdk_caller() -> &'static std::path::Path {
     static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     BUILT.get_or_init(|| {

@@ -1,7 +1,7 @@
 //! Proving MFA is enforced, then launching: `policy`, `verify`, `launch`, `instances`,
 //! `terminate`, judged by the emulator's policy evaluation and EC2.
 
-mod common;
+use crate::common;
 
 use common::World;
 use predicates::prelude::*;

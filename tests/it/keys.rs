@@ -2,7 +2,7 @@
 //! that keeps every other byte, the cached path that never opens the keystore, and
 //! rotation, end to end and killed at each step.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

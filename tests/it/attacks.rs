@@ -2,7 +2,7 @@
 //! could lose a key, write where it must not, run what it must not, trust what it did not
 //! write, crash, hang, or answer with the wrong exit code. Each names the attack.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,17 @@
+//! awsmfa's integration tests, as one test binary: the AWS SDK is linked once for all of
+//! them, not once per file. Each module is a story of one area; `common` is their support
+//! (the emulator, a fixture user, a fresh HOME per test).
+
+mod common;
+
+mod attacks;
+mod cli;
+mod conformance;
+mod ec2;
+mod handoff;
+mod keys;
+mod layers;
+mod login;
+mod roles;
+mod server;
+mod setup;
