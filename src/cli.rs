@@ -333,10 +333,27 @@ Examples:
     Add(KeysAddArgs),
     /// Move a profile's keys from ~/.aws/credentials into the keystore (proven first with
     /// sts:GetCallerIdentity; then only their two lines are removed from the file)
+    #[command(after_help = "\
+Examples:
+  awsmfa keys import work                           the keychain (or the file keystore without one)
+  awsmfa keys import work --keystore file --backup ~/work-keys.bak
+
+The profile then reaches its keys through `credential_process = awsmfa credential-process`,
+so every AWS tool keeps working. A section that sets a key twice is refused: say which pair.")]
     Import(KeysImportArgs),
     /// List the profiles whose keys are in the keystore
+    #[command(after_help = "\
+Examples:
+  awsmfa keys list                                  profile, key, keystore, age, state
+  awsmfa keys list --json | jq -r '.[] | select(.age_days > 90) | .profile'")]
     List(KeysListArgs),
     /// Delete a profile's keys from the keystore (--restore: back into ~/.aws/credentials)
+    #[command(after_help = "\
+Examples:
+  awsmfa keys remove work --restore                 the keys back in plain text, then removed
+  awsmfa keys remove old-job --yes                  deleted (the key itself stays in IAM)
+
+--restore never overwrites other keys already in that section of ~/.aws/credentials.")]
     Remove(KeysRemoveArgs),
     /// Replace a profile's access key with a new one, under MFA, then delete the old one
     #[command(after_help = "\
@@ -346,7 +363,10 @@ Steps (each recorded, so a run killed anywhere is finished by running it again):
   3. the new key proven (sts:GetCallerIdentity, retried while IAM catches up)
 
 Works for keys in the keystore and in ~/.aws/credentials. AWS allows two keys per user: with
-two already, awsmfa names them and stops.")]
+two already, awsmfa names them and stops. Two rotations of one profile take turns.
+
+Example:
+  awsmfa keys rotate work                           uses the cached MFA session, or asks a code")]
     Rotate(KeysRotateArgs),
 }
 

@@ -52,3 +52,34 @@ fn completions_and_man_page_come_from_the_same_definitions() {
     }
     awsmfa().arg("man").assert().success().stdout(predicate::str::contains(".TH awsmfa"));
 }
+
+/// Every command path of the tree, from the definitions themselves (so none is forgotten).
+fn command_paths() -> Vec<Vec<String>> {
+    fn walk(command: &clap::Command, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+        for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+            path.push(sub.get_name().to_string());
+            out.push(path.clone());
+            walk(sub, path, out);
+            path.pop();
+        }
+    }
+    let mut out = Vec::new();
+    walk(&<awsmfa::cli::Cli as clap::CommandFactory>::command(), &mut Vec::new(), &mut out);
+    out
+}
+
+#[test]
+fn every_command_of_the_tree_has_help_that_says_what_it_does_and_shows_an_example() {
+    let paths = command_paths();
+    assert!(paths.len() > 15, "{paths:?}");
+    for path in paths {
+        let out = awsmfa().args(&path).arg("--help").assert().success();
+        let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+        let shown = path.join(" ");
+        assert!(text.contains(&format!("Usage: awsmfa {shown}")), "{shown}:\n{text}");
+        let about = text.lines().next().unwrap_or_default();
+        assert!(!about.trim().is_empty() && !about.starts_with("Usage"), "{shown} says what it does:\n{text}");
+        let has_subcommands = text.contains("Commands:");
+        assert!(has_subcommands || text.contains("Example"), "{shown} teaches by example:\n{text}");
+    }
+}
