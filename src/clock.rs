@@ -1,12 +1,41 @@
-//! Time, in one place: the current instant, the timestamp formats AWS tools print, and the
-//! durations users type ("12h", "90m", "3600"). Pure except for `now()`.
+//! Time, in one place: the clock every part of awsmfa reads (`now`), the way it waits for
+//! time to pass (`sleep`), the timestamp formats AWS tools print, and the durations users type
+//! ("12h", "90m", "3600"). Pure except for `now()` and `sleep()`.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use time::{OffsetDateTime, UtcOffset, format_description::well_known::Rfc3339};
 
+/// The variable that makes waits move this clock instead of sleeping (tests only).
+pub const TEST_CLOCK_VARIABLE: &str = "AWSMFA_TEST_CLOCK";
+
+static SKIPS_WAITS: AtomicBool = AtomicBool::new(false);
+/// Seconds that skipped waits have added to the system clock.
+static SKIPPED: AtomicU64 = AtomicU64::new(0);
+
+/// From now on, `sleep` moves this clock forward instead of waiting: what aws-config's
+/// test `TimeSource` does inside a process, for tests that run the whole binary. A test then
+/// sees what a user who waited for the next TOTP window would see (the emulator takes a
+/// code of the next window) without waiting 30 s. Only `sleep` is affected: waits for other
+/// processes or for AWS (locks, IAM's consistency, the server's back-off) stay real.
+pub fn skip_waits() {
+    SKIPS_WAITS.store(true, Ordering::Relaxed);
+}
+
 /// The current time, in UTC, truncated to whole seconds (AWS expiries are whole seconds).
 pub fn now() -> OffsetDateTime {
-    let t = OffsetDateTime::now_utc();
+    let t = OffsetDateTime::now_utc() + Duration::from_secs(SKIPPED.load(Ordering::Relaxed));
     t.replace_nanosecond(0).unwrap_or(t)
+}
+
+/// Waits `duration` of this clock's time: for the device's next code.
+pub fn sleep(duration: Duration) {
+    if SKIPS_WAITS.load(Ordering::Relaxed) {
+        SKIPPED.fetch_add(duration.as_secs().max(1), Ordering::Relaxed);
+    } else {
+        std::thread::sleep(duration);
+    }
 }
 
 /// `2026-11-29T12:00:00+00:00`: what Python's `isoformat()` prints for a UTC time, and so

@@ -308,6 +308,9 @@ impl Settings {
     /// Settings for this run: the environment and the AWS files, read once, then resolved.
     pub fn load(overrides: &Overrides) -> Result<Settings> {
         let env = Environment::from_process();
+        if env.get(crate::clock::TEST_CLOCK_VARIABLE) == Some("skip-waits") {
+            crate::clock::skip_waits();
+        }
         let paths = locate(&env)?;
         let files = LoadedFiles::read(&paths)?;
         Self::resolve(&env, &paths, &files, overrides)

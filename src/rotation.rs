@@ -217,7 +217,7 @@ pub fn rotate(
             let j = Journal {
                 profile: profile.clone(),
                 old_key_id: keys.access_key_id.clone(),
-                started: time::OffsetDateTime::now_utc().unix_timestamp(),
+                started: crate::clock::now().unix_timestamp(),
                 step: Step::Creating,
                 before: listed.iter().map(|k| k.id.clone()).collect(),
                 attempt: 0,
@@ -262,14 +262,14 @@ pub fn rotate(
             }
             refuse_two(&iam.list()?, &journal.old_key_id)?;
         }
-        journal.attempt = time::OffsetDateTime::now_utc().unix_timestamp();
+        journal.attempt = crate::clock::now().unix_timestamp();
         write_journal(&journal_path, &journal)?;
         ui::trace("iam:CreateAccessKey");
         let (new_id, new_secret) = iam.create()?;
         let stored = match &home {
-            Home::Keystore(backend) => store(*backend)
-                .put(&pending, &StoredKey::new(&new_id, &new_secret, time::OffsetDateTime::now_utc()))
-                .map(|_| None),
+            Home::Keystore(backend) => {
+                store(*backend).put(&pending, &StoredKey::new(&new_id, &new_secret, crate::clock::now())).map(|_| None)
+            }
             Home::File { .. } => Ok(Some(new_secret.expose().to_string())),
         };
         let stored = stored.and_then(|secret| {
@@ -307,8 +307,7 @@ pub fn rotate(
         ui::trace(&format!("the new key {} works; replacing the old one", key_tail(&new_id)));
         match &home {
             Home::Keystore(backend) => {
-                store(*backend)
-                    .put(&profile, &StoredKey::new(&new_id, &new_secret, time::OffsetDateTime::now_utc()))?;
+                store(*backend).put(&profile, &StoredKey::new(&new_id, &new_secret, crate::clock::now()))?;
                 set_key_id(settings, &profile, &new_id)?;
             }
             Home::File { path, .. } => {

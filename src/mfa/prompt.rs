@@ -76,7 +76,7 @@ pub fn countdown(seconds: u64, why: &str) {
             let _ = write!(t, "\r{why}: {left:>2} s ");
             let _ = t.flush();
         }
-        std::thread::sleep(Duration::from_secs(1));
+        crate::clock::sleep(Duration::from_secs(1));
     }
     if let Some(mut t) = tty.as_ref() {
         let _ = write!(t, "\r\x1b[K");
