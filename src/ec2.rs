@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_ec2::types::{Filter, InstanceType, ResourceType, Tag, TagSpecification};
 use serde::Serialize;
 
+use crate::aws::ec2::{self as api, RunInstances};
 use crate::aws::{self, ClientSpec, Failure};
 use crate::error::{Error, Result};
 
@@ -62,19 +62,16 @@ pub struct InstanceInfo {
     pub tags: std::collections::BTreeMap<String, String>,
 }
 
-fn instance_info(i: &aws_sdk_ec2::types::Instance) -> InstanceInfo {
-    let tags: std::collections::BTreeMap<String, String> =
-        i.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string()))).collect();
+fn instance_info(i: api::Instance) -> InstanceInfo {
+    let tags: std::collections::BTreeMap<String, String> = i.tags.into_iter().collect();
     InstanceInfo {
-        id: i.instance_id().unwrap_or("").to_string(),
-        state: i.state().and_then(|s| s.name()).map(|n| n.as_str().to_string()).unwrap_or_default(),
-        instance_type: i.instance_type().map(|t| t.as_str().to_string()).unwrap_or_default(),
-        private_ip: i.private_ip_address().map(str::to_string),
-        public_ip: i.public_ip_address().map(str::to_string),
-        launch_time: i
-            .launch_time()
-            .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t.secs()).ok())
-            .map(crate::clock::iso_utc),
+        id: i.id,
+        state: i.state,
+        instance_type: i.instance_type,
+        private_ip: i.private_ip,
+        public_ip: i.public_ip,
+        // EC2 writes `2026-12-02T10:00:00.000Z`; awsmfa prints times as the AWS CLI does.
+        launch_time: i.launch_time.as_deref().and_then(crate::clock::parse_rfc3339).map(crate::clock::iso_utc),
         name: tags.get("Name").cloned(),
         tags,
     }
@@ -95,7 +92,7 @@ impl CtrlC {
 }
 
 pub struct Ec2 {
-    client: aws_sdk_ec2::Client,
+    client: api::Client,
     endpoint: String,
     region: String,
     /// How often DescribeInstances is polled while waiting.
@@ -104,35 +101,30 @@ pub struct Ec2 {
 
 impl Ec2 {
     pub fn new(spec: &ClientSpec, region: &str, poll_interval: std::time::Duration) -> Self {
-        Ec2 { client: spec.ec2(), endpoint: spec.describe_endpoint("ec2"), region: region.to_string(), poll_interval }
+        Ec2 {
+            client: api::Client::new(spec),
+            endpoint: spec.describe_endpoint("ec2"),
+            region: region.to_string(),
+            poll_interval,
+        }
     }
 
-    fn run_request(
-        &self,
-        launch: &LaunchSpec,
-    ) -> aws_sdk_ec2::operation::run_instances::builders::RunInstancesFluentBuilder {
-        let mut req = self
-            .client
-            .run_instances()
-            .image_id(&launch.image_id)
-            .instance_type(InstanceType::from(launch.instance_type.as_str()))
-            .min_count(launch.count)
-            .max_count(launch.count)
-            .set_key_name(launch.key_name.clone())
-            .set_subnet_id(launch.subnet_id.clone());
-        for group in &launch.security_group_ids {
-            req = req.security_group_ids(group);
+    fn run_request(launch: &LaunchSpec, dry_run: bool) -> RunInstances {
+        RunInstances {
+            image_id: launch.image_id.clone(),
+            instance_type: launch.instance_type.clone(),
+            count: launch.count,
+            key_name: launch.key_name.clone(),
+            subnet_id: launch.subnet_id.clone(),
+            security_group_ids: launch.security_group_ids.clone(),
+            tags: launch.tags.clone(),
+            dry_run,
         }
-        let mut tags = TagSpecification::builder().resource_type(ResourceType::Instance);
-        for (k, v) in &launch.tags {
-            tags = tags.tags(Tag::builder().key(k).value(v).build());
-        }
-        req.tag_specifications(tags.build())
     }
 
     /// RunInstances with DryRun: may these credentials launch `launch`?
     pub async fn probe(&self, launch: &LaunchSpec) -> ProbeResult {
-        match self.run_request(launch).dry_run(true).send().await {
+        match self.client.run_instances(&Self::run_request(launch, true)).await {
             Ok(_) => ProbeResult::Allowed, // no real AWS answers a dry run with success
             Err(e) => match aws::classify(e) {
                 Failure::Service { code, .. } if code == "DryRunOperation" => ProbeResult::Allowed,
@@ -148,35 +140,27 @@ impl Ec2 {
 
     /// RunInstances for real; returns the new instances.
     pub async fn launch(&self, launch: &LaunchSpec) -> Result<Vec<InstanceInfo>> {
-        match self.run_request(launch).send().await {
-            Ok(out) => Ok(out.instances().iter().map(instance_info).collect()),
+        match self.client.run_instances(&Self::run_request(launch, false)).await {
+            Ok(instances) => Ok(instances.into_iter().map(instance_info).collect()),
             Err(e) => Err(self.explain(aws::classify(e), "ec2:RunInstances", launch).await),
         }
     }
 
     /// The instances `ids`, or (when `ids` is empty) all, or only awsmfa's.
     pub async fn describe(&self, ids: &[String], only_ours: bool) -> Result<Vec<InstanceInfo>> {
-        let mut req =
-            self.client.describe_instances().set_instance_ids(if ids.is_empty() { None } else { Some(ids.to_vec()) });
-        if only_ours {
-            req = req.filters(Filter::builder().name(format!("tag:{CREATED_BY_KEY}")).values(CREATED_BY_VALUE).build());
-        }
-        let mut found = Vec::new();
-        let mut pages = req.into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| aws::classify(e).into_error("ec2:DescribeInstances", &self.endpoint))?;
-            for reservation in page.reservations() {
-                found.extend(reservation.instances().iter().map(instance_info));
-            }
-        }
-        Ok(found)
+        let filters =
+            if only_ours { vec![(format!("tag:{CREATED_BY_KEY}"), CREATED_BY_VALUE.to_string())] } else { Vec::new() };
+        let found = self
+            .client
+            .describe_instances(ids, &filters)
+            .await
+            .map_err(|e| aws::classify(e).into_error("ec2:DescribeInstances", &self.endpoint))?;
+        Ok(found.into_iter().map(instance_info).collect())
     }
 
     pub async fn terminate(&self, ids: &[String]) -> Result<()> {
         self.client
-            .terminate_instances()
-            .set_instance_ids(Some(ids.to_vec()))
-            .send()
+            .terminate_instances(ids)
             .await
             .map_err(|e| aws::classify(e).into_error("ec2:TerminateInstances", &self.endpoint))?;
         Ok(())
@@ -223,10 +207,7 @@ impl Ec2 {
 
     /// The key pairs of this region, for the hint of a missing one.
     async fn key_pair_names(&self) -> Vec<String> {
-        match self.client.describe_key_pairs().send().await {
-            Ok(out) => out.key_pairs().iter().filter_map(|k| k.key_name().map(str::to_string)).collect(),
-            Err(_) => Vec::new(),
-        }
+        self.client.describe_key_pairs().await.unwrap_or_default()
     }
 
     /// An EC2 failure with AWS's code and message kept, and a hint that helps.

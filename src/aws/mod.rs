@@ -3,6 +3,8 @@
 //! SDK errors into "AWS said no", "AWS was unreachable" and the rest.
 //! Nothing here runs on the cached fast path.
 
+pub mod ec2;
+
 use std::time::Duration;
 
 use aws_sdk_sts::config::Credentials;
@@ -116,10 +118,6 @@ impl ClientSpec {
 
     pub fn iam(&self) -> aws_sdk_iam::Client {
         client!(aws_sdk_iam, self)
-    }
-
-    pub fn ec2(&self) -> aws_sdk_ec2::Client {
-        client!(aws_sdk_ec2, self)
     }
 }
 
