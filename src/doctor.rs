@@ -92,7 +92,7 @@ pub fn run(env: &Environment, settings: crate::error::Result<Settings>, image_id
         }
     };
     let endpoint = spec.describe_endpoint("sts");
-    let identity = match aws::caller_identity(&spec) {
+    let identity = match aws::sts::caller_identity(&spec) {
         Ok(Ok(identity)) => identity,
         Ok(Err(failure)) => {
             let reachable = matches!(failure, Failure::Service { .. });
@@ -374,15 +374,10 @@ fn clock(offset: Option<i64>) -> Check {
 
 fn mfa_device(settings: &Settings, spec: &ClientSpec) -> Check {
     let iam = spec.with_service(settings, "iam");
-    let client = iam.iam();
-    let listed = aws::block_on(async { client.list_mfa_devices().send().await });
-    let devices: Vec<String> = match listed {
-        Ok(Ok(out)) => out.mfa_devices().iter().map(|d| d.serial_number().to_string()).collect(),
-        Ok(Err(e)) => {
-            return from_error(
-                "mfa-device",
-                &aws::classify(e).into_error("iam:ListMFADevices", &iam.describe_endpoint("iam")),
-            );
+    let devices = match aws::iam::list_mfa_devices(&iam, None) {
+        Ok(Ok(devices)) => devices,
+        Ok(Err(failure)) => {
+            return from_error("mfa-device", &failure.into_error("iam:ListMFADevices", &iam.describe_endpoint("iam")));
         }
         Err(err) => return from_error("mfa-device", &err),
     };

@@ -236,16 +236,3 @@ impl Ec2 {
         }
     }
 }
-
-/// sts:DecodeAuthorizationMessage, signed with `spec`'s credentials: the readable reason
-/// behind an UnauthorizedOperation, or None when these credentials may not decode it.
-pub async fn decode_authorization_message(spec: &ClientSpec, encoded: &str) -> std::result::Result<String, String> {
-    match spec.sts().decode_authorization_message().encoded_message(encoded).send().await {
-        Ok(out) => Ok(out.decoded_message().unwrap_or("").to_string()),
-        Err(e) => Err(match aws::classify(e) {
-            Failure::Service { code, message } => format!("{code}: {message}"),
-            Failure::TimedOut => "timed out".to_string(),
-            Failure::Unreachable { why, .. } | Failure::Other { why, .. } => why,
-        }),
-    }
-}

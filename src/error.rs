@@ -121,7 +121,8 @@ impl Error {
         let mut said: Vec<String> = Vec::new();
         let mut next = std::error::Error::source(self);
         while let Some(cause) = next {
-            let text = cause.to_string();
+            // Said as io_reason says it: without the OS's "(os error 40)" noise.
+            let text = without_os_noise(&cause.to_string());
             if !said.contains(&text) && !self.message.contains(&text) && !LAYERS.contains(&text.as_str()) {
                 said.push(text);
             }
@@ -166,10 +167,13 @@ impl Error {
 
 /// The OS's reason without Rust's "(os error 13)" suffix, lower-cased like the rest.
 pub(crate) fn io_reason(err: &std::io::Error) -> String {
-    let text = err.to_string();
+    without_os_noise(&err.to_string())
+}
+
+fn without_os_noise(text: &str) -> String {
     let text = match text.find(" (os error") {
         Some(at) => text[..at].to_string(),
-        None => text,
+        None => text.to_string(),
     };
     let mut chars = text.chars();
     match chars.next() {

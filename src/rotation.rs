@@ -459,10 +459,9 @@ fn write_journal(path: &Path, journal: &Journal) -> Result<()> {
 /// The ARN that `signer` signs as.
 fn caller_arn(settings: &Settings, signer: Signer<'_>) -> Result<String> {
     let spec = ClientSpec::new(settings, "sts", signer, Retries::Standard)?;
-    let client = spec.sts();
-    aws::block_on(async { client.get_caller_identity().send().await })?
-        .map(|r| r.arn().unwrap_or_default().to_string())
-        .map_err(|e| aws::classify(e).into_error("sts:GetCallerIdentity", &spec.describe_endpoint("sts")))
+    aws::sts::caller_identity(&spec)?
+        .map(|identity| identity.arn)
+        .map_err(|f| f.into_error("sts:GetCallerIdentity", &spec.describe_endpoint("sts")))
 }
 
 /// Waits (bounded) until AWS accepts the new key: IAM is eventually consistent, and a key
@@ -472,17 +471,16 @@ fn prove(settings: &Settings, keys: &LongTermKeys, user_arn: &str, wait: Duratio
     let mut pause = Duration::from_secs(1);
     loop {
         let spec = ClientSpec::new(settings, "sts", Signer::LongTerm(keys), Retries::Never)?;
-        let client = spec.sts();
-        match aws::block_on(async { client.get_caller_identity().send().await })? {
-            Ok(r) if r.arn() == Some(user_arn) => return Ok(()),
-            Ok(r) => {
+        match aws::sts::caller_identity(&spec)? {
+            Ok(identity) if identity.arn == user_arn => return Ok(()),
+            Ok(identity) => {
                 return Err(Error::unexpected(format!(
                     "the new key {} signs as {}, not as {user_arn}",
                     key_tail(&keys.access_key_id),
-                    r.arn().unwrap_or("?")
+                    identity.arn
                 )));
             }
-            Err(e) => match aws::classify(e) {
+            Err(failure) => match failure {
                 Failure::Service { code, .. } if code == "InvalidClientTokenId" && started.elapsed() < wait => {
                     ui::trace(&format!("the new key is not accepted yet; trying again in {} s", pause.as_secs()));
                     std::thread::sleep(pause.min(wait.saturating_sub(started.elapsed())));
@@ -508,11 +506,7 @@ fn prove(settings: &Settings, keys: &LongTermKeys, user_arn: &str, wait: Duratio
     }
 }
 
-struct ListedKey {
-    id: String,
-    /// Unix seconds; 0 when AWS did not say.
-    created: i64,
-}
+use aws::iam::AccessKey as ListedKey;
 
 struct Iam<'a> {
     spec: &'a ClientSpec,
@@ -521,37 +515,18 @@ struct Iam<'a> {
 
 impl Iam<'_> {
     fn list(&self) -> Result<Vec<ListedKey>> {
-        let client = self.spec.iam();
-        let out = aws::block_on(async { client.list_access_keys().send().await })?
-            .map_err(|e| aws::classify(e).into_error("iam:ListAccessKeys", &self.endpoint))?;
-        Ok(out
-            .access_key_metadata()
-            .iter()
-            .filter_map(|k| {
-                Some(ListedKey {
-                    id: k.access_key_id()?.to_string(),
-                    created: k.create_date().map(|d| d.secs()).unwrap_or(0),
-                })
-            })
-            .collect())
+        aws::iam::list_access_keys(self.spec)?.map_err(|f| f.into_error("iam:ListAccessKeys", &self.endpoint))
     }
 
     fn create(&self) -> Result<(String, Secret)> {
-        let client = self.spec.iam();
-        let out = aws::block_on(async { client.create_access_key().send().await })?
-            .map_err(|e| aws::classify(e).into_error("iam:CreateAccessKey", &self.endpoint))?;
-        let key = out.access_key().ok_or_else(|| Error::unexpected("iam:CreateAccessKey returned no key"))?;
-        Ok((key.access_key_id().to_string(), Secret::new(key.secret_access_key())))
+        aws::iam::create_access_key(self.spec)?.map_err(|f| f.into_error("iam:CreateAccessKey", &self.endpoint))
     }
 
     fn delete(&self, id: &str) -> Result<()> {
-        let client = self.spec.iam();
-        match aws::block_on(async { client.delete_access_key().access_key_id(id).send().await })? {
-            Ok(_) => Ok(()),
-            Err(e) => match aws::classify(e) {
-                Failure::Service { code, .. } if code == "NoSuchEntity" => Ok(()),
-                other => Err(other.into_error("iam:DeleteAccessKey", &self.endpoint)),
-            },
+        match aws::iam::delete_access_key(self.spec, id)? {
+            Ok(()) => Ok(()),
+            Err(Failure::Service { code, .. }) if code == "NoSuchEntity" => Ok(()),
+            Err(other) => Err(other.into_error("iam:DeleteAccessKey", &self.endpoint)),
         }
     }
 }

@@ -4,6 +4,12 @@
 //! Nothing here runs on the cached fast path.
 
 pub mod ec2;
+pub mod iam;
+pub mod sts;
+
+/// What AWS answered: the value, or its refusal (or no answer) for the caller to explain.
+/// The outer `Result` of the calls is for failures before any request (no async runtime).
+pub type Call<T> = std::result::Result<T, Failure>;
 
 use std::time::Duration;
 
@@ -112,11 +118,11 @@ impl ClientSpec {
         }
     }
 
-    pub fn sts(&self) -> aws_sdk_sts::Client {
+    fn sts(&self) -> aws_sdk_sts::Client {
         client!(aws_sdk_sts, self)
     }
 
-    pub fn iam(&self) -> aws_sdk_iam::Client {
+    fn iam(&self) -> aws_sdk_iam::Client {
         client!(aws_sdk_iam, self)
     }
 }
@@ -291,62 +297,4 @@ impl Failure {
 /// was built.
 pub fn limits() -> String {
     LIMITS.get().cloned().unwrap_or_else(|| "the default limits".into())
-}
-
-/// What sts:GetCallerIdentity says, how far AWS's clock is ahead of ours (from the answer's
-/// `Date` header, whole seconds), and how long the call took.
-pub struct Identity {
-    pub arn: String,
-    pub account: String,
-    pub clock_offset: Option<i64>,
-    pub took: Duration,
-}
-
-/// sts:GetCallerIdentity (allowed to any valid key, MFA or not), reading the `Date` header.
-pub fn caller_identity(spec: &ClientSpec) -> Result<std::result::Result<Identity, Failure>> {
-    let date = DateHeader::default();
-    let client = spec.sts();
-    let started_at = crate::clock::now();
-    let started = std::time::Instant::now();
-    let result = block_on(async { client.get_caller_identity().customize().interceptor(date.clone()).send().await })?;
-    let took = started.elapsed();
-    Ok(match result {
-        Ok(out) => {
-            let local_mid = started_at + took / 2;
-            let clock_offset = date.0.lock().unwrap_or_else(|e| e.into_inner()).as_deref().and_then(|d| {
-                aws_smithy_types::DateTime::from_str(d, aws_smithy_types::date_time::Format::HttpDate)
-                    .ok()
-                    .map(|remote| remote.secs() - local_mid.unix_timestamp())
-            });
-            Ok(Identity {
-                arn: out.arn().unwrap_or_default().to_string(),
-                account: out.account().unwrap_or_default().to_string(),
-                clock_offset,
-                took,
-            })
-        }
-        Err(e) => Err(classify(e)),
-    })
-}
-
-/// Keeps the `Date` header of the response it sees.
-#[derive(Debug, Clone, Default)]
-struct DateHeader(std::sync::Arc<std::sync::Mutex<Option<String>>>);
-
-impl aws_smithy_runtime_api::client::interceptors::Intercept for DateHeader {
-    fn name(&self) -> &'static str {
-        "awsmfa-date-header"
-    }
-
-    fn read_before_deserialization(
-        &self,
-        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef<'_>,
-        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
-        _: &mut aws_smithy_types::config_bag::ConfigBag,
-    ) -> std::result::Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        if let Some(date) = context.response().headers().get("date") {
-            *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(date.to_string());
-        }
-        Ok(())
-    }
 }

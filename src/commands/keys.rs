@@ -298,13 +298,11 @@ fn write_profile(settings: &Settings, name: &str, backend: Backend, key_id: &str
 /// Proves keys with sts:GetCallerIdentity (allowed to every key, MFA or not); their ARN.
 fn prove(settings: &Settings, keys: &LongTermKeys) -> Result<String> {
     let spec = ClientSpec::new(settings, "sts", Signer::LongTerm(keys), Retries::Standard)?;
-    let client = spec.sts();
-    let out = aws::block_on(async { client.get_caller_identity().send().await })?.map_err(|e| {
-        aws::classify(e)
-            .into_error("sts:GetCallerIdentity", &spec.describe_endpoint("sts"))
+    let identity = aws::sts::caller_identity(&spec)?.map_err(|f| {
+        f.into_error("sts:GetCallerIdentity", &spec.describe_endpoint("sts"))
             .hint("check the key id and the secret: nothing was stored")
     })?;
-    Ok(out.arn().unwrap_or("?").to_string())
+    Ok(identity.arn)
 }
 
 /// The key id and secret: asked on the terminal (the secret without echo), or read from the

@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::{print, request, settings};
+use crate::aws::iam::PolicyHolder;
 use crate::aws::{self, ClientSpec, Failure, Retries, Signer};
 use crate::cli::{GlobalArgs, PolicyArgs};
 use crate::ec2::{Ec2, LaunchSpec, ProbeResult};
@@ -166,10 +167,16 @@ fn groups_of(spec: &ClientSpec, user: &str) -> Result<std::result::Result<Vec<St
     if user.is_empty() {
         return Ok(Ok(Vec::new()));
     }
-    let client = spec.iam();
-    Ok(aws::block_on(async { client.list_groups_for_user().user_name(user).send().await })?
-        .map(|out| out.groups().iter().map(|g| g.group_name().to_string()).collect())
-        .map_err(aws::classify))
+    aws::iam::list_groups_for_user(spec, user)
+}
+
+impl Target {
+    fn holder(&self) -> PolicyHolder<'_> {
+        match self {
+            Target::User(user) => PolicyHolder::User(user),
+            Target::Group(group) => PolicyHolder::Group(group),
+        }
+    }
 }
 
 /// The inline policy `name` of the target, parsed; None when there is none.
@@ -178,20 +185,7 @@ fn current_policy(
     target: &Target,
     name: &str,
 ) -> Result<std::result::Result<Option<serde_json::Value>, Failure>> {
-    let client = spec.iam();
-    let document = match target {
-        Target::User(user) => {
-            aws::block_on(async { client.get_user_policy().user_name(user).policy_name(name).send().await })?
-                .map(|o| o.policy_document().to_string())
-                .map_err(aws::classify)
-        }
-        Target::Group(group) => {
-            aws::block_on(async { client.get_group_policy().group_name(group).policy_name(name).send().await })?
-                .map(|o| o.policy_document().to_string())
-                .map_err(aws::classify)
-        }
-    };
-    let document = match document {
+    let document = match aws::iam::get_inline_policy(spec, &target.holder(), name)? {
         Ok(d) => d,
         Err(Failure::Service { code, .. }) if code == "NoSuchEntity" => return Ok(Ok(None)),
         Err(f) => return Ok(Err(f)),
@@ -202,19 +196,7 @@ fn current_policy(
 }
 
 fn put_policy(spec: &ClientSpec, target: &Target, name: &str, text: &str) -> Result<std::result::Result<(), Failure>> {
-    let client = spec.iam();
-    Ok(match target {
-        Target::User(user) => aws::block_on(async {
-            client.put_user_policy().user_name(user).policy_name(name).policy_document(text).send().await
-        })?
-        .map(|_| ())
-        .map_err(aws::classify),
-        Target::Group(group) => aws::block_on(async {
-            client.put_group_policy().group_name(group).policy_name(name).policy_document(text).send().await
-        })?
-        .map(|_| ())
-        .map_err(aws::classify),
-    })
+    aws::iam::put_inline_policy(spec, &target.holder(), name, text)
 }
 
 /// verify's pre-test (long-term keys denied; retried while the policy propagates) and

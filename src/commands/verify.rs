@@ -155,7 +155,7 @@ fn denied_with_mfa(
     let err = Error::denied("denied even with MFA: a policy denies ec2:RunInstances to the MFA session");
     let Some(encoded) = encoded else { return err.hint(format!("AWS said: {message}")) };
     let Ok(spec) = ClientSpec::new(settings, "sts", Signer::Session(session), Retries::Standard) else { return err };
-    match aws::block_on(ec2::decode_authorization_message(&spec, encoded)) {
+    match aws::block_on(aws::sts::decode_authorization_message(&spec, encoded)) {
         Ok(Ok(decoded)) => {
             let compact = serde_json::from_str::<serde_json::Value>(&decoded)
                 .map(|v| v.to_string())

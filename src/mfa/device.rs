@@ -8,14 +8,10 @@ use crate::profile::Settings;
 
 pub fn discover_serial(settings: &Settings, keys: &LongTermKeys) -> Result<String> {
     let spec = ClientSpec::new(settings, "iam", Signer::LongTerm(keys), Retries::Standard)?;
-    let client = spec.iam();
-    let result = aws::block_on(async { client.list_mfa_devices().send().await })?;
-    let devices = result.map_err(|e| {
-        aws::classify(e)
-            .into_error("iam:ListMFADevices", &spec.describe_endpoint("iam"))
+    let serials = aws::iam::list_mfa_devices(&spec, None)?.map_err(|f| {
+        f.into_error("iam:ListMFADevices", &spec.describe_endpoint("iam"))
             .hint("set mfa_serial in the profile, or pass --serial ARN, so awsmfa need not look it up")
     })?;
-    let serials: Vec<String> = devices.mfa_devices().iter().map(|d| d.serial_number().to_string()).collect();
     match serials.as_slice() {
         [one] => {
             crate::ui::note(&format!("using MFA device {one} (the only one of this user)"));

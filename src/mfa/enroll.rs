@@ -19,11 +19,7 @@ pub struct Caller {
     pub user: Option<String>,
 }
 
-/// A virtual device just created: its ARN and its seed (base32).
-pub struct NewDevice {
-    pub serial: String,
-    pub seed: Secret,
-}
+pub use crate::aws::iam::NewDevice;
 
 pub struct Iam<'a> {
     spec: &'a ClientSpec,
@@ -37,26 +33,19 @@ impl<'a> Iam<'a> {
 
     pub fn caller(&self, settings: &crate::profile::Settings) -> Result<Caller> {
         let sts = self.spec.with_service(settings, "sts");
-        let client = sts.sts();
-        let out = aws::block_on(async { client.get_caller_identity().send().await })?
-            .map_err(|e| aws::classify(e).into_error("sts:GetCallerIdentity", &sts.describe_endpoint("sts")))?;
-        let arn = out.arn().unwrap_or_default().to_string();
-        let user = arn.split_once(":user/").map(|(_, path)| path.rsplit('/').next().unwrap_or(path).to_string());
-        Ok(Caller { account: out.account().unwrap_or_default().to_string(), arn, user })
+        let identity = aws::sts::caller_identity(&sts)?
+            .map_err(|f| f.into_error("sts:GetCallerIdentity", &sts.describe_endpoint("sts")))?;
+        Ok(Caller { account: identity.account, arn: identity.arn, user: identity.user })
     }
 
     /// The serials of `user`'s MFA devices.
     pub fn devices(&self, user: &str) -> Result<Vec<String>> {
-        let client = self.spec.iam();
-        let out = aws::block_on(async { client.list_mfa_devices().user_name(user).send().await })?
-            .map_err(|e| aws::classify(e).into_error("iam:ListMFADevices", &self.endpoint))?;
-        Ok(out.mfa_devices().iter().map(|d| d.serial_number().to_string()).collect())
+        aws::iam::list_mfa_devices(self.spec, Some(user))?
+            .map_err(|f| f.into_error("iam:ListMFADevices", &self.endpoint))
     }
 
     pub fn create(&self, name: &str) -> Result<NewDevice> {
-        let client = self.spec.iam();
-        let out = aws::block_on(async { client.create_virtual_mfa_device().virtual_mfa_device_name(name).send().await })?
-            .map_err(|e| match aws::classify(e) {
+        aws::iam::create_virtual_mfa_device(self.spec, name)?.map_err(|failure| match failure {
                 Failure::Service { code, .. } if code == "EntityAlreadyExists" => Error::config(format!(
                     "a virtual MFA device named '{name}' already exists (left from an earlier try?)"
                 ))
@@ -64,31 +53,11 @@ impl<'a> Iam<'a> {
                     "choose another name with --device-name {name}-2, or have an administrator delete the unused one (`aws iam delete-virtual-mfa-device --serial-number arn:aws:iam::ACCOUNT:mfa/{name}`)"
                 )),
                 other => other.into_error("iam:CreateVirtualMFADevice", &self.endpoint),
-            })?;
-        let device = out
-            .virtual_mfa_device()
-            .ok_or_else(|| Error::unexpected("iam:CreateVirtualMFADevice returned no device"))?;
-        let seed = device
-            .base32_string_seed()
-            .and_then(|b| String::from_utf8(b.as_ref().to_vec()).ok())
-            .ok_or_else(|| Error::unexpected("iam:CreateVirtualMFADevice returned no seed"))?;
-        Ok(NewDevice { serial: device.serial_number().to_string(), seed: Secret::new(seed) })
+            })
     }
 
     pub fn enable(&self, user: &str, serial: &str, first: &str, second: &str) -> Result<()> {
-        let client = self.spec.iam();
-        aws::block_on(async {
-            client
-                .enable_mfa_device()
-                .user_name(user)
-                .serial_number(serial)
-                .authentication_code1(first)
-                .authentication_code2(second)
-                .send()
-                .await
-        })?
-        .map(|_| ())
-        .map_err(|e| match aws::classify(e) {
+        aws::iam::enable_mfa_device(self.spec, user, serial, first, second)?.map_err(|failure| match failure {
             Failure::Service { code, .. } if code == "InvalidAuthenticationCode" => {
                 Error::new(Kind::MfaRejected, "AWS refused the two codes for the new device")
                     .hint("type two codes in a row from the app, the second after it changes; if they keep failing, check this machine's clock (`awsmfa doctor`)")
@@ -115,10 +84,8 @@ impl<'a> Iam<'a> {
     }
 
     pub fn delete(&self, serial: &str) -> Result<()> {
-        let client = self.spec.iam();
-        aws::block_on(async { client.delete_virtual_mfa_device().serial_number(serial).send().await })?
-            .map(|_| ())
-            .map_err(|e| aws::classify(e).into_error("iam:DeleteVirtualMFADevice", &self.endpoint))
+        aws::iam::delete_virtual_mfa_device(self.spec, serial)?
+            .map_err(|f| f.into_error("iam:DeleteVirtualMFADevice", &self.endpoint))
     }
 }
 

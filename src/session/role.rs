@@ -119,23 +119,14 @@ fn assume(
 ) -> Result<std::result::Result<Session, Failure>> {
     let session_name = hop.session_name.clone().unwrap_or_else(|| format!("awsmfa-{}", clock::now().unix_timestamp()));
     ui::trace(&format!("sts:AssumeRole {} for {}s at {}", hop.role_arn, duration, spec.describe_endpoint("sts")));
-    let client = spec.sts();
-    let answer = aws::block_on(async {
-        let mut call = client
-            .assume_role()
-            .role_arn(&hop.role_arn)
-            .role_session_name(&session_name)
-            .duration_seconds(duration as i32)
-            .set_external_id(hop.external_id.clone());
-        if let Some((serial, code)) = mfa {
-            call = call.serial_number(serial).token_code(code.as_str());
-        }
-        call.send().await
-    })?;
-    match answer {
-        Ok(output) => Ok(Ok(sts::session_from(output.credentials(), "sts:AssumeRole")?)),
-        Err(e) => Ok(Err(aws::classify(e))),
-    }
+    let ask = aws::sts::AssumeRole {
+        role_arn: &hop.role_arn,
+        session_name: &session_name,
+        duration,
+        external_id: hop.external_id.as_deref(),
+        mfa: mfa.map(|(serial, code)| (serial, code.as_str())),
+    };
+    aws::sts::assume_role(spec, &ask)
 }
 
 /// AssumeRole's failures: the trust policy, the duration limits, and the rest.
@@ -165,9 +156,7 @@ fn explain(failure: Failure, settings: &Settings, sts: &ClientSpec, hop: &RoleHo
 /// The role's MaxSessionDuration, if these credentials may read it.
 fn role_max_session(spec: &ClientSpec, role_arn: &str) -> Option<u64> {
     let name = role_arn.rsplit('/').next()?;
-    let client = spec.iam();
-    let out = aws::block_on(async { client.get_role().role_name(name).send().await }).ok()?.ok()?;
-    out.role().and_then(|r| r.max_session_duration()).map(|d| d as u64)
+    aws::iam::role_max_session(spec, name).ok()?.ok()?
 }
 
 #[cfg(test)]

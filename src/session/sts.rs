@@ -2,11 +2,9 @@
 //! code), the codes it claims before sending, and the words for AWS's refusals.
 //! GetSessionToken is never retried with the same code: a retry would send a spent code.
 
-use time::OffsetDateTime;
-
 use super::provider::Provider;
 use super::used_codes::UsedCodes;
-use super::{LongTermKeys, Obtained, Request, Secret, Session};
+use super::{LongTermKeys, Obtained, Request, Session};
 use crate::aws::{self, ClientSpec, Failure, Retries, Signer};
 use crate::clock;
 use crate::error::{Error, Result};
@@ -68,19 +66,6 @@ impl Provider for SessionToken<'_> {
         };
         Ok(Obtained { session, serial, fresh: true })
     }
-}
-
-/// Temporary credentials as STS returns them (GetSessionToken, AssumeRole), as a `Session`.
-pub fn session_from(creds: Option<&aws_sdk_sts::types::Credentials>, action: &str) -> Result<Session> {
-    let creds = creds.ok_or_else(|| Error::unexpected(format!("{action} answered without credentials")))?;
-    let expiration = OffsetDateTime::from_unix_timestamp(creds.expiration().secs())
-        .map_err(|_| Error::unexpected(format!("{action} answered with an impossible expiry")))?;
-    Ok(Session {
-        access_key_id: creds.access_key_id().to_string(),
-        secret_access_key: Secret::new(creds.secret_access_key()),
-        session_token: Secret::new(creds.session_token()),
-        expiration,
-    })
 }
 
 /// Seconds until the device shows its next code.
@@ -151,20 +136,7 @@ fn call_get_session_token(
 ) -> Result<std::result::Result<Session, Failure>> {
     let endpoint = spec.describe_endpoint("sts");
     ui::trace(&format!("sts:GetSessionToken at {endpoint} with key {}", super::key_tail(&keys.access_key_id)));
-    let client = spec.sts();
-    let answer = aws::block_on(async {
-        client
-            .get_session_token()
-            .serial_number(serial)
-            .token_code(code.as_str())
-            .duration_seconds(duration as i32)
-            .send()
-            .await
-    })?;
-    match answer {
-        Ok(output) => Ok(Ok(session_from(output.credentials(), "sts:GetSessionToken")?)),
-        Err(e) => Ok(Err(aws::classify(e))),
-    }
+    aws::sts::get_session_token(spec, serial, code.as_str(), duration)
 }
 
 /// GetSessionToken's (and a direct AssumeRole's) MFA failures, in words that say what to do.

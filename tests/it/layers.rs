@@ -119,3 +119,24 @@ fn command_paths(code: &str) -> Vec<String> {
     }
     names
 }
+
+#[test]
+fn only_the_aws_module_names_an_sdk_service_crate() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let mut wrong = Vec::new();
+    for file in files {
+        let rel = file.strip_prefix(&src).unwrap().to_string_lossy().into_owned();
+        if rel.starts_with("aws/") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if line.contains("aws_sdk_") {
+                wrong.push(format!("{rel}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "AWS calls belong in src/aws/ (typed, one place each):\n{}", wrong.join("\n"));
+}
