@@ -313,7 +313,10 @@ impl Settings {
         }
         let paths = locate(&env)?;
         let files = LoadedFiles::read(&paths)?;
-        Self::resolve(&env, &paths, &files, overrides)
+        let settings = Self::resolve(&env, &paths, &files, overrides)?;
+        // Every lock of this run waits as long as AWSMFA_LOCK_TIMEOUT says.
+        crate::files::lock::set_wait(settings.lock_timeout);
+        Ok(settings)
     }
 
     /// The pure step: environment + files + flags → every setting, with where it came from.
@@ -780,7 +783,7 @@ impl Settings {
 const SERVICES: [&str; 3] = ["sts", "iam", "ec2"];
 
 /// How long a process waits for another's login by default (AWSMFA_LOCK_TIMEOUT).
-const DEFAULT_LOCK_TIMEOUT: u64 = 300;
+const DEFAULT_LOCK_TIMEOUT: u64 = crate::files::lock::DEFAULT_WAIT.as_secs();
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,23 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 
+/// How long any lock is waited for: AWSMFA_LOCK_TIMEOUT once the settings are resolved
+/// (`set_wait`), the same for every lock awsmfa takes.
+static WAIT: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+
+/// The default when nothing set it (awsmfa's own default of AWSMFA_LOCK_TIMEOUT).
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(300);
+
+/// Sets the wait of every lock of this run (the first setting wins).
+pub fn set_wait(wait: Duration) {
+    let _ = WAIT.set(wait);
+}
+
+/// The wait of every lock of this run.
+pub fn wait() -> Duration {
+    WAIT.get().copied().unwrap_or(DEFAULT_WAIT)
+}
+
 /// Held while alive; the lock is released when the file is closed (on drop, or at exit).
 #[derive(Debug)]
 pub struct FileLock {

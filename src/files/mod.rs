@@ -10,7 +10,6 @@ pub mod lock;
 pub mod read;
 
 use std::path::Path;
-use std::time::Duration;
 
 use crate::error::Result;
 
@@ -41,7 +40,7 @@ pub fn edit_ini(path: &Path, edit: impl FnOnce(&str) -> Result<Option<String>>) 
     if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
         atomic::ensure_dir(dir, 0o700)?;
     }
-    let _lock = lock::acquire(&lock::beside(&target), Duration::from_secs(30), || {})?;
+    let _lock = lock::acquire(&lock::beside(&target), lock::wait(), || {})?;
     let old = read::user_file(path)?.map(|f| f.text).unwrap_or_default();
     let Some(new) = edit(&old)? else { return Ok(false) };
     atomic::write(path, new.as_bytes(), 0o600, atomic::Links::Follow)?;

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::cache::short_hash;
-use std::time::Duration;
 
 use crate::error::Result;
 use crate::files::atomic::{self, Links};
@@ -66,7 +65,7 @@ impl UsedCodes {
             atomic::ensure_dir(dir, 0o700)?;
             read::check_private_dir(dir)?;
         }
-        let _lock = lock::acquire(&self.path.with_extension("lock"), Duration::from_secs(10), || {})?;
+        let _lock = lock::acquire(&self.path.with_extension("lock"), lock::wait(), || {})?;
         if let Some(fresh) = read_record(&self.path)? {
             self.record = fresh;
         }
