@@ -296,6 +296,21 @@ fn valid_endpoint(url: &str) -> bool {
         })
 }
 
+/// A duration the user typed, checked against the range of its setting: `name` is the flag
+/// (`--min-ttl`) or the variable (`AWSMFA_MIN_TTL`) it came from, `example` a good value.
+pub fn check_duration(name: &str, secs: u64, range: crate::clock::Range, example: &str) -> Result<u64> {
+    if range.contains(secs) {
+        return Ok(secs);
+    }
+    let (given, suggested) = if name.starts_with("--") {
+        (format!("{name} {secs}s"), format!("{name} {example}"))
+    } else {
+        (format!("{name}={secs}s"), format!("{name}={example}"))
+    };
+    Err(Error::config(format!("{given} is out of range: it must be {}", range.describe()))
+        .hint(format!("e.g. {suggested}, or leave it out for the default")))
+}
+
 fn parse_seconds(v: &Sourced<String>, min: f64, max: f64, example: &str) -> Result<std::time::Duration> {
     match v.value.trim().parse::<f64>() {
         Ok(secs) if secs.is_finite() && (min..=max).contains(&secs) => Ok(std::time::Duration::from_secs_f64(secs)),
@@ -427,9 +442,9 @@ impl Settings {
             last.duration = Some(Sourced::new(d, "--duration"));
         }
         if let Some(v) = env.sourced("AWSMFA_MIN_TTL") {
-            settings.min_ttl = Some(
-                crate::clock::parse_duration(&v.value).map_err(|e| Error::config(format!("AWSMFA_MIN_TTL: {e}")))?,
-            );
+            let secs =
+                crate::clock::parse_duration(&v.value).map_err(|e| Error::config(format!("AWSMFA_MIN_TTL: {e}")))?;
+            settings.min_ttl = Some(check_duration("AWSMFA_MIN_TTL", secs, crate::clock::MIN_TTL, "10m")?);
         }
         if let Some(v) = env.sourced("AWSMFA_LOCK_TIMEOUT") {
             settings.lock_timeout = parse_seconds(&v, 0.0, 86_400.0, "60")?;

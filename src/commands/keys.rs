@@ -483,6 +483,7 @@ fn remove(global: &GlobalArgs, profile: &KeysProfile, restore: bool, yes: bool) 
 
 /// `awsmfa keys rotate`.
 fn rotate(global: &GlobalArgs, profile: &KeysProfile, session: &SessionArgs, wait: u64) -> Result<i32> {
+    let wait = crate::profile::check_duration("--wait", wait, crate::clock::KEY_WAIT, "2m")?;
     let name = profile_name(global, profile)?;
     let global = GlobalArgs { profile: Some(name), ..global.clone() };
     let settings = settings(&global, session)?;

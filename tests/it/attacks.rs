@@ -752,6 +752,50 @@ fn a_malformed_code_flag_is_an_error_even_with_a_valid_session() {
     w.awsmfa().args(["login", "--code", "12"]).assert().code(3).stderr(predicate::str::contains("not 6 digits"));
 }
 
+/// Rewrites the expiry of the cached session (an expired one, for the tests of margins).
+fn expire_cached_session(w: &World) {
+    let path = cache_file(w, "session-");
+    let mut record: serde_json::Value = serde_json::from_str(&read(&path)).unwrap();
+    record["expiration"] = "2020-01-01T00:00:00+00:00".into();
+    std::fs::write(&path, serde_json::to_vec(&record).unwrap()).unwrap();
+}
+
+#[test]
+fn a_min_ttl_too_large_for_the_clock_never_hands_out_an_expired_session() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0), "--duration", "15m"]).assert().success();
+    expire_cached_session(&w);
+    let huge = "9223372036854775808";
+    for (args, env) in [(vec!["--min-ttl", huge], None), (vec![], Some(("AWSMFA_MIN_TTL", huge)))] {
+        let mut cmd = w.awsmfa();
+        cmd.arg("env").args(&args).envs(env);
+        cmd.assert()
+            .code(3)
+            .stdout("")
+            .stderr(predicate::str::contains("out of range").and(predicate::str::contains("from 0s to 36h")));
+    }
+    let mut status = w.awsmfa();
+    status.args(["status", "--check", "--min-ttl", "99999999999999999999h"]);
+    status.assert().code(3).stderr(predicate::str::contains("from 0s to 36h"));
+    // Every other duration a user types is range-checked too, before a code is spent.
+    let code = w.code(1);
+    for args in [
+        vec!["launch", "--image-id", "ami-12345678", "--timeout", huge],
+        vec!["terminate", "i-0123456789abcdef0", "--yes", "--timeout", huge],
+        vec!["verify", "--image-id", "ami-12345678", "--timeout", "0"],
+        vec!["keys", "rotate", "--wait", huge],
+    ] {
+        w.awsmfa()
+            .args(&args)
+            .args(["--code", &code])
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains("out of range"));
+    }
+    assert_eq!(w.sts_calls(), 1, "only the first login reached STS");
+}
+
 #[test]
 fn exec_of_something_that_cannot_run_is_126_like_a_shell() {
     let w = World::new();
