@@ -31,12 +31,13 @@ pub fn run(global: &GlobalArgs, command: KeysCommand) -> Result<i32> {
 
 /// The profile named on the command line, else the one in use.
 fn profile_name(global: &GlobalArgs, profile: &KeysProfile) -> Result<String> {
+    let env = crate::profile::Environment::from_process()?;
     let name = profile
         .name
         .clone()
         .or_else(|| global.profile.clone())
-        .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|v| !v.is_empty()))
-        .or_else(|| std::env::var("AWS_DEFAULT_PROFILE").ok().filter(|v| !v.is_empty()))
+        .or_else(|| env.get("AWS_PROFILE").map(str::to_string))
+        .or_else(|| env.get("AWS_DEFAULT_PROFILE").map(str::to_string))
         .unwrap_or_else(|| "default".into());
     super::check_profile_name(&name)?;
     Ok(name)

@@ -797,6 +797,37 @@ fn a_min_ttl_too_large_for_the_clock_never_hands_out_an_expired_session() {
 }
 
 #[test]
+fn variables_that_are_not_utf8_are_refused_not_taken_for_unset() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let w = World::new();
+    w.standard_profile();
+    let code = w.code(0);
+    let secret = b"not-utf8-\xff-secret-value";
+    let home = [w.home.path().as_os_str().as_bytes(), b"/\xff"].concat();
+    for (name, value) in [
+        ("AWS_PROFILE", &b"work\xff"[..]),
+        ("AWS_CONFIG_FILE", &b"/tmp/config\xff"[..]),
+        ("HOME", &home[..]),
+        ("AWSMFA_CACHE_DIR", &b"/tmp/cache\xff"[..]),
+        ("AWS_SECRET_ACCESS_KEY", &secret[..]),
+    ] {
+        let out = w
+            .awsmfa()
+            .args(["login", "--code", &code])
+            .env(name, OsStr::from_bytes(value))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{name}: {stderr}");
+        assert!(stderr.contains(&format!("{name} is not valid UTF-8")), "{name}: {stderr}");
+        assert!(!stderr.contains("secret-value"), "the secret is never shown: {stderr}");
+    }
+    w.awsmfa().args(["keys", "list"]).env("AWS_PROFILE", OsStr::from_bytes(b"w\xff")).assert().code(3);
+    assert_eq!(w.sts_calls(), 0, "no code was spent on the wrong profile");
+}
+
+#[test]
 fn exec_of_something_that_cannot_run_is_126_like_a_shell() {
     let w = World::new();
     w.standard_profile();
