@@ -150,8 +150,14 @@ pub fn private_file(label: &str, path: &Path, limit: u64) -> Result<Private> {
         ))
         .hint(format!("delete it (`rm {shown}`): awsmfa only trusts files it wrote itself")));
     }
+    // A directory, FIFO or device is the user's, not ours to replace (`atomic::write`
+    // refuses to), so it stops the run, before any code is spent.
     if !meta.is_file() {
-        return Ok(Private::Unusable(format!("ignoring {shown}: it is not a regular file (it will be replaced)")));
+        let what = if meta.is_dir() { "a directory" } else { "a FIFO, socket or device" };
+        let word = crate::error::shell_word(path);
+        return Err(Error::config(format!("refusing to use {shown}: it is {what}, not a regular file")).hint(
+            format!("move it out of the way (`mv {word} {word}.moved`): awsmfa keeps a regular file of its own there"),
+        ));
     }
     if let Some(mode) = platform::mode(&meta).filter(|mode| mode & 0o077 != 0) {
         let how = if mode & 0o044 != 0 { "readable" } else { "writable" };
@@ -192,7 +198,11 @@ mod tests {
             let err = user_file(path).unwrap_err();
             assert_eq!(err.exit_code(), 3, "{}", err.message);
         }
-        assert!(matches!(private_file("f", &fifo, 10).unwrap(), Private::Unusable(_)));
+        for path in [fifo.as_path(), dir.path()] {
+            let err = private_file("f", path, 10).unwrap_err();
+            assert_eq!(err.exit_code(), 3, "{}", err.message);
+            assert!(err.message.contains("not a regular file"), "{}", err.message);
+        }
     }
 
     #[test]

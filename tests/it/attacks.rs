@@ -642,6 +642,36 @@ fn a_fifo_or_an_endless_device_as_config_is_refused_without_hanging() {
 }
 
 #[test]
+fn a_fifo_or_a_directory_in_place_of_the_session_cache_is_found_before_a_code_is_spent() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let session = cache_file(&w, "session-");
+    std::fs::remove_file(&session).unwrap();
+    mkfifo(&session);
+    let code = w.code(1);
+    for force in [false, true, false] {
+        let mut cmd = w.awsmfa();
+        cmd.args(["login", "--code", &code]);
+        if force {
+            cmd.arg("--force");
+        }
+        cmd.timeout(Duration::from_secs(20))
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains("not a regular file").and(predicate::str::contains("mv ")));
+        if force {
+            std::fs::remove_file(&session).unwrap();
+            std::fs::create_dir(&session).unwrap();
+        }
+    }
+    assert!(std::fs::metadata(&session).unwrap().is_dir(), "the user's directory is left alone");
+    assert_eq!(w.sts_calls(), 1, "no code was sent after the first login");
+    std::fs::remove_dir(&session).unwrap();
+    w.awsmfa().args(["login", "--code", &code]).assert().success();
+}
+
+#[test]
 fn a_huge_cache_file_is_not_read_whole() {
     let w = World::new();
     w.standard_profile();
