@@ -661,7 +661,9 @@ impl Settings {
                     "profile '{section}' keeps its keys in the {} keystore, yet {place} holds keys too",
                     backend.name()
                 ),
-                format!("finish moving them with `awsmfa keys import {section}`, or delete them from {place}"),
+                format!(
+                    "finish moving them with `awsmfa keys import {section}`: it removes them from {place} once the keystore holds them"
+                ),
             );
         }
         let Some((id, id_origin)) = self.files.get(section, "awsmfa_key_id") else {

@@ -337,6 +337,70 @@ fn save_json_never_follows_another_users_link_in_a_shared_directory_nor_writes_t
 }
 
 #[test]
+fn a_file_keystore_that_cannot_be_used_gets_a_hint_that_applies_and_never_one_that_deletes_it() {
+    let w = World::new();
+    w.config(&format!(
+        "[default]\nmfa_serial = {}\nawsmfa_keystore = file\nawsmfa_key_id = {}\n",
+        w.user.serial, w.user.access_key_id
+    ));
+    let keystore = w.path(".aws/awsmfa-keys.age");
+    let elsewhere = w.path("my keys.age");
+    std::fs::write(&elsewhere, "age-encryption.org/v1\n").unwrap();
+    std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o600)).unwrap();
+    symlink(&elsewhere, &keystore).unwrap();
+    let login = || {
+        let out = w
+            .awsmfa()
+            .args(["login", "--code", "123456"])
+            .env("AWSMFA_KEYSTORE_PASSPHRASE", "pass")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let said = login();
+    assert!(said.contains("it is a symlink"), "{said}");
+    assert!(!said.contains("chmod"), "chmod would change the link's target, not the link: {said}");
+    assert!(said.contains(&format!("mv '{}' {}", elsewhere.display(), keystore.display())), "{said}");
+    if is_root() {
+        std::fs::remove_file(&keystore).unwrap();
+        std::fs::copy(&elsewhere, &keystore).unwrap();
+        std::os::unix::fs::chown(&keystore, Some(65534), None).unwrap();
+        let said = login();
+        assert!(said.contains("belongs to uid 65534"), "{said}");
+        assert!(!said.contains("rm "), "the keystore may be the only copy of the keys: {said}");
+        assert!(said.contains("do not delete it"), "{said}");
+    }
+    assert_eq!(w.sts_calls(), 0);
+}
+
+#[test]
+fn a_policy_name_iam_would_refuse_is_refused_before_any_call() {
+    let w = World::new();
+    w.standard_profile();
+    for (flag, value) in [
+        ("--name", "awsmfa\nerror: forged line"),
+        ("--name", ""),
+        ("--name", &"p".repeat(129)),
+        ("--name", "no spaces"),
+        ("--user", "alice\nbob"),
+        ("--group", "a/b"),
+    ] {
+        let target = if flag == "--group" { ["--group", "devs"] } else { ["--user", "alice"] };
+        let mut cmd = w.awsmfa();
+        cmd.args(["policy", "--apply", "--dry-run"]);
+        if flag != target[0] {
+            cmd.args(target);
+        }
+        let out = cmd.args([flag, value]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{flag} {value:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 2, "one error line and one hint: {stderr}");
+        assert!(stderr.contains("[A-Za-z0-9+=,.@_-]"), "{stderr}");
+    }
+}
+
+#[test]
 fn a_cache_directory_others_can_write_to_is_refused_and_never_chmod_ed() {
     let w = World::new();
     w.standard_profile();
