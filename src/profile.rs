@@ -262,7 +262,7 @@ impl LoadedFiles {
     /// The one place the AWS files are read (bounded, never a FIFO; a missing file is empty).
     pub fn read(paths: &Paths) -> Result<LoadedFiles> {
         let read = |path: &Path| -> Result<(Source, Option<String>)> {
-            let file = crate::files::read::user_file(path)?.unwrap_or_default();
+            let file = crate::files::read::user_file(path, crate::files::read::AWS_FILE_LIMIT)?.unwrap_or_default();
             Ok((Source { path: path.to_path_buf(), text: file.text }, file.untrusted))
         };
         let (config, config_untrusted) = read(&paths.config)?;

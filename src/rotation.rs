@@ -177,7 +177,7 @@ pub fn rotate(
     let keys = settings.keys()?;
     let home = home_of(settings, keys)?;
     if let Home::File { path, .. } = &home {
-        let text = read::user_file(path)?.map(|f| f.text).unwrap_or_default();
+        let text = read::user_file(path, read::AWS_FILE_LIMIT)?.map(|f| f.text).unwrap_or_default();
         files::check_one_key_pair(path, &text, &home.section_in(&text, &profile))?;
     }
     if let Some(j) = &journal

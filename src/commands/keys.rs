@@ -112,7 +112,9 @@ fn import(
     check_credential_process(&settings, &name)?;
     // Ambiguous input is refused before anything happens: a pair that would be removed
     // without having been stored, or one left behind that the SDKs would then read.
-    let text = crate::files::read::user_file(&found.path)?.map(|f| f.text).unwrap_or_default();
+    let text = crate::files::read::user_file(&found.path, crate::files::read::AWS_FILE_LIMIT)?
+        .map(|f| f.text)
+        .unwrap_or_default();
     files::check_one_key_pair(&found.path, &text, &found.section_in(&text))?;
     let other = match found.kind {
         FileKind::Credentials => FileKind::Config,
@@ -153,7 +155,9 @@ fn import(
         None => store.put(&name, &StoredKey::new(&found.id, &found.secret, crate::clock::now()))?,
     }
     if let Some(backup) = backup {
-        let text = crate::files::read::user_file(&found.path)?.map(|f| f.text).unwrap_or_default();
+        let text = crate::files::read::user_file(&found.path, crate::files::read::AWS_FILE_LIMIT)?
+            .map(|f| f.text)
+            .unwrap_or_default();
         let path = backup.path().to_path_buf();
         backup.finish(text.as_bytes())?;
         ui::warn(&format!("{} holds your keys in plain text: delete it once you no longer need it", path.display()));

@@ -9,8 +9,14 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
-/// The most we read of `~/.aws/config` or `~/.aws/credentials`.
-pub const USER_FILE_LIMIT: u64 = 16 << 20;
+/// The most we read of `~/.aws/config` or `~/.aws/credentials`. A real one is a few KB (a
+/// generated SSO config of 5,000 profiles, under 1 MiB). The SDK's parser, run on each file
+/// and on both merged, costs 30 to 110 bytes of memory per byte (the most for a file of
+/// nothing but tiny sections): this bound keeps any file under about 120 MB, where a 9 MB
+/// one cost `status` 450 MB and `keys import` 1.4 GB (measured, debug build).
+pub const AWS_FILE_LIMIT: u64 = 1 << 20;
+/// The most we read of a CA bundle (PEM, parsed once: memory follows its size).
+pub const CA_BUNDLE_LIMIT: u64 = 16 << 20;
 
 /// A user's AWS file, read.
 #[derive(Debug, Clone, Default)]
@@ -40,10 +46,11 @@ fn is_dev_null(meta: &fs::Metadata) -> bool {
     platform::is_null_device(meta)
 }
 
-/// Reads `~/.aws/config` or `~/.aws/credentials` (links followed, as every AWS tool does).
-/// Missing: None. `/dev/null` reads as empty (the usual "no such file" idiom); any other
-/// non-regular file, a file over the limit, or one that is not UTF-8 is a configuration error.
-pub fn user_file(path: &Path) -> Result<Option<UserFile>> {
+/// Reads a user's file, `~/.aws/config` or `~/.aws/credentials` (`AWS_FILE_LIMIT`) or a CA
+/// bundle (links followed, as every AWS tool does). Missing: None. `/dev/null` reads as
+/// empty (the usual "no such file" idiom); any other non-regular file, a file over `limit`,
+/// or one that is not UTF-8 is a configuration error.
+pub fn user_file(path: &Path, limit: u64) -> Result<Option<UserFile>> {
     let file = match open_nonblocking(path, true) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -61,9 +68,19 @@ pub fn user_file(path: &Path) -> Result<Option<UserFile>> {
         return Err(Error::config(format!("cannot read {}: it is not a regular file", path.display()))
             .hint("AWS files must be regular files; a FIFO or device cannot be read safely"));
     }
-    let bytes = read_bounded(file, USER_FILE_LIMIT)
-        .map_err(|e| Error::io("read", path, e))?
-        .ok_or_else(|| Error::config(format!("{} is larger than {} MiB", path.display(), USER_FILE_LIMIT >> 20)))?;
+    // The size first (a huge file is refused unread), then a bounded read (a file that grows).
+    let too_large = || {
+        Error::config(format!(
+            "{} is larger than {} MiB, more than any AWS file awsmfa reads",
+            path.display(),
+            limit >> 20
+        ))
+        .hint("check that it is the right file (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, AWS_CA_BUNDLE name them)")
+    };
+    if meta.len() > limit {
+        return Err(too_large());
+    }
+    let bytes = read_bounded(file, limit).map_err(|e| Error::io("read", path, e))?.ok_or_else(too_large)?;
     let text = String::from_utf8(bytes).map_err(|_| {
         Error::config(format!("{} is not UTF-8 text", path.display())).hint("save the file as UTF-8 (or plain ASCII)")
     })?;
@@ -190,9 +207,9 @@ fn read_private(
     // refuses to), so it stops the run, before any code is spent.
     if !meta.is_file() {
         let what = if meta.is_dir() { "a directory" } else { "a FIFO, socket or device" };
-        return Err(Error::config(format!("refusing to use {shown}: it is {what}, not a regular file")).hint(
-            format!("move it out of the way (`mv {word} {word}.moved`): awsmfa keeps a regular file of its own there"),
-        ));
+        return Err(Error::config(format!("refusing to use {shown}: it is {what}, not a regular file")).hint(format!(
+            "move it out of the way (`mv {word} {word}.moved`): awsmfa keeps a regular file of its own there"
+        )));
     }
     if let Some(mode) = platform::mode(&meta).filter(|mode| mode & 0o077 != 0) {
         return Ok(Some(Err(Flaw::Exposed(if mode & 0o044 != 0 { "readable" } else { "writable" }))));
@@ -254,8 +271,8 @@ mod tests {
 
     #[test]
     fn user_files_missing_or_dev_null_read_as_nothing() {
-        assert!(user_file(Path::new("/nonexistent/awsmfa/config")).unwrap().is_none());
-        assert_eq!(user_file(Path::new("/dev/null")).unwrap().unwrap().text, "");
+        assert!(user_file(Path::new("/nonexistent/awsmfa/config"), AWS_FILE_LIMIT).unwrap().is_none());
+        assert_eq!(user_file(Path::new("/dev/null"), AWS_FILE_LIMIT).unwrap().unwrap().text, "");
     }
 
     #[test]
@@ -264,7 +281,7 @@ mod tests {
         let fifo = dir.path().join("config");
         mkfifo(&fifo);
         for path in [fifo.as_path(), Path::new("/dev/zero"), dir.path()] {
-            let err = user_file(path).unwrap_err();
+            let err = user_file(path, AWS_FILE_LIMIT).unwrap_err();
             assert_eq!(err.exit_code(), 3, "{}", err.message);
         }
         for path in [fifo.as_path(), dir.path()] {
@@ -279,7 +296,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config");
         fs::write(&path, b"[default]\nregion = \xff\n").unwrap();
-        let err = user_file(&path).unwrap_err();
+        let err = user_file(&path, AWS_FILE_LIMIT).unwrap_err();
         assert_eq!(err.exit_code(), 3);
         assert!(err.message.contains("UTF-8"), "{}", err.message);
     }
@@ -334,7 +351,10 @@ mod tests {
         std::os::unix::fs::chown(&path, Some(65534), None).unwrap();
         let hint = key_file("the file keystore", &path, 10).unwrap_err().hint.unwrap();
         assert!(!hint.contains("rm "), "{hint}");
-        assert!(hint.contains("do not delete it") && hint.contains(&format!("sudo chown 0 {}", path.display())), "{hint}");
+        assert!(
+            hint.contains("do not delete it") && hint.contains(&format!("sudo chown 0 {}", path.display())),
+            "{hint}"
+        );
         // A cache can be made again: delete that one, by its path alone (never `rm the file ...`).
         let hint = private_file("cache file", &path, 10).unwrap_err().hint.unwrap();
         assert!(hint.contains(&format!("(`rm {}`)", path.display())), "{hint}");

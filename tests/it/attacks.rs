@@ -349,12 +349,8 @@ fn a_file_keystore_that_cannot_be_used_gets_a_hint_that_applies_and_never_one_th
     std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o600)).unwrap();
     symlink(&elsewhere, &keystore).unwrap();
     let login = || {
-        let out = w
-            .awsmfa()
-            .args(["login", "--code", "123456"])
-            .env("AWSMFA_KEYSTORE_PASSPHRASE", "pass")
-            .output()
-            .unwrap();
+        let out =
+            w.awsmfa().args(["login", "--code", "123456"]).env("AWSMFA_KEYSTORE_PASSPHRASE", "pass").output().unwrap();
         assert_eq!(out.status.code(), Some(3));
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
@@ -758,6 +754,54 @@ fn a_huge_cache_file_is_not_read_whole() {
     assert!(std::fs::metadata(&session).unwrap().len() < 4096, "replaced by a fresh record");
 }
 
+/// Runs `awsmfa args` in `w` to its end; its exit code and peak memory (KiB), from wait4.
+fn exit_and_peak_memory(w: &World, args: &[&str]) -> (i32, i64) {
+    // Reaped with wait4 below, for its resource usage.
+    #[allow(clippy::zombie_processes)]
+    let child = w
+        .command(assert_cmd::cargo::cargo_bin("awsmfa").to_str().unwrap())
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) }, child.id() as i32);
+    (libc::WEXITSTATUS(status), usage.ru_maxrss)
+}
+
+#[test]
+fn a_huge_credentials_file_is_refused_unread_and_the_largest_accepted_costs_bounded_memory() {
+    let w = World::new();
+    w.standard_profile();
+    // Tiny sections are what the SDK's parser pays the most memory for, per byte.
+    let sections = |bytes: usize| {
+        let mut text = read(&w.path(".aws/credentials"));
+        let mut i = 0;
+        while text.len() < bytes - 16 {
+            text.push_str(&format!("[s{i}]\n"));
+            i += 1;
+        }
+        std::fs::write(w.path(".aws/credentials"), text).unwrap();
+    };
+    sections(9 << 20);
+    w.awsmfa().arg("status").assert().code(3).stderr(
+        predicate::str::contains("is larger than 1 MiB").and(predicate::str::contains("AWS_SHARED_CREDENTIALS_FILE")),
+    );
+    for args in [&["status"][..], &["keys", "import", "default", "--keystore", "file"]] {
+        let (code, peak) = exit_and_peak_memory(&w, args);
+        assert_eq!(code, 3, "{args:?}");
+        assert!(peak < 64 * 1024, "{args:?}: peak memory {peak} KiB for a file it refuses");
+    }
+    w.standard_profile();
+    sections(1 << 20);
+    let (code, peak) = exit_and_peak_memory(&w, &["status"]);
+    assert_eq!(code, 0);
+    assert!(peak < 256 * 1024, "peak memory {peak} KiB for the largest file awsmfa reads");
+    assert_eq!(w.sts_calls(), 0);
+}
+
 /// A TCP endpoint that accepts connections and never answers.
 fn silent_endpoint() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -906,12 +950,7 @@ fn variables_that_are_not_utf8_are_refused_not_taken_for_unset() {
         ("AWSMFA_CACHE_DIR", &b"/tmp/cache\xff"[..]),
         ("AWS_SECRET_ACCESS_KEY", &secret[..]),
     ] {
-        let out = w
-            .awsmfa()
-            .args(["login", "--code", &code])
-            .env(name, OsStr::from_bytes(value))
-            .output()
-            .unwrap();
+        let out = w.awsmfa().args(["login", "--code", &code]).env(name, OsStr::from_bytes(value)).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{name}: {stderr}");
         assert!(stderr.contains(&format!("{name} is not valid UTF-8")), "{name}: {stderr}");
