@@ -46,9 +46,13 @@ pub fn run(global: &GlobalArgs, args: PolicyArgs) -> Result<i32> {
     let caller = iam.caller(&settings)?;
     let me = caller.user.clone().unwrap_or_default();
     let signed = Signed { settings: &settings, args: &args, spec: std::cell::RefCell::new(spec.clone()) };
+    // IAM names are case-insensitive: `--user ALICE` is alice, and so are her groups.
     let affects_me = match &target {
-        Target::User(user) => *user == me,
-        Target::Group(group) => signed.call("iam:ListGroupsForUser", |spec| groups_of(spec, &me))?.contains(group),
+        Target::User(user) => user.eq_ignore_ascii_case(&me),
+        Target::Group(group) => signed
+            .call("iam:ListGroupsForUser", |spec| groups_of(spec, &me))?
+            .iter()
+            .any(|g| g.eq_ignore_ascii_case(group)),
     };
     // Lock-out guard: the policy denies all but MFA self-service to keys without MFA.
     if affects_me && iam.devices(&me)?.is_empty() {
