@@ -466,6 +466,47 @@ fn env_output_runs_nothing_under_eval_whatever_the_region_says() {
 }
 
 #[test]
+fn a_running_awsmfa_writes_no_core_file_and_its_children_keep_the_users_limit() {
+    let mut hard = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_CORE, &mut hard) }, 0);
+    if hard.rlim_max == 0 && !is_root() {
+        eprintln!("skipped: core files are off for this user already (hard limit 0)");
+        return;
+    }
+    let w = World::new();
+    w.credentials("");
+    // The code source runs while awsmfa waits for it (keys loaded, about to sign): it looks
+    // at awsmfa's limits ($PPID) and its own.
+    let mfa_process = format!(
+        "grep '^Max core' /proc/$PPID/limits > {parent}; grep '^Max core' /proc/self/limits > {child}; {python} {fixture} totp {seed}",
+        parent = w.path("parent").display(),
+        child = w.path("child").display(),
+        python = common::python(),
+        fixture = common::repo().join("tests/emulator/fixture.py").display(),
+        seed = w.user.seed,
+    );
+    w.config(&format!("[default]\nmfa_serial = {}\nmfa_process = {mfa_process}\n", w.user.serial));
+    let mut cmd = w.command(assert_cmd::cargo::cargo_bin("awsmfa").to_str().unwrap());
+    cmd.arg("login").stdin(Stdio::null());
+    // The user's own limit: core files of any size (awsmfa must lower it for itself alone).
+    let user_limit = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_CORE, &user_limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let soft = |file: &str| read(&w.path(file)).split_whitespace().nth(4).unwrap_or_default().to_string();
+    assert_eq!(soft("parent"), "0", "awsmfa's own core limit: {}", read(&w.path("parent")));
+    assert_eq!(soft("child"), "unlimited", "the code source's: {}", read(&w.path("child")));
+}
+
+#[test]
 fn exec_hands_no_mfa_factor_to_the_child() {
     let w = World::new();
     w.standard_profile();
