@@ -72,14 +72,16 @@ pub fn parse_rfc3339(text: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(text, &Rfc3339).ok()
 }
 
-/// Parses "3600", "15m", "1h", "12h", "1h30m", "90s" into seconds.
+/// Parses "3600", "15m", "1h", "12h", "1h30m", "90s" into seconds. A number too large for
+/// any clock saturates to `u64::MAX`, which no `Range` holds: the caller's range check then
+/// says what is allowed, instead of a wrapped value meaning "anything goes".
 pub fn parse_duration(text: &str) -> Result<u64, String> {
     let text = text.trim();
     if text.is_empty() {
         return Err("empty duration".into());
     }
-    if let Ok(secs) = text.parse::<u64>() {
-        return Ok(secs);
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(text.parse::<u64>().unwrap_or(u64::MAX));
     }
     let mut total: u64 = 0;
     let mut digits = String::new();
@@ -95,8 +97,10 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
             's' => 1,
             _ => return Err(format!("'{text}' is not a duration (use e.g. 3600, 15m, 12h, 1h30m)")),
         };
-        let n: u64 =
-            digits.parse().map_err(|_| format!("'{text}' is not a duration (use e.g. 3600, 15m, 12h, 1h30m)"))?;
+        if digits.is_empty() {
+            return Err(format!("'{text}' is not a duration (use e.g. 3600, 15m, 12h, 1h30m)"));
+        }
+        let n = digits.parse::<u64>().unwrap_or(u64::MAX);
         total = total.saturating_add(n.saturating_mul(unit));
         digits.clear();
     }
@@ -104,6 +108,45 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
         return Err(format!("'{text}' is not a duration: a number needs a unit (h, m or s)"));
     }
     Ok(total)
+}
+
+/// The durations a user types and the range each must fall in, said once so that the
+/// flag and the variable of the same setting agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    pub min: u64,
+    pub max: u64,
+}
+
+/// `--min-ttl`, `AWSMFA_MIN_TTL`: no session lasts longer than 36h (GetSessionToken's
+/// maximum), so a larger margin could never be met.
+pub const MIN_TTL: Range = Range { min: 0, max: 129_600 };
+/// `keys rotate --wait`: IAM takes seconds to accept a new key; an hour is plenty.
+pub const KEY_WAIT: Range = Range { min: 0, max: 3_600 };
+/// `--timeout` of the instance waits: EC2 takes minutes; a day is the most worth waiting.
+pub const INSTANCE_WAIT: Range = Range { min: 1, max: 86_400 };
+
+impl Range {
+    pub fn contains(self, secs: u64) -> bool {
+        (self.min..=self.max).contains(&secs)
+    }
+
+    /// "from 0s to 36h".
+    pub fn describe(self) -> String {
+        format!("from {} to {}", typed_duration(self.min), typed_duration(self.max))
+    }
+}
+
+/// A duration as a user would type it: "36h", "15m", "1h30m", "90s" → "1m30s", "0s".
+pub fn typed_duration(secs: u64) -> String {
+    let (h, m, s) = (secs / 3_600, secs % 3_600 / 60, secs % 60);
+    let mut text = String::new();
+    for (n, unit) in [(h, 'h'), (m, 'm'), (s, 's')] {
+        if n > 0 {
+            text.push_str(&format!("{n}{unit}"));
+        }
+    }
+    if text.is_empty() { "0s".into() } else { text }
 }
 
 /// "11h 58m", "4m 10s", "42s": how long is left, for people.
@@ -157,6 +200,26 @@ mod tests {
         assert!(parse_duration("12x").is_err());
         assert!(parse_duration("1h30").is_err());
         assert!(parse_duration("").is_err());
+        assert!(parse_duration("h").is_err());
+    }
+
+    #[test]
+    fn a_duration_too_large_for_any_clock_is_outside_every_range() {
+        for text in ["9223372036854775808", "99999999999999999999", "99999999999999999999h", "5124095576030432h"] {
+            let secs = parse_duration(text).unwrap();
+            assert!(secs >= 9_223_372_036_854_775_808, "{text} stays huge, never wraps: {secs}");
+            for range in [MIN_TTL, KEY_WAIT, INSTANCE_WAIT] {
+                assert!(!range.contains(secs), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn ranges_read_as_durations_people_type() {
+        assert_eq!(MIN_TTL.describe(), "from 0s to 36h");
+        assert_eq!(typed_duration(5_400), "1h30m");
+        assert_eq!(typed_duration(90), "1m30s");
+        assert_eq!(typed_duration(3_601), "1h1s");
     }
 
     #[test]

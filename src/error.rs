@@ -165,6 +165,17 @@ impl Error {
     }
 }
 
+/// A path as one word to paste into a shell, for hints (`mv 'my file' ...`): as it is when
+/// made of characters no shell acts on, else in single quotes (a quote closed, escaped,
+/// reopened), so a pasted hint acts on that path and nothing else.
+pub fn shell_word(path: &std::path::Path) -> String {
+    let text = path.display().to_string();
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"_@%+:,./-".contains(&b)) {
+        return text;
+    }
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
 /// The OS's reason without Rust's "(os error 13)" suffix, lower-cased like the rest.
 pub(crate) fn io_reason(err: &std::io::Error) -> String {
     without_os_noise(&err.to_string())
@@ -217,6 +228,14 @@ mod tests {
         let err = Error::io("read", std::path::Path::new("/x/config"), std::io::Error::from_raw_os_error(13));
         assert_eq!(err.message, "cannot read /x/config: permission denied");
         assert_eq!(err.kind, Kind::Config);
+    }
+
+    #[test]
+    fn a_path_in_a_hint_pastes_as_one_word() {
+        use std::path::Path;
+        assert_eq!(shell_word(Path::new("/home/u/.aws/awsmfa-keys.age")), "/home/u/.aws/awsmfa-keys.age");
+        assert_eq!(shell_word(Path::new("/home/u/my keys")), "'/home/u/my keys'");
+        assert_eq!(shell_word(Path::new("/tmp/it's;rm -rf ~")), "'/tmp/it'\\''s;rm -rf ~'");
     }
 
     #[test]

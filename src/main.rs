@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Before anything can hold a secret (or crash): no core file of this process.
+    awsmfa::platform::forbid_core_files();
     let cli = awsmfa::cli::Cli::parse();
     let code = match awsmfa::commands::run(cli) {
         Ok(code) => code,

@@ -53,11 +53,72 @@ pub struct RoleHop {
 #[derive(Debug, Clone, Default)]
 pub struct Environment(std::collections::BTreeMap<String, String>);
 
+/// Every variable awsmfa reads, and whether its value is a secret (never shown, not even
+/// in an error). `Environment::get` asks for no other (checked in debug builds).
+const VARIABLES: &[(&str, bool)] = &[
+    ("HOME", false),
+    ("USERPROFILE", false),
+    ("HOMEDRIVE", false),
+    ("HOMEPATH", false),
+    ("AWS_CONFIG_FILE", false),
+    ("AWS_SHARED_CREDENTIALS_FILE", false),
+    ("AWS_PROFILE", false),
+    ("AWS_DEFAULT_PROFILE", false),
+    ("AWS_REGION", false),
+    ("AWS_DEFAULT_REGION", false),
+    ("AWS_ENDPOINT_URL", false),
+    ("AWS_ENDPOINT_URL_STS", false),
+    ("AWS_ENDPOINT_URL_IAM", false),
+    ("AWS_ENDPOINT_URL_EC2", false),
+    ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", false),
+    ("AWS_CA_BUNDLE", false),
+    ("AWS_MFA_SERIAL_NUMBER", false),
+    ("AWS_ACCESS_KEY_ID", false),
+    ("AWS_ACCESS_KEY", false),
+    ("AWS_WEB_IDENTITY_TOKEN_FILE", false),
+    ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", false),
+    ("AWS_SECRET_ACCESS_KEY", true),
+    ("AWS_SESSION_TOKEN", true),
+    ("AWS_SECURITY_TOKEN", true),
+    ("AWS_MFA_TOKEN_CODE", true),
+    ("SENZING_AWS_KEYPAIR", false),
+    ("AWSMFA_PROFILE", false),
+    ("AWSMFA_CACHE_DIR", false),
+    ("AWSMFA_MIN_TTL", false),
+    ("AWSMFA_LOCK_TIMEOUT", false),
+    ("AWSMFA_POLL_SECONDS", false),
+    ("AWSMFA_TOTP_SECRET", true),
+    ("AWSMFA_KEYSTORE", false),
+    ("AWSMFA_KEYSTORE_FILE", false),
+    ("AWSMFA_KEYSTORE_PASSPHRASE", true),
+    ("DBUS_SESSION_BUS_ADDRESS", false),
+    (crate::clock::TEST_CLOCK_VARIABLE, false),
+];
+
 impl Environment {
-    pub fn from_process() -> Self {
-        Environment(
-            std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect(),
-        )
+    /// This process's variables. One that awsmfa reads but that is not UTF-8 is an error:
+    /// taken as unset, it would silently mean another profile, file or home.
+    pub fn from_process() -> Result<Self> {
+        Self::from_os(std::env::vars_os())
+    }
+
+    fn from_os(vars: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>) -> Result<Self> {
+        let mut map = std::collections::BTreeMap::new();
+        for (name, value) in vars {
+            let Ok(name) = name.into_string() else { continue };
+            match value.into_string() {
+                Ok(value) => {
+                    map.insert(name, value);
+                }
+                Err(value) => {
+                    let Some(&(_, secret)) = VARIABLES.iter().find(|(known, _)| *known == name) else { continue };
+                    let shown = if secret { String::new() } else { format!(" ({:?})", value.to_string_lossy()) };
+                    return Err(Error::config(format!("{name} is not valid UTF-8{shown}"))
+                        .hint(format!("set {name} to UTF-8 text (awsmfa reads it as the AWS CLI does), or unset it")));
+                }
+            }
+        }
+        Ok(Environment(map))
     }
 
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
@@ -66,6 +127,7 @@ impl Environment {
 
     /// A variable's value; empty counts as unset, as in the AWS CLI.
     pub fn get(&self, name: &str) -> Option<&str> {
+        debug_assert!(VARIABLES.iter().any(|(known, _)| *known == name), "{name} is missing from VARIABLES");
         self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
 
@@ -200,7 +262,7 @@ impl LoadedFiles {
     /// The one place the AWS files are read (bounded, never a FIFO; a missing file is empty).
     pub fn read(paths: &Paths) -> Result<LoadedFiles> {
         let read = |path: &Path| -> Result<(Source, Option<String>)> {
-            let file = crate::files::read::user_file(path)?.unwrap_or_default();
+            let file = crate::files::read::user_file(path, crate::files::read::AWS_FILE_LIMIT)?.unwrap_or_default();
             Ok((Source { path: path.to_path_buf(), text: file.text }, file.untrusted))
         };
         let (config, config_untrusted) = read(&paths.config)?;
@@ -296,6 +358,21 @@ fn valid_endpoint(url: &str) -> bool {
         })
 }
 
+/// A duration the user typed, checked against the range of its setting: `name` is the flag
+/// (`--min-ttl`) or the variable (`AWSMFA_MIN_TTL`) it came from, `example` a good value.
+pub fn check_duration(name: &str, secs: u64, range: crate::clock::Range, example: &str) -> Result<u64> {
+    if range.contains(secs) {
+        return Ok(secs);
+    }
+    let (given, suggested) = if name.starts_with("--") {
+        (format!("{name} {secs}s"), format!("{name} {example}"))
+    } else {
+        (format!("{name}={secs}s"), format!("{name}={example}"))
+    };
+    Err(Error::config(format!("{given} is out of range: it must be {}", range.describe()))
+        .hint(format!("e.g. {suggested}, or leave it out for the default")))
+}
+
 fn parse_seconds(v: &Sourced<String>, min: f64, max: f64, example: &str) -> Result<std::time::Duration> {
     match v.value.trim().parse::<f64>() {
         Ok(secs) if secs.is_finite() && (min..=max).contains(&secs) => Ok(std::time::Duration::from_secs_f64(secs)),
@@ -307,7 +384,7 @@ fn parse_seconds(v: &Sourced<String>, min: f64, max: f64, example: &str) -> Resu
 impl Settings {
     /// Settings for this run: the environment and the AWS files, read once, then resolved.
     pub fn load(overrides: &Overrides) -> Result<Settings> {
-        let env = Environment::from_process();
+        let env = Environment::from_process()?;
         if env.get(crate::clock::TEST_CLOCK_VARIABLE) == Some("skip-waits") {
             crate::clock::skip_waits();
         }
@@ -430,9 +507,9 @@ impl Settings {
             last.duration = Some(Sourced::new(d, "--duration"));
         }
         if let Some(v) = env.sourced("AWSMFA_MIN_TTL") {
-            settings.min_ttl = Some(
-                crate::clock::parse_duration(&v.value).map_err(|e| Error::config(format!("AWSMFA_MIN_TTL: {e}")))?,
-            );
+            let secs =
+                crate::clock::parse_duration(&v.value).map_err(|e| Error::config(format!("AWSMFA_MIN_TTL: {e}")))?;
+            settings.min_ttl = Some(check_duration("AWSMFA_MIN_TTL", secs, crate::clock::MIN_TTL, "10m")?);
         }
         if let Some(v) = env.sourced("AWSMFA_LOCK_TIMEOUT") {
             settings.lock_timeout = parse_seconds(&v, 0.0, 86_400.0, "60")?;
@@ -587,7 +664,9 @@ impl Settings {
                     "profile '{section}' keeps its keys in the {} keystore, yet {place} holds keys too",
                     backend.name()
                 ),
-                format!("finish moving them with `awsmfa keys import {section}`, or delete them from {place}"),
+                format!(
+                    "finish moving them with `awsmfa keys import {section}`: it removes them from {place} once the keystore holds them"
+                ),
             );
         }
         let Some((id, id_origin)) = self.files.get(section, "awsmfa_key_id") else {
@@ -1110,6 +1189,22 @@ mod tests {
                 expect: |r| assert_eq!(ok(r).region.as_deref(), Some("eu-west-3")),
             },
         ]
+    }
+
+    #[test]
+    fn a_variable_awsmfa_reads_that_is_not_utf8_is_an_error_naming_it_never_its_secret() {
+        use std::ffi::OsString;
+        use std::os::unix::ffi::OsStringExt;
+        let bad = |name: &str, value: &[u8]| vec![(OsString::from(name), OsString::from_vec(value.to_vec()))];
+        let err = Environment::from_os(bad("AWS_PROFILE", b"work\xff")).unwrap_err();
+        assert_eq!(err.exit_code(), 3);
+        assert!(err.message.starts_with("AWS_PROFILE is not valid UTF-8"), "{}", err.message);
+        assert!(err.message.contains("work"), "a profile name may be shown: {}", err.message);
+        let err = Environment::from_os(bad("AWSMFA_TOTP_SECRET", b"JBSWY3DP\xff")).unwrap_err();
+        assert!(!err.message.contains("JBSWY3DP"), "{}", err.message);
+        // A variable awsmfa never reads may hold anything (its child gets it unchanged).
+        let env = Environment::from_os(bad("LESSOPEN", b"\xff")).unwrap();
+        assert_eq!(env.get("HOME"), None);
     }
 
     #[test]

@@ -177,7 +177,7 @@ pub fn rotate(
     let keys = settings.keys()?;
     let home = home_of(settings, keys)?;
     if let Home::File { path, .. } = &home {
-        let text = read::user_file(path)?.map(|f| f.text).unwrap_or_default();
+        let text = read::user_file(path, read::AWS_FILE_LIMIT)?.map(|f| f.text).unwrap_or_default();
         files::check_one_key_pair(path, &text, &home.section_in(&text, &profile))?;
     }
     if let Some(j) = &journal
@@ -438,17 +438,13 @@ fn refuse_two(listed: &[ListedKey], current: &str) -> Result<()> {
 }
 
 fn read_journal(path: &Path) -> Result<Option<Journal>> {
-    match read::private_file("the rotation journal", path, 64 << 10)? {
-        read::Private::Missing => Ok(None),
-        read::Private::Bytes(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|_| {
-            Error::config(format!("the rotation journal {} is damaged", path.display()))
-                .hint("check `aws iam list-access-keys` and your profile by hand, then delete the journal")
-        }),
-        read::Private::Unusable(why) => Err(Error::config(why.replace(" (it will be replaced)", "")).hint(format!(
-            "it may hold a new key's secret: make it yours and mode 0600 (`chmod 600 {}`)",
-            path.display()
-        ))),
-    }
+    let Some(bytes) = read::key_file("the rotation journal", path, 64 << 10)? else { return Ok(None) };
+    serde_json::from_slice(&bytes).map(Some).map_err(|_| {
+        let word = crate::error::shell_word(path);
+        Error::config(format!("the rotation journal {} is damaged", path.display())).hint(format!(
+            "check `aws iam list-access-keys` and your profile by hand, then move the journal aside, keeping it: it may hold the new key's secret (`mv {word} {word}.damaged`)"
+        ))
+    })
 }
 
 fn write_journal(path: &Path, journal: &Journal) -> Result<()> {

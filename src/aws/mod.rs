@@ -178,7 +178,7 @@ fn https_client(settings: &Settings) -> Result<SharedHttpClient> {
     let path = std::path::Path::new(&bundle.value);
     // Read like the AWS files: bounded, never blocking on a FIFO.
     let named = |e: Error| Error::config(format!("CA bundle: {} (from {})", e.message, bundle.origin));
-    let pem = match crate::files::read::user_file(path).map_err(named)? {
+    let pem = match crate::files::read::user_file(path, crate::files::read::CA_BUNDLE_LIMIT).map_err(named)? {
         Some(file) => file.text.into_bytes(),
         None => {
             return Err(Error::config(format!(

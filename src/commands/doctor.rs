@@ -8,7 +8,9 @@ use crate::profile::Environment;
 
 pub fn run(global: &GlobalArgs, args: DoctorArgs) -> Result<i32> {
     let settings = super::profile_settings(global);
-    let checks = doctor::run(&Environment::from_process(), settings, args.image_id.as_deref());
+    // An environment awsmfa refuses fails the settings too: doctor's first check says why.
+    let env = Environment::from_process().unwrap_or_default();
+    let checks = doctor::run(&env, settings, args.image_id.as_deref());
     if args.json {
         let mut text = serde_json::to_string_pretty(&checks).expect("json");
         text.push('\n');

@@ -21,6 +21,8 @@ use crate::ui;
 const ATTEMPTS: usize = 3;
 
 pub fn run(global: &GlobalArgs, args: EnrollArgs) -> Result<i32> {
+    // The new device's seed will be in memory: whoever reads it makes the codes.
+    crate::platform::make_undumpable();
     let settings = super::profile_settings(global)?;
     let keys = settings.keys()?;
     let spec = ClientSpec::new(&settings, "iam", Signer::LongTerm(keys), Retries::Standard)?;

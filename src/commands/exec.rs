@@ -174,6 +174,7 @@ fn with_server(settings: Settings, request: Request, args: &ExecArgs) -> Result<
         command.env("AWS_REGION", region).env("AWS_DEFAULT_REGION", region);
     }
     command.env("AWSMFA_PROFILE", &profile);
+    crate::platform::for_child(&mut command);
     let mut child = command.spawn().map_err(|e| cannot_run(program, e))?;
     let _ = child_pid.send(child.id());
     let status = child.wait().map_err(|e| Error::unexpected(format!("lost the command: {e}")).because(e))?;

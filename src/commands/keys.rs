@@ -31,12 +31,13 @@ pub fn run(global: &GlobalArgs, command: KeysCommand) -> Result<i32> {
 
 /// The profile named on the command line, else the one in use.
 fn profile_name(global: &GlobalArgs, profile: &KeysProfile) -> Result<String> {
+    let env = crate::profile::Environment::from_process()?;
     let name = profile
         .name
         .clone()
         .or_else(|| global.profile.clone())
-        .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|v| !v.is_empty()))
-        .or_else(|| std::env::var("AWS_DEFAULT_PROFILE").ok().filter(|v| !v.is_empty()))
+        .or_else(|| env.get("AWS_PROFILE").map(str::to_string))
+        .or_else(|| env.get("AWS_DEFAULT_PROFILE").map(str::to_string))
         .unwrap_or_else(|| "default".into());
     super::check_profile_name(&name)?;
     Ok(name)
@@ -111,7 +112,9 @@ fn import(
     check_credential_process(&settings, &name)?;
     // Ambiguous input is refused before anything happens: a pair that would be removed
     // without having been stored, or one left behind that the SDKs would then read.
-    let text = crate::files::read::user_file(&found.path)?.map(|f| f.text).unwrap_or_default();
+    let text = crate::files::read::user_file(&found.path, crate::files::read::AWS_FILE_LIMIT)?
+        .map(|f| f.text)
+        .unwrap_or_default();
     files::check_one_key_pair(&found.path, &text, &found.section_in(&text))?;
     let other = match found.kind {
         FileKind::Credentials => FileKind::Config,
@@ -152,7 +155,9 @@ fn import(
         None => store.put(&name, &StoredKey::new(&found.id, &found.secret, crate::clock::now()))?,
     }
     if let Some(backup) = backup {
-        let text = crate::files::read::user_file(&found.path)?.map(|f| f.text).unwrap_or_default();
+        let text = crate::files::read::user_file(&found.path, crate::files::read::AWS_FILE_LIMIT)?
+            .map(|f| f.text)
+            .unwrap_or_default();
         let path = backup.path().to_path_buf();
         backup.finish(text.as_bytes())?;
         ui::warn(&format!("{} holds your keys in plain text: delete it once you no longer need it", path.display()));
@@ -481,6 +486,7 @@ fn remove(global: &GlobalArgs, profile: &KeysProfile, restore: bool, yes: bool) 
 
 /// `awsmfa keys rotate`.
 fn rotate(global: &GlobalArgs, profile: &KeysProfile, session: &SessionArgs, wait: u64) -> Result<i32> {
+    let wait = crate::profile::check_duration("--wait", wait, crate::clock::KEY_WAIT, "2m")?;
     let name = profile_name(global, profile)?;
     let global = GlobalArgs { profile: Some(name), ..global.clone() };
     let settings = settings(&global, session)?;

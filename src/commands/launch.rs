@@ -1,8 +1,6 @@
 //! `awsmfa launch`: RunInstances with the MFA session, tagged `created-by=awsmfa`, and with
 //! `--wait` a spinner until every instance runs.
 
-use std::time::Duration;
-
 use super::{ec2_signed, print_instances, settings};
 use crate::aws;
 use crate::cli::{GlobalArgs, LaunchArgs};
@@ -12,6 +10,7 @@ use crate::output::report::{ID, PRIVATE_IP, PUBLIC_IP, STATE, TYPE};
 use crate::ui;
 
 pub fn run(global: &GlobalArgs, args: LaunchArgs) -> Result<i32> {
+    let timeout = super::wait_timeout(&args.wait_args)?;
     let settings = settings(global, &args.session)?;
     let mut tags = Vec::new();
     if let Some(name) = &args.name {
@@ -22,7 +21,6 @@ pub fn run(global: &GlobalArgs, args: LaunchArgs) -> Result<i32> {
     let ec2 = ec2_signed(&settings, &args.session)?;
     spec.subnet_id = args.subnet_id.clone();
     spec.security_group_ids = args.security_group_ids.clone();
-    let timeout = Duration::from_secs(args.wait_args.timeout);
     let outcome = aws::block_on(async {
         let mut ctrl_c = CtrlC::watch()?;
         let launched = ec2.launch(&spec).await?;

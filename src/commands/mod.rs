@@ -101,7 +101,11 @@ fn request(session: &SessionArgs, force: bool) -> Result<Request> {
         return Err(Error::config(format!("the MFA code from {origin} is not 6 digits"))
             .hint("pass the 6-digit code your MFA device shows now"));
     }
-    Ok(Request { code: code.map(|(_, c)| c), force, min_ttl: session.min_ttl })
+    let min_ttl = match session.min_ttl {
+        Some(secs) => Some(crate::profile::check_duration("--min-ttl", secs, crate::clock::MIN_TTL, "10m")?),
+        None => None,
+    };
+    Ok(Request { code: code.map(|(_, c)| c), force, min_ttl })
 }
 
 /// Writes machine output to stdout; a closed pipe is not an error worth a message.
@@ -144,6 +148,12 @@ fn confirm(what: &str, question: &str, how: &str) -> Result<bool> {
 /// Settings from the global flags alone, for commands that never log in.
 fn profile_settings(global: &GlobalArgs) -> Result<Settings> {
     settings(global, &SessionArgs::default())
+}
+
+/// How long an instance wait may last (`--timeout`), checked before anything is launched.
+fn wait_timeout(args: &crate::cli::WaitArgs) -> Result<Duration> {
+    let secs = crate::profile::check_duration("--timeout", args.timeout, crate::clock::INSTANCE_WAIT, "10m")?;
+    Ok(Duration::from_secs(secs))
 }
 
 /// Settings, the session (cached or new) and EC2 signed with it: what every EC2 command

@@ -25,6 +25,13 @@ pub fn run(global: &GlobalArgs, args: PolicyArgs) -> Result<i32> {
     if !args.apply {
         return print(format!("{text}\n").as_bytes());
     }
+    check_iam_name("--name", "a policy name", &args.name, 128)?;
+    if let Some(user) = &args.user {
+        check_iam_name("--user", "a user name", user, 64)?;
+    }
+    if let Some(group) = &args.group {
+        check_iam_name("--group", "a group name", group, 128)?;
+    }
     let target = match (&args.user, &args.group) {
         (Some(user), None) => Target::User(user.clone()),
         (None, Some(group)) => Target::Group(group.clone()),
@@ -40,9 +47,13 @@ pub fn run(global: &GlobalArgs, args: PolicyArgs) -> Result<i32> {
     let caller = iam.caller(&settings)?;
     let me = caller.user.clone().unwrap_or_default();
     let signed = Signed { settings: &settings, args: &args, spec: std::cell::RefCell::new(spec.clone()) };
+    // IAM names are case-insensitive: `--user ALICE` is alice, and so are her groups.
     let affects_me = match &target {
-        Target::User(user) => *user == me,
-        Target::Group(group) => signed.call("iam:ListGroupsForUser", |spec| groups_of(spec, &me))?.contains(group),
+        Target::User(user) => user.eq_ignore_ascii_case(&me),
+        Target::Group(group) => signed
+            .call("iam:ListGroupsForUser", |spec| groups_of(spec, &me))?
+            .iter()
+            .any(|g| g.eq_ignore_ascii_case(group)),
     };
     // Lock-out guard: the policy denies all but MFA self-service to keys without MFA.
     if affects_me && iam.devices(&me)?.is_empty() {
@@ -93,6 +104,17 @@ pub fn run(global: &GlobalArgs, args: PolicyArgs) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// A name as IAM takes it (`[\w+=,.@-]+`, `max` characters at most): a newline or a quote
+/// in one would otherwise split or forge the lines of our own messages before IAM refused it.
+fn check_iam_name(flag: &str, what: &str, name: &str, max: usize) -> Result<()> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c);
+    if !name.is_empty() && name.len() <= max && name.chars().all(allowed) {
+        return Ok(());
+    }
+    Err(Error::config(format!("{flag} {name:?} is not {what} IAM accepts"))
+        .hint(format!("use 1 to {max} of the characters [A-Za-z0-9+=,.@_-]")))
 }
 
 /// IAM calls signed with the long-term keys, switching once to an MFA session when they are

@@ -10,6 +10,10 @@ use crate::session::cache::Rejected;
 use crate::session::{self, key_tail};
 
 pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<i32> {
+    let min_ttl = match args.min_ttl {
+        Some(secs) => crate::profile::check_duration("--min-ttl", secs, clock::MIN_TTL, "10m")?,
+        None => 0,
+    };
     let settings = super::profile_settings(global)?;
     let keys = settings.keys();
     let now = clock::now();
@@ -31,7 +35,7 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<i32> {
         Some(Err(Rejected::Missing)) | None => (SessionState::None, None),
     };
     if args.check {
-        let min = args.min_ttl.unwrap_or(0) as i64;
+        let min = min_ttl as i64;
         return match state {
             SessionState::Valid { until } if (until - now).whole_seconds() > min => Ok(0),
             _ => Err(Error::new(Kind::NoSession, "no valid session")),

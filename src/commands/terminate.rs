@@ -1,8 +1,6 @@
 //! `awsmfa terminate`: terminate instances awsmfa launched, after a confirmation on the
 //! terminal; others only with --any.
 
-use std::time::Duration;
-
 use super::ec2_session;
 use crate::aws;
 use crate::cli::{GlobalArgs, TerminateArgs};
@@ -11,6 +9,7 @@ use crate::error::{Error, Kind, Result};
 use crate::ui;
 
 pub fn run(global: &GlobalArgs, args: TerminateArgs) -> Result<i32> {
+    let timeout = super::wait_timeout(&args.wait_args)?;
     let (_, ec2) = ec2_session(global, &args.session)?;
     let found = aws::block_on(ec2.describe(&args.ids, false))??;
     for id in &args.ids {
@@ -30,7 +29,6 @@ pub fn run(global: &GlobalArgs, args: TerminateArgs) -> Result<i32> {
         ui::note("nothing terminated");
         return Err(Error::new(Kind::Declined, "nothing terminated"));
     }
-    let timeout = Duration::from_secs(args.wait_args.timeout);
     let outcome = aws::block_on(async {
         let mut ctrl_c = CtrlC::watch()?;
         ec2.terminate(&args.ids).await?;

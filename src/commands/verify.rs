@@ -1,8 +1,6 @@
 //! `awsmfa verify`: the manual recipe's pre-test and post-test, by EC2 dry run: long-term
 //! keys must be denied, the MFA session allowed; optionally a real launch (and terminate).
 
-use std::time::Duration;
-
 use super::{ec2_for, print, region, request, settings};
 use crate::aws::{self, ClientSpec, Retries, Signer};
 use crate::cli::{GlobalArgs, VerifyArgs};
@@ -33,6 +31,7 @@ impl Report {
 }
 
 pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
+    let timeout = super::wait_timeout(&args.wait)?;
     let settings = settings(global, &args.session)?;
     let keys = settings.keys()?;
     let spec = super::launch_spec(&settings, &args.instance, 1, vec![("Name".into(), "awsmfa-verify".into())])?;
@@ -105,7 +104,6 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
 
     // 4. The real launch, as the how-to does.
     if args.launch {
-        let timeout = Duration::from_secs(args.wait.timeout);
         let result = aws::block_on(async {
             let mut ctrl_c = ec2::CtrlC::watch()?;
             let launched = ec2.launch(&spec).await?;

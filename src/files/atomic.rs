@@ -81,8 +81,10 @@ fn check_replaceable(target: &Path, shown: &Path, links: Links) -> Result<Option
     } else {
         "a device, FIFO or socket"
     };
-    Err(Error::config(format!("refusing to write {}: it is {what}, not a regular file", shown.display()))
-        .hint("point awsmfa at a regular file (e.g. unset AWS_SHARED_CREDENTIALS_FILE), or write to another path"))
+    let word = crate::error::shell_word(shown);
+    Err(Error::config(format!("refusing to write {}: it is {what}, not a regular file", shown.display())).hint(
+        format!("move it out of the way (`mv {word} {word}.moved`), or point awsmfa at another path (for the AWS files: AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE)"),
+    ))
 }
 
 /// Checks, before any work that cannot be undone (an MFA code spent), that `path` can be

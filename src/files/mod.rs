@@ -41,7 +41,7 @@ pub fn edit_ini(path: &Path, edit: impl FnOnce(&str) -> Result<Option<String>>) 
         atomic::ensure_dir(dir, 0o700)?;
     }
     let _lock = lock::acquire(&lock::beside(&target), lock::wait(), || {})?;
-    let old = read::user_file(path)?.map(|f| f.text).unwrap_or_default();
+    let old = read::user_file(path, read::AWS_FILE_LIMIT)?.map(|f| f.text).unwrap_or_default();
     let Some(new) = edit(&old)? else { return Ok(false) };
     atomic::write(path, new.as_bytes(), 0o600, atomic::Links::Follow)?;
     Ok(true)

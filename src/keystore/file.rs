@@ -120,17 +120,7 @@ fn check_dir(path: &std::path::Path) -> Result<()> {
 fn read_file(options: &Options) -> Result<Option<Vec<u8>>> {
     let path = file_of(options)?;
     check_dir(path)?;
-    match read::private_file("the file keystore", path, LIMIT)? {
-        read::Private::Missing => Ok(None),
-        read::Private::Bytes(bytes) => Ok(Some(bytes)),
-        read::Private::Unusable(why) => {
-            let why = why.replace("ignoring", "refusing to use").replace(" (it will be replaced)", "");
-            Err(Error::config(why).hint(format!(
-                "make it a regular file of yours, mode 0600 (`chmod 600 {}`), or point AWSMFA_KEYSTORE_FILE elsewhere",
-                path.display()
-            )))
-        }
-    }
+    read::key_file("the file keystore", path, LIMIT)
 }
 
 /// The file's contents; None when there is no file yet.

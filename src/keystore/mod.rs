@@ -109,6 +109,8 @@ pub struct Keystore<'a> {
 
 impl<'a> Keystore<'a> {
     pub fn new(backend: Backend, options: &'a Options) -> Self {
+        // Whatever is done with it next brings a secret (and the passphrase) into memory.
+        crate::platform::make_undumpable();
         Keystore { backend, options }
     }
 

@@ -44,10 +44,12 @@ fn line(format: Format, name: &str, value: &str) -> Result<String> {
         return Err(unsafe_value(name, "it contains a control character (a newline would inject lines)"));
     }
     let plain = plain(value);
+    // `env` and `env-no-export` are read by zsh too, which expands more than sh does.
+    let sh_plain = plain && !zsh_expands(value);
     Ok(match format {
-        Format::Env if plain => format!("export {name}={value}\n"),
+        Format::Env if sh_plain => format!("export {name}={value}\n"),
         Format::Env => format!("export {name}={}\n", posix_quote(value)),
-        Format::EnvNoExport if plain => format!("{name}={value}\n"),
+        Format::EnvNoExport if sh_plain => format!("{name}={value}\n"),
         Format::EnvNoExport => format!("{name}={}\n", posix_quote(value)),
         Format::Fish if plain => format!("set -gx {name} \"{value}\"\n"),
         Format::Fish => format!("set -gx {name} '{}'\n", value.replace('\\', "\\\\").replace('\'', "\\'")),
@@ -73,6 +75,14 @@ fn line(format: Format, name: &str, value: &str) -> Result<String> {
         Format::Dotenv => return Err(unsafe_value(name, "dotenv readers disagree on how to quote it")),
         Format::Json => unreachable!("json is not line-based"),
     })
+}
+
+/// zsh replaces an unquoted `=cmd` with the command's path (its EQUALS option, on by
+/// default): at the start of a word, and in an assignment's value after every `:` as well
+/// (values are PATH-like lists there). `X==ls` sets X to `/usr/bin/ls`, and `X==nothing`
+/// stops the `eval` with "nothing not found". Such values are quoted, which zsh leaves alone.
+fn zsh_expands(value: &str) -> bool {
+    value.starts_with('=') || value.contains(":=")
 }
 
 /// POSIX sh single quotes: nothing inside is special; a quote is closed, escaped, reopened.
@@ -238,6 +248,25 @@ mod tests {
                 assert_eq!(run("sh", &script).unwrap(), *value, "{format:?}");
             }
         }
+    }
+
+    #[test]
+    fn values_zsh_would_expand_are_quoted_so_zsh_reads_them_back_literally() {
+        // zsh is a test tool of the project (scripts/ensure-tools installs it).
+        assert!(run("zsh", "true").is_some(), "zsh is needed for this test: run scripts/ensure-tools");
+        for value in ["=ls", "=no-such-command", "a:=ls", "eu-west-1:=ls", "=", "x=ls"] {
+            let mut s = session();
+            s.session_token = Secret::new(value);
+            for format in [Format::Env, Format::EnvNoExport] {
+                let out = render(format, &s, Some(value)).unwrap();
+                let script = format!("{out}printf '%s|%s' \"$AWS_SESSION_TOKEN\" \"$AWS_REGION\"");
+                assert_eq!(run("zsh", &script).unwrap(), format!("{value}|{value}"), "{format:?}: {out}");
+                assert_eq!(run("sh", &script).unwrap(), format!("{value}|{value}"), "{format:?}: {out}");
+            }
+        }
+        // What the AWS CLI prints stays byte for byte the same: credential values never
+        // start with `=` (base64 pads at the end) and hold no `:=`.
+        assert!(render(Format::Env, &session(), None).unwrap().contains("export AWS_SESSION_TOKEN=T0K==\n"));
     }
 
     #[test]

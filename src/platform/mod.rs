@@ -13,6 +13,7 @@
 //! | a program run with a time limit (`doctor`) | its own process group, killed whole | the program alone is killed |
 //! | home | `HOME` | `HOME`, `USERPROFILE`, `HOMEDRIVE`+`HOMEPATH` (the SDKs' order) |
 //! | default `env` format | POSIX shell | PowerShell |
+//! | core dumps | off (RLIMIT_CORE 0; Linux: not dumpable once a keystore is opened), children get theirs back | none written |
 
 #[cfg(unix)]
 mod unix;
@@ -37,6 +38,7 @@ pub enum Stop {
 pub fn shell(line: &str) -> std::process::Command {
     let mut command = std::process::Command::new(SHELL[0]);
     command.arg(SHELL[1]).arg(line);
+    for_child(&mut command);
     command
 }
 

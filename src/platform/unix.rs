@@ -104,6 +104,55 @@ pub fn terminal_output() -> Option<File> {
     OpenOptions::new().write(true).open("/dev/tty").ok()
 }
 
+/// The core-file size limit the process started with: its children get it back.
+static CORE_LIMIT: std::sync::OnceLock<libc::rlimit> = std::sync::OnceLock::new();
+
+/// Keeps this process's memory (long-term keys, a session, the keystore passphrase, a TOTP
+/// seed) out of core files: the soft RLIMIT_CORE goes to 0 for the whole run, first thing
+/// in `main`, since a crash can come at any point (the hard limit stays, so a child can have
+/// its own back: `for_child`). systemd-coredump and apport honour the limit too. Unlike
+/// `make_undumpable` it costs nothing: debuggers, `strace` and /proc work as before.
+pub fn forbid_core_files() {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit with a valid resource and a pointer to a local struct.
+    if unsafe { libc::getrlimit(libc::RLIMIT_CORE, &mut limit) } == 0 {
+        let _ = CORE_LIMIT.set(limit);
+        let none = libc::rlimit { rlim_cur: 0, rlim_max: limit.rlim_max };
+        // SAFETY: as above.
+        unsafe { libc::setrlimit(libc::RLIMIT_CORE, &none) };
+    }
+}
+
+/// On Linux, makes the process non-dumpable (PR_SET_DUMPABLE 0): no core even where a core
+/// handler ignores RLIMIT_CORE, and no ptrace attach, /proc/PID/mem, environ or fd of it
+/// for the user's other processes. Called only when a keystore is opened (the moment a
+/// decrypted secret and the passphrase come into memory), not at start: it also stops an
+/// unprivileged `strace` from reading the process's memory, and `scripts/bench-keys`
+/// checks with strace that the cached path (which opens no keystore) opens no keystore
+/// file. `execve` makes a child dumpable again. Elsewhere a no-op.
+pub fn make_undumpable() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl(PR_SET_DUMPABLE, 0) takes no pointers and only changes this process.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+}
+
+/// Gives a command awsmfa starts (the user's, under `exec`; `mfa_process`) the core limit
+/// the user had, not awsmfa's 0.
+pub fn for_child(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    let Some(limit) = CORE_LIMIT.get().copied() else { return };
+    // SAFETY: the closure runs between fork and exec and calls only setrlimit, which is
+    // async-signal-safe, on a copied struct.
+    unsafe {
+        command.pre_exec(move || {
+            libc::setrlimit(libc::RLIMIT_CORE, &limit);
+            Ok(())
+        });
+    }
+}
+
 /// The system's shell and its "run this line" flag, for `mfa_process`.
 pub const SHELL: [&str; 2] = ["sh", "-c"];
 
@@ -111,6 +160,7 @@ pub const SHELL: [&str; 2] = ["sh", "-c"];
 /// command's). Returns only if that failed.
 pub fn exec(command: &mut Command) -> io::Error {
     use std::os::unix::process::CommandExt;
+    for_child(command);
     command.exec()
 }
 

@@ -85,6 +85,17 @@ pub fn terminal_output() -> Option<File> {
 /// The system's shell and its "run this line" flag, for `mfa_process`.
 pub const SHELL: [&str; 2] = ["cmd", "/C"];
 
+/// Unix keeps secrets out of core files here; Windows writes no core file of its own
+/// (Windows Error Reporting's local dumps are off unless an administrator turns them on).
+pub fn forbid_core_files() {}
+
+/// A no-op: Windows has no dumpable flag (another process of the user needs
+/// PROCESS_VM_READ, which the user's own processes have).
+pub fn make_undumpable() {}
+
+/// A no-op: awsmfa changes no limit a child could inherit.
+pub fn for_child(_command: &mut Command) {}
+
 /// No exec on Windows: run the command, wait, and end awsmfa with its exit code. Ctrl-C
 /// reaches both (one console): awsmfa ignores it and lets the command decide.
 pub fn exec(command: &mut Command) -> io::Error {

@@ -161,6 +161,13 @@ impl SessionCache {
         })
     }
 
+    /// Checks, before a code is spent, that a session for `key` can be stored: nothing but
+    /// a regular file (or nothing, or a link of ours to replace) where it goes.
+    pub fn check_storable(&self, key: &CacheKey) -> Result<()> {
+        self.ensure_dir()?;
+        atomic::check_writable(&self.path(key), Links::Replace, false)
+    }
+
     pub fn store(&self, key: &CacheKey, serial: &str, session: &Session) -> Result<()> {
         self.ensure_dir()?;
         let record = Record {

@@ -43,7 +43,8 @@ impl Provider for Cached<'_> {
             ui::trace("using the cached session");
             return Ok(found(c));
         }
-        cache.ensure_dir()?;
+        // A directory or FIFO where the session goes is found now, not after STS took a code.
+        cache.check_storable(key)?;
         let mut waited = false;
         let _lock = lock::acquire(&cache.lock_path(key), self.settings.lock_timeout, || {
             waited = true;

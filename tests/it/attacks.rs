@@ -337,6 +337,66 @@ fn save_json_never_follows_another_users_link_in_a_shared_directory_nor_writes_t
 }
 
 #[test]
+fn a_file_keystore_that_cannot_be_used_gets_a_hint_that_applies_and_never_one_that_deletes_it() {
+    let w = World::new();
+    w.config(&format!(
+        "[default]\nmfa_serial = {}\nawsmfa_keystore = file\nawsmfa_key_id = {}\n",
+        w.user.serial, w.user.access_key_id
+    ));
+    let keystore = w.path(".aws/awsmfa-keys.age");
+    let elsewhere = w.path("my keys.age");
+    std::fs::write(&elsewhere, "age-encryption.org/v1\n").unwrap();
+    std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o600)).unwrap();
+    symlink(&elsewhere, &keystore).unwrap();
+    let login = || {
+        let out =
+            w.awsmfa().args(["login", "--code", "123456"]).env("AWSMFA_KEYSTORE_PASSPHRASE", "pass").output().unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let said = login();
+    assert!(said.contains("it is a symlink"), "{said}");
+    assert!(!said.contains("chmod"), "chmod would change the link's target, not the link: {said}");
+    assert!(said.contains(&format!("mv '{}' {}", elsewhere.display(), keystore.display())), "{said}");
+    if is_root() {
+        std::fs::remove_file(&keystore).unwrap();
+        std::fs::copy(&elsewhere, &keystore).unwrap();
+        std::os::unix::fs::chown(&keystore, Some(65534), None).unwrap();
+        let said = login();
+        assert!(said.contains("belongs to uid 65534"), "{said}");
+        assert!(!said.contains("rm "), "the keystore may be the only copy of the keys: {said}");
+        assert!(said.contains("do not delete it"), "{said}");
+    }
+    assert_eq!(w.sts_calls(), 0);
+}
+
+#[test]
+fn a_policy_name_iam_would_refuse_is_refused_before_any_call() {
+    let w = World::new();
+    w.standard_profile();
+    for (flag, value) in [
+        ("--name", "awsmfa\nerror: forged line"),
+        ("--name", ""),
+        ("--name", &"p".repeat(129)),
+        ("--name", "no spaces"),
+        ("--user", "alice\nbob"),
+        ("--group", "a/b"),
+    ] {
+        let target = if flag == "--group" { ["--group", "devs"] } else { ["--user", "alice"] };
+        let mut cmd = w.awsmfa();
+        cmd.args(["policy", "--apply", "--dry-run"]);
+        if flag != target[0] {
+            cmd.args(target);
+        }
+        let out = cmd.args([flag, value]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{flag} {value:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 2, "one error line and one hint: {stderr}");
+        assert!(stderr.contains("[A-Za-z0-9+=,.@_-]"), "{stderr}");
+    }
+}
+
+#[test]
 fn a_cache_directory_others_can_write_to_is_refused_and_never_chmod_ed() {
     let w = World::new();
     w.standard_profile();
@@ -403,6 +463,47 @@ fn env_output_runs_nothing_under_eval_whatever_the_region_says() {
             }
         }
     }
+}
+
+#[test]
+fn a_running_awsmfa_writes_no_core_file_and_its_children_keep_the_users_limit() {
+    let mut hard = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_CORE, &mut hard) }, 0);
+    if hard.rlim_max == 0 && !is_root() {
+        eprintln!("skipped: core files are off for this user already (hard limit 0)");
+        return;
+    }
+    let w = World::new();
+    w.credentials("");
+    // The code source runs while awsmfa waits for it (keys loaded, about to sign): it looks
+    // at awsmfa's limits ($PPID) and its own.
+    let mfa_process = format!(
+        "grep '^Max core' /proc/$PPID/limits > {parent}; grep '^Max core' /proc/self/limits > {child}; {python} {fixture} totp {seed}",
+        parent = w.path("parent").display(),
+        child = w.path("child").display(),
+        python = common::python(),
+        fixture = common::repo().join("tests/emulator/fixture.py").display(),
+        seed = w.user.seed,
+    );
+    w.config(&format!("[default]\nmfa_serial = {}\nmfa_process = {mfa_process}\n", w.user.serial));
+    let mut cmd = w.command(assert_cmd::cargo::cargo_bin("awsmfa").to_str().unwrap());
+    cmd.arg("login").stdin(Stdio::null());
+    // The user's own limit: core files of any size (awsmfa must lower it for itself alone).
+    let user_limit = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_CORE, &user_limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let soft = |file: &str| read(&w.path(file)).split_whitespace().nth(4).unwrap_or_default().to_string();
+    assert_eq!(soft("parent"), "0", "awsmfa's own core limit: {}", read(&w.path("parent")));
+    assert_eq!(soft("child"), "unlimited", "the code source's: {}", read(&w.path("child")));
 }
 
 #[test]
@@ -642,6 +743,36 @@ fn a_fifo_or_an_endless_device_as_config_is_refused_without_hanging() {
 }
 
 #[test]
+fn a_fifo_or_a_directory_in_place_of_the_session_cache_is_found_before_a_code_is_spent() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
+    let session = cache_file(&w, "session-");
+    std::fs::remove_file(&session).unwrap();
+    mkfifo(&session);
+    let code = w.code(1);
+    for force in [false, true, false] {
+        let mut cmd = w.awsmfa();
+        cmd.args(["login", "--code", &code]);
+        if force {
+            cmd.arg("--force");
+        }
+        cmd.timeout(Duration::from_secs(20))
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains("not a regular file").and(predicate::str::contains("mv ")));
+        if force {
+            std::fs::remove_file(&session).unwrap();
+            std::fs::create_dir(&session).unwrap();
+        }
+    }
+    assert!(std::fs::metadata(&session).unwrap().is_dir(), "the user's directory is left alone");
+    assert_eq!(w.sts_calls(), 1, "no code was sent after the first login");
+    std::fs::remove_dir(&session).unwrap();
+    w.awsmfa().args(["login", "--code", &code]).assert().success();
+}
+
+#[test]
 fn a_huge_cache_file_is_not_read_whole() {
     let w = World::new();
     w.standard_profile();
@@ -662,6 +793,54 @@ fn a_huge_cache_file_is_not_read_whole() {
     assert_eq!(libc::WEXITSTATUS(status), 0);
     assert!(usage.ru_maxrss < 100 * 1024, "peak memory {} KiB: the file was read whole", usage.ru_maxrss);
     assert!(std::fs::metadata(&session).unwrap().len() < 4096, "replaced by a fresh record");
+}
+
+/// Runs `awsmfa args` in `w` to its end; its exit code and peak memory (KiB), from wait4.
+fn exit_and_peak_memory(w: &World, args: &[&str]) -> (i32, i64) {
+    // Reaped with wait4 below, for its resource usage.
+    #[allow(clippy::zombie_processes)]
+    let child = w
+        .command(assert_cmd::cargo::cargo_bin("awsmfa").to_str().unwrap())
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) }, child.id() as i32);
+    (libc::WEXITSTATUS(status), usage.ru_maxrss)
+}
+
+#[test]
+fn a_huge_credentials_file_is_refused_unread_and_the_largest_accepted_costs_bounded_memory() {
+    let w = World::new();
+    w.standard_profile();
+    // Tiny sections are what the SDK's parser pays the most memory for, per byte.
+    let sections = |bytes: usize| {
+        let mut text = read(&w.path(".aws/credentials"));
+        let mut i = 0;
+        while text.len() < bytes - 16 {
+            text.push_str(&format!("[s{i}]\n"));
+            i += 1;
+        }
+        std::fs::write(w.path(".aws/credentials"), text).unwrap();
+    };
+    sections(9 << 20);
+    w.awsmfa().arg("status").assert().code(3).stderr(
+        predicate::str::contains("is larger than 1 MiB").and(predicate::str::contains("AWS_SHARED_CREDENTIALS_FILE")),
+    );
+    for args in [&["status"][..], &["keys", "import", "default", "--keystore", "file"]] {
+        let (code, peak) = exit_and_peak_memory(&w, args);
+        assert_eq!(code, 3, "{args:?}");
+        assert!(peak < 64 * 1024, "{args:?}: peak memory {peak} KiB for a file it refuses");
+    }
+    w.standard_profile();
+    sections(1 << 20);
+    let (code, peak) = exit_and_peak_memory(&w, &["status"]);
+    assert_eq!(code, 0);
+    assert!(peak < 256 * 1024, "peak memory {peak} KiB for the largest file awsmfa reads");
+    assert_eq!(w.sts_calls(), 0);
 }
 
 /// A TCP endpoint that accepts connections and never answers.
@@ -750,6 +929,76 @@ fn a_malformed_code_flag_is_an_error_even_with_a_valid_session() {
     w.standard_profile();
     w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
     w.awsmfa().args(["login", "--code", "12"]).assert().code(3).stderr(predicate::str::contains("not 6 digits"));
+}
+
+/// Rewrites the expiry of the cached session (an expired one, for the tests of margins).
+fn expire_cached_session(w: &World) {
+    let path = cache_file(w, "session-");
+    let mut record: serde_json::Value = serde_json::from_str(&read(&path)).unwrap();
+    record["expiration"] = "2020-01-01T00:00:00+00:00".into();
+    std::fs::write(&path, serde_json::to_vec(&record).unwrap()).unwrap();
+}
+
+#[test]
+fn a_min_ttl_too_large_for_the_clock_never_hands_out_an_expired_session() {
+    let w = World::new();
+    w.standard_profile();
+    w.awsmfa().args(["login", "--code", &w.code(0), "--duration", "15m"]).assert().success();
+    expire_cached_session(&w);
+    let huge = "9223372036854775808";
+    for (args, env) in [(vec!["--min-ttl", huge], None), (vec![], Some(("AWSMFA_MIN_TTL", huge)))] {
+        let mut cmd = w.awsmfa();
+        cmd.arg("env").args(&args).envs(env);
+        cmd.assert()
+            .code(3)
+            .stdout("")
+            .stderr(predicate::str::contains("out of range").and(predicate::str::contains("from 0s to 36h")));
+    }
+    let mut status = w.awsmfa();
+    status.args(["status", "--check", "--min-ttl", "99999999999999999999h"]);
+    status.assert().code(3).stderr(predicate::str::contains("from 0s to 36h"));
+    // Every other duration a user types is range-checked too, before a code is spent.
+    let code = w.code(1);
+    for args in [
+        vec!["launch", "--image-id", "ami-12345678", "--timeout", huge],
+        vec!["terminate", "i-0123456789abcdef0", "--yes", "--timeout", huge],
+        vec!["verify", "--image-id", "ami-12345678", "--timeout", "0"],
+        vec!["keys", "rotate", "--wait", huge],
+    ] {
+        w.awsmfa()
+            .args(&args)
+            .args(["--code", &code])
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains("out of range"));
+    }
+    assert_eq!(w.sts_calls(), 1, "only the first login reached STS");
+}
+
+#[test]
+fn variables_that_are_not_utf8_are_refused_not_taken_for_unset() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let w = World::new();
+    w.standard_profile();
+    let code = w.code(0);
+    let secret = b"not-utf8-\xff-secret-value";
+    let home = [w.home.path().as_os_str().as_bytes(), b"/\xff"].concat();
+    for (name, value) in [
+        ("AWS_PROFILE", &b"work\xff"[..]),
+        ("AWS_CONFIG_FILE", &b"/tmp/config\xff"[..]),
+        ("HOME", &home[..]),
+        ("AWSMFA_CACHE_DIR", &b"/tmp/cache\xff"[..]),
+        ("AWS_SECRET_ACCESS_KEY", &secret[..]),
+    ] {
+        let out = w.awsmfa().args(["login", "--code", &code]).env(name, OsStr::from_bytes(value)).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{name}: {stderr}");
+        assert!(stderr.contains(&format!("{name} is not valid UTF-8")), "{name}: {stderr}");
+        assert!(!stderr.contains("secret-value"), "the secret is never shown: {stderr}");
+    }
+    w.awsmfa().args(["keys", "list"]).env("AWS_PROFILE", OsStr::from_bytes(b"w\xff")).assert().code(3);
+    assert_eq!(w.sts_calls(), 0, "no code was spent on the wrong profile");
 }
 
 #[test]

@@ -270,6 +270,25 @@ fn policy_apply_will_not_lock_out_a_caller_without_mfa() {
     assert_eq!(user_policies(&w.user.name), serde_json::json!({}));
 }
 
+#[test]
+fn policy_apply_will_not_lock_out_a_caller_named_in_other_letter_case() {
+    // IAM user and group names are case-insensitive: ALICE-… is alice-….
+    let w = World::with_fixture(&["--no-mfa", "--policy", "none"]);
+    w.credentials("");
+    let group = format!("devs-{}", w.user.name);
+    fixture_json(&["group", "--endpoint", endpoint(), &group, "--member", &w.user.name]);
+    let (user, group) = (w.user.name.to_uppercase(), group.to_uppercase());
+    for target in [["--user", user.as_str()], ["--group", group.as_str()]] {
+        w.awsmfa()
+            .args(["policy", "--apply", "--dry-run"])
+            .args(target)
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains("refusing to apply").and(predicate::str::contains("it covers you")));
+    }
+    assert_eq!(user_policies(&w.user.name), serde_json::json!({}));
+}
+
 /// `doctor --json` as {check: status}, and the exit code.
 fn doctor(w: &World, extra: &[&str], env: &[(&str, &str)]) -> (std::collections::BTreeMap<String, String>, i32, Value) {
     let mut cmd = w.awsmfa();
