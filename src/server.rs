@@ -282,6 +282,22 @@ fn error_body(code: &str, message: &str) -> String {
     serde_json::json!({ "Code": code, "Message": message }).to_string()
 }
 
+/// A server about to serve: its listener, and the endpoint its clients are given.
+pub struct Started {
+    pub listener: tokio::net::TcpListener,
+    /// Where it listens (for `0.0.0.0`, every interface; the endpoint's URL is loopback's).
+    pub address: SocketAddr,
+    pub endpoint: Endpoint,
+}
+
+/// Binds `addr` and makes the endpoint's token: how `serve` and `exec --server` both start.
+pub async fn start(addr: SocketAddr) -> Result<Started> {
+    let listener = bind(addr).await?;
+    let address = listener.local_addr().map_err(|e| Error::unexpected(format!("the server has no address: {e}")))?;
+    let endpoint = Endpoint { url: url(address), token: new_token()? };
+    Ok(Started { listener, address, endpoint })
+}
+
 /// Binds `addr`. Anything but loopback is warned about, since the token then travels the
 /// network in clear text, and so is an address whose URL the SDKs would refuse.
 pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {

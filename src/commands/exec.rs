@@ -128,24 +128,17 @@ fn with_server(settings: Settings, request: Request, args: &ExecArgs) -> Result<
     let (child_pid, forward_to) = tokio::sync::oneshot::channel::<u32>();
     let server_thread = std::thread::spawn(move || {
         let _ = aws::block_on(async move {
-            let listener = match server::bind(([127, 0, 0, 1], 0).into()).await {
-                Ok(listener) => listener,
+            let server::Started { listener, endpoint, .. } = match server::start(([127, 0, 0, 1], 0).into()).await {
+                Ok(started) => started,
                 Err(e) => return ready.send(Err(e)).ok(),
-            };
-            let token = match server::new_token() {
-                Ok(token) => token,
-                Err(e) => return ready.send(Err(e)).ok(),
-            };
-            let url = match listener.local_addr() {
-                Ok(address) => server::url(address),
-                Err(e) => return ready.send(Err(Error::unexpected(format!("the server has no address: {e}")))).ok(),
             };
             // Caught before the command starts: a SIGTERM at any moment reaches it.
             let signals = match Signals::watch() {
                 Ok(signals) => signals,
                 Err(e) => return ready.send(Err(e)).ok(),
             };
-            ready.send(Ok(Endpoint { url, token: token.clone() })).ok()?;
+            let token = endpoint.token.clone();
+            ready.send(Ok(endpoint)).ok()?;
             tokio::select! {
                 _ = server::serve(listener, token, source, margin, async { let _ = stopped.await; }) => {}
                 _ = signals.forward(forward_to) => {}

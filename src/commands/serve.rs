@@ -10,7 +10,7 @@ use crate::cli::{GlobalArgs, ServeArgs};
 use crate::error::Result;
 use crate::output;
 use crate::profile::PreferredCredentials;
-use crate::server::{self, Endpoint};
+use crate::server;
 use crate::session;
 use crate::ui;
 
@@ -23,9 +23,7 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> Result<i32> {
     let preferred = settings.preferred_over_endpoint.clone();
     let source = credential_source(Arc::new(settings), request);
     aws::block_on(async move {
-        let listener = server::bind(args.listen).await?;
-        let address = listener.local_addr().map_err(|e| crate::error::Error::unexpected(e.to_string()))?;
-        let endpoint = Endpoint { url: server::url(address), token: server::new_token()? };
+        let server::Started { listener, address, endpoint } = server::start(args.listen).await?;
         print(output::render_variables(args.format, &endpoint.variables())?.as_bytes())?;
         if let Some(preferred) = preferred {
             warn_preferred(&preferred);
