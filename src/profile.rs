@@ -84,6 +84,7 @@ const VARIABLES: &[(&str, bool)] = &[
     ("SENZING_AWS_KEYPAIR", false),
     ("AWSMFA_PROFILE", false),
     ("AWSMFA_CACHE_DIR", false),
+    ("AWS_LOGIN_CACHE_DIRECTORY", false),
     ("AWSMFA_MIN_TTL", false),
     ("AWSMFA_LOCK_TIMEOUT", false),
     ("AWSMFA_POLL_SECONDS", false),
@@ -187,6 +188,10 @@ pub struct Settings {
     /// Where `keys add` / `keys import` put keys: AWSMFA_KEYSTORE, else the default.
     pub keystore_default: Sourced<Backend>,
     keys: std::result::Result<LongTermKeys, KeyProblem>,
+    /// The base profile's `login_session`: a console sign-in session instead of keys.
+    pub login_session: Option<Sourced<String>>,
+    /// Where console sign-in sessions live (AWS_LOGIN_CACHE_DIRECTORY).
+    pub login_cache: Option<PathBuf>,
     files: AwsFiles,
     /// Why the AWS files must not be taken commands from (another user's, or others can
     /// write to them); None when they may.
@@ -225,6 +230,9 @@ pub struct Paths {
     pub cache_dir: PathBuf,
     /// The file keystore (AWSMFA_KEYSTORE_FILE); None without HOME to put it in.
     pub keystore: Option<PathBuf>,
+    /// Where console sign-in sessions live (AWS_LOGIN_CACHE_DIRECTORY, as the AWS CLI
+    /// has it); None without HOME to put them in.
+    pub login_cache: Option<PathBuf>,
 }
 
 /// The files' paths from the variables, `~/` expanded as the AWS SDKs do, else under HOME.
@@ -245,6 +253,7 @@ pub fn locate(env: &Environment) -> Result<Paths> {
         credentials: path("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials")?,
         cache_dir: path("AWSMFA_CACHE_DIR", ".aws/awsmfa")?,
         keystore: path("AWSMFA_KEYSTORE_FILE", ".aws/awsmfa-keys.age").ok(),
+        login_cache: path("AWS_LOGIN_CACHE_DIRECTORY", ".aws/login/cache").ok(),
     })
 }
 
@@ -448,6 +457,8 @@ impl Settings {
                 None => Sourced::new(Backend::default_for(env.get("DBUS_SESSION_BUS_ADDRESS").is_some()), "the default"),
             },
             keys: Err(KeyProblem::Incomplete(None)),
+            login_session: None,
+            login_cache: paths.login_cache.clone(),
             files,
             commands_untrusted: None,
         };
@@ -519,6 +530,9 @@ impl Settings {
         }
         settings.keystore.lock_timeout = settings.lock_timeout;
         settings.keys = settings.find_keys(env);
+        // A console sign-in session (`aws login`) as the base of the chain, as aws-config takes
+        // it: before the profile's static keys.
+        settings.login_session = settings.value_in(&settings.base_profile.clone(), "login_session");
         Ok(settings)
     }
 
@@ -859,7 +873,7 @@ impl Settings {
 }
 
 /// The services awsmfa calls.
-const SERVICES: [&str; 3] = ["sts", "iam", "ec2"];
+const SERVICES: [&str; 4] = ["sts", "iam", "ec2", "signin"];
 
 /// How long a process waits for another's login by default (AWSMFA_LOCK_TIMEOUT).
 const DEFAULT_LOCK_TIMEOUT: u64 = crate::files::lock::DEFAULT_WAIT.as_secs();
@@ -1226,7 +1240,13 @@ mod tests {
         ]);
         assert_eq!(
             locate(&env).unwrap(),
-            Paths { config: "/c".into(), credentials: "/k".into(), cache_dir: "/cache".into(), keystore: None }
+            Paths {
+                config: "/c".into(),
+                credentials: "/k".into(),
+                cache_dir: "/cache".into(),
+                keystore: None,
+                login_cache: None
+            }
         );
     }
 }

@@ -249,7 +249,10 @@ impl Client {
     where
         O: std::fmt::Debug + Send + Sync + 'static,
     {
-        let (credentials, region, url) = (self.spec.credentials.clone(), self.spec.region.clone(), self.url.clone());
+        let Some(credentials) = self.spec.credentials.clone() else {
+            return Err(SdkError::construction_failure("EC2 calls are signed: no credentials were given"));
+        };
+        let (region, url) = (self.spec.region.clone(), self.url.clone());
         let mut builder = Operation::builder()
             .service_name("ec2")
             .operation_name(action)

@@ -5,6 +5,7 @@
 
 pub mod ec2;
 pub mod iam;
+pub mod signin;
 pub mod sts;
 
 /// What AWS answered: the value, or its refusal (or no answer) for the caller to explain.
@@ -31,11 +32,14 @@ pub const FALLBACK_REGION: &str = "us-east-1";
 pub enum Signer<'a> {
     LongTerm(&'a LongTermKeys),
     Session(&'a Session),
+    /// Nothing: AWS Sign-In's token endpoint takes no signature.
+    Unsigned,
 }
 
 impl Signer<'_> {
-    fn credentials(&self) -> Result<Credentials> {
-        Ok(match self {
+    fn credentials(&self) -> Result<Option<Credentials>> {
+        Ok(Some(match self {
+            Signer::Unsigned => return Ok(None),
             Signer::LongTerm(k) => Credentials::new(&k.access_key_id, k.secret()?.expose(), None, None, "awsmfa"),
             Signer::Session(s) => Credentials::new(
                 &s.access_key_id,
@@ -44,7 +48,7 @@ impl Signer<'_> {
                 None,
                 "awsmfa",
             ),
-        })
+        }))
     }
 }
 
@@ -69,7 +73,7 @@ static LIMITS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 pub struct ClientSpec {
     region: String,
     endpoint: Option<String>,
-    credentials: Credentials,
+    credentials: Option<Credentials>,
     retries: Retries,
     timeouts: TimeoutConfig,
     /// The HTTPS client: rustls with ring, trusting the system's roots or, when one is
@@ -103,7 +107,7 @@ impl ClientSpec {
 
     /// Whether it signs with a session (temporary credentials).
     pub fn is_session(&self) -> bool {
-        self.credentials.session_token().is_some()
+        self.credentials.as_ref().is_some_and(|c| c.session_token().is_some())
     }
 
     /// Where the calls go, for messages: the endpoint override, or AWS's regional name.
@@ -125,6 +129,10 @@ impl ClientSpec {
     fn iam(&self) -> aws_sdk_iam::Client {
         client!(aws_sdk_iam, self)
     }
+
+    fn signin(&self) -> aws_sdk_signin::Client {
+        client!(aws_sdk_signin, self)
+    }
 }
 
 /// One client of service crate `$sdk`: each crate has its own (identical) config types.
@@ -134,11 +142,13 @@ macro_rules! client {
         let mut b = $sdk::Config::builder()
             .behavior_version($sdk::config::BehaviorVersion::latest())
             .region($sdk::config::Region::new(spec.region.clone()))
-            .credentials_provider(spec.credentials.clone())
             .retry_config(spec.retry_config())
             .timeout_config(spec.timeouts.clone());
         if let Some(url) = &spec.endpoint {
             b = b.endpoint_url(url);
+        }
+        if let Some(credentials) = &spec.credentials {
+            b = b.credentials_provider(credentials.clone());
         }
         b = b.http_client(spec.http_client.clone());
         $sdk::Client::from_conf(b.build())

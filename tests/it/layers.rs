@@ -16,6 +16,7 @@ const LAYERS: &[&str] = &[
     "session",
     "ec2",
     "mfa",
+    "login",
     "aws",
     "profile",
     "keystore",

@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::Error;
 
+pub mod term;
+
 static VERBOSE: AtomicBool = AtomicBool::new(false);
 
 pub fn set_verbose(on: bool) {

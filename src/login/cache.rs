@@ -1,0 +1,217 @@
+//! The AWS CLI's file of a console sign-in session: `<dir>/<sha256 of the session ARN>.json`
+//! in `~/.aws/login/cache` (AWS_LOGIN_CACHE_DIRECTORY), holding the session's credentials,
+//! its refresh token and its DPoP key. awsmfa reads and writes exactly the AWS CLI's layout
+//! (`json.dumps` of botocore's dict: the same keys, order and separators), so the AWS CLI v2,
+//! botocore, the JavaScript SDK and aws-config share one session with it. Written as
+//! awsmfa's own files are: atomically, 0600 from the first byte, never through a link.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::clock;
+use crate::credentials::{Secret, Session};
+use crate::error::{Error, Result};
+use crate::files::{atomic, read};
+
+/// A cache file is a few KB; anything larger is not one.
+const LIMIT: u64 = 64 << 10;
+
+/// The file of session `arn` in `dir`: the lowercase hex SHA-256 of the ARN, as every SDK
+/// names it.
+pub fn path(dir: &Path, arn: &str) -> PathBuf {
+    let digest = Sha256::digest(arn.trim().as_bytes());
+    dir.join(format!("{}.json", digest.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+}
+
+/// The file's contents, field for field.
+#[derive(Serialize, Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginToken {
+    pub access_token: AccessToken,
+    #[serde(default = "sigv4")]
+    pub token_type: String,
+    pub client_id: String,
+    pub refresh_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    pub dpop_key: String,
+}
+
+fn sigv4() -> String {
+    "aws_sigv4".into()
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessToken {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+    pub account_id: String,
+    /// `2025-11-19T12:15:00Z` as the AWS CLI writes it (the SDKs may add fractions).
+    pub expires_at: String,
+}
+
+impl LoginToken {
+    /// When the credentials end (None: the file's time is not one).
+    pub fn expires(&self) -> Option<OffsetDateTime> {
+        clock::parse_rfc3339(&self.access_token.expires_at)
+    }
+
+    /// The credentials as a session.
+    pub fn session(&self) -> Result<Session> {
+        let expiration = self
+            .expires()
+            .ok_or_else(|| Error::config(format!("expiresAt {:?} is not a time", self.access_token.expires_at)))?;
+        Ok(Session {
+            access_key_id: self.access_token.access_key_id.clone(),
+            secret_access_key: Secret::new(&self.access_token.secret_access_key),
+            session_token: Secret::new(&self.access_token.session_token),
+            expiration,
+        })
+    }
+
+    /// What the idToken says (not verified, as no SDK does: it names, it does not prove).
+    pub fn identity(&self) -> Option<IdToken> {
+        IdToken::parse(self.id_token.as_deref()?)
+    }
+}
+
+/// The claims of the sign-in's idToken awsmfa uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdToken {
+    /// The login session's ARN (`arn:aws:iam::ACCOUNT:user/NAME`).
+    pub subject: String,
+    /// When the sign-in happened (Unix seconds): a session refreshes for 12 hours from it.
+    pub issued_at: Option<i64>,
+}
+
+impl IdToken {
+    pub fn parse(jwt: &str) -> Option<IdToken> {
+        use base64::Engine;
+        let payload = jwt.split('.').nth(1)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+        let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        Some(IdToken { subject: claims["sub"].as_str()?.to_string(), issued_at: claims["iat"].as_i64() })
+    }
+
+    /// The account of the session's ARN.
+    pub fn account(&self) -> Option<&str> {
+        self.subject.split(':').nth(4).filter(|a| !a.is_empty())
+    }
+}
+
+/// What became of reading a session's file.
+pub enum Loaded {
+    Missing,
+    /// There, but not usable: why (a warning), and signing in again makes a new one.
+    Unusable(String),
+    Token(Box<LoginToken>),
+}
+
+/// Reads the file of session `arn` in `dir`.
+pub fn load(dir: &Path, arn: &str) -> Result<Loaded> {
+    let path = path(dir, arn);
+    Ok(match read::private_file("the console sign-in session", &path, LIMIT)? {
+        read::Private::Missing => Loaded::Missing,
+        read::Private::Unusable(why) => Loaded::Unusable(why),
+        read::Private::Bytes(bytes) => match serde_json::from_slice::<LoginToken>(&bytes) {
+            Ok(token) if token.expires().is_some() => Loaded::Token(Box::new(token)),
+            _ => Loaded::Unusable(format!("ignoring {}: it is not a console sign-in session", path.display())),
+        },
+    })
+}
+
+/// Writes the file of session `arn` in `dir` (made 0700 if missing).
+pub fn store(dir: &Path, arn: &str, token: &LoginToken) -> Result<PathBuf> {
+    read::check_private_dir_for(
+        dir,
+        "the console sign-in cache ",
+        "use a directory of your own (the default is ~/.aws/login/cache; AWS_LOGIN_CACHE_DIRECTORY overrides)",
+    )?;
+    atomic::ensure_dir(dir, 0o700)?;
+    let path = path(dir, arn);
+    atomic::write(&path, &python_json(token), 0o600, atomic::Links::Replace)?;
+    Ok(path)
+}
+
+/// The lock that serialises refreshes of one session, beside its file.
+pub fn lock_path(dir: &Path, arn: &str) -> PathBuf {
+    crate::files::lock::beside(&path(dir, arn))
+}
+
+/// JSON as Python's `json.dumps` writes it (`", "` and `": "`), the bytes the AWS CLI writes.
+fn python_json(token: &LoginToken) -> Vec<u8> {
+    struct PythonStyle;
+    impl serde_json::ser::Formatter for PythonStyle {
+        fn begin_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+            if first { Ok(()) } else { w.write_all(b", ") }
+        }
+        fn begin_object_key<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+            if first { Ok(()) } else { w.write_all(b", ") }
+        }
+        fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+            w.write_all(b": ")
+        }
+    }
+    let mut out = Vec::new();
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, PythonStyle);
+    token.serialize(&mut serializer).expect("a token serialises");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_is_named_by_the_sha256_of_the_session_as_every_sdk_names_it() {
+        let dir = Path::new("/c");
+        assert_eq!(
+            path(dir, "arn:aws:iam::0123456789012:user/Admin"),
+            dir.join("36db1d138ff460920374e4c3d8e01f53f9f73537e89c88d639f68393df0e2726.json")
+        );
+        assert_eq!(
+            path(dir, "arn:aws:sts::012345678910:assumed-role/Admin/admin"),
+            dir.join("4b0ba8f99f075c0633e122fd73346ce203a3faf18ea0310eb2d29df1bab2e255.json")
+        );
+    }
+
+    #[test]
+    fn the_layout_is_the_aws_clis_byte_for_byte() {
+        let token = LoginToken {
+            access_token: AccessToken {
+                access_key_id: "ASIAX".into(),
+                secret_access_key: "s".into(),
+                session_token: "t".into(),
+                account_id: "012345678901".into(),
+                expires_at: "2025-11-19T12:15:00Z".into(),
+            },
+            token_type: "aws_sigv4".into(),
+            client_id: "arn:aws:signin:::devtools/same-device".into(),
+            refresh_token: "r".into(),
+            id_token: Some("h.p.s".into()),
+            dpop_key: "-----BEGIN EC PRIVATE KEY-----\nK\n-----END EC PRIVATE KEY-----\n".into(),
+        };
+        // What Python's json.dumps makes of the same dict (botocore's save_token).
+        let python = r#"{"accessToken": {"accessKeyId": "ASIAX", "secretAccessKey": "s", "sessionToken": "t", "accountId": "012345678901", "expiresAt": "2025-11-19T12:15:00Z"}, "tokenType": "aws_sigv4", "clientId": "arn:aws:signin:::devtools/same-device", "refreshToken": "r", "idToken": "h.p.s", "dpopKey": "-----BEGIN EC PRIVATE KEY-----\nK\n-----END EC PRIVATE KEY-----\n"}"#;
+        assert_eq!(String::from_utf8(python_json(&token)).unwrap(), python);
+        let back: LoginToken = serde_json::from_str(python).unwrap();
+        assert_eq!(back.session().unwrap().expiration.unix_timestamp(), 1_763_554_500);
+    }
+
+    #[test]
+    fn the_id_token_names_the_session_and_when_it_began() {
+        use base64::Engine;
+        let claims = serde_json::json!({"sub": "arn:aws:iam::012345678901:user/alice", "iat": 1_700_000_000});
+        let jwt = format!("e30.{}.sig", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string()));
+        let id = IdToken::parse(&jwt).unwrap();
+        assert_eq!(id.subject, "arn:aws:iam::012345678901:user/alice");
+        assert_eq!(id.account(), Some("012345678901"));
+        assert_eq!(id.issued_at, Some(1_700_000_000));
+        assert_eq!(IdToken::parse("garbage"), None);
+    }
+}

@@ -1,0 +1,190 @@
+//! Console sign-in sessions (`aws login`, AWS CLI 2.32+): an IAM user or root signs in to
+//! the AWS console in a browser, with any MFA the console takes (passkeys and security keys
+//! included), and gets session credentials for 15 minutes at a time, refreshed for up to 12
+//! hours, with no long-term key on disk. The profile names the session (`login_session =
+//! ARN`); the session lives in the AWS CLI's cache file (`cache`), shared with the AWS CLI v2
+//! and the SDKs that read it.
+//!
+//! `sign_in` is the whole sign-in (`awsmfa login --console`): PKCE and the browser
+//! (`authorize`), the code exchanged with a DPoP proof (`dpop`, `aws::signin`), the file
+//! written and the profile pointed at it. `refresh` renews a session's credentials.
+
+pub mod authorize;
+pub mod cache;
+pub mod dpop;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::aws::{self, ClientSpec, Failure, Retries, Signer};
+use crate::clock;
+use crate::credentials::Secret;
+use crate::error::{Error, Kind, Result};
+use crate::profile::Settings;
+use crate::ui;
+
+use cache::{AccessToken, LoginToken};
+use dpop::DpopKey;
+
+/// How a session's sign-in begins.
+pub enum Flow {
+    /// The browser on this machine comes back to a loopback listener.
+    SameDevice,
+    /// The browser is elsewhere: it shows a code that is pasted here (SSH hosts).
+    CrossDevice,
+}
+
+/// A console sign-in made.
+pub struct SignedIn {
+    pub arn: String,
+    pub file: PathBuf,
+    /// When the credentials end (15 minutes), and when the session can no longer be renewed.
+    pub expires: time::OffsetDateTime,
+    pub renewable_until: Option<time::OffsetDateTime>,
+}
+
+/// How long AWS renews a console sign-in session after the sign-in.
+pub const SESSION_LIMIT: time::Duration = time::Duration::hours(12);
+
+/// The sign-in base URL for the settings: the `signin` endpoint override (AWS_ENDPOINT_URL_SIGNIN,
+/// AWS_ENDPOINT_URL, endpoint_url), else AWS Sign-In's host of the region's partition.
+pub fn base_url(settings: &Settings) -> String {
+    if let Some(url) = settings.endpoint("signin") {
+        return url.trim_end_matches('/').to_string();
+    }
+    let region = settings.region.clone().unwrap_or_else(|| aws::FALLBACK_REGION.to_string());
+    let suffix = if region.starts_with("cn-") {
+        "signin.amazonaws.cn"
+    } else if region.starts_with("us-gov-") {
+        "signin.amazonaws-us-gov.com"
+    } else {
+        "signin.aws.amazon.com"
+    };
+    format!("https://{region}.{suffix}")
+}
+
+/// Where console sign-in sessions are kept, or why there is no such place.
+pub fn cache_dir(settings: &Settings) -> Result<PathBuf> {
+    settings.login_cache.clone().ok_or_else(|| {
+        Error::config("no place for console sign-in sessions: HOME is not set")
+            .hint("set HOME, or AWS_LOGIN_CACHE_DIRECTORY")
+    })
+}
+
+/// Signs in (the browser, the code, the exchange), writes the session's file, and returns it.
+/// `open` opens the URL in a browser; the URL is always said too.
+pub fn sign_in(settings: &Settings, flow: &Flow, open: &dyn Fn(&str) -> bool) -> Result<SignedIn> {
+    let dir = cache_dir(settings)?;
+    let spec = ClientSpec::new(settings, "signin", Signer::Unsigned, Retries::Never)?;
+    let base = base_url(settings);
+    let pkce = authorize::Pkce::new()?;
+    let key = Arc::new(DpopKey::generate()?);
+    let (client_id, redirect_uri, code) = match flow {
+        Flow::SameDevice => {
+            let callback = authorize::Callback::bind()?;
+            let redirect_uri = callback.redirect_uri.clone();
+            let url = authorize::authorize_url(&base, aws::signin::SAME_DEVICE, &pkce, &redirect_uri);
+            if open(&url) {
+                ui::note(&format!("Sign in in the browser that opened; if none did, open:\n  {url}"));
+            } else {
+                ui::note(&format!("Open this URL in a browser on this machine to sign in:\n  {url}"));
+            }
+            ui::note("(or run `awsmfa login --console --remote` to sign in from another device)");
+            let code = aws::block_on(callback.code(&pkce.state, authorize::SIGN_IN_WAIT))??;
+            (aws::signin::SAME_DEVICE, redirect_uri, code)
+        }
+        Flow::CrossDevice => {
+            let redirect_uri = format!("{base}/v1/sessions/confirmation");
+            let url = authorize::authorize_url(&base, aws::signin::CROSS_DEVICE, &pkce, &redirect_uri);
+            ui::note(&format!("Open this URL in a browser on any device and sign in:\n  {url}"));
+            let pasted = crate::ui::term::line("Enter the authorization code displayed in your browser: ")?;
+            (aws::signin::CROSS_DEVICE, redirect_uri, authorize::pasted_code(&pasted, &pkce.state)?)
+        }
+    };
+    let proof = proof_of(&key);
+    let token =
+        aws::signin::exchange_code(&spec, client_id, code.expose(), pkce.verifier.expose(), &redirect_uri, proof)?
+            .map_err(|failure| explain(failure, &spec, None, "signin:CreateOAuth2Token"))?;
+    let id = token
+        .id_token
+        .as_deref()
+        .and_then(cache::IdToken::parse)
+        .ok_or_else(|| Error::unexpected("AWS Sign-In's answer names no session (its idToken has no subject)"))?;
+    let now = clock::now();
+    let expires = now + time::Duration::seconds(token.expires_in);
+    let record = LoginToken {
+        access_token: AccessToken {
+            access_key_id: token.access_key_id,
+            secret_access_key: token.secret_access_key.expose().to_string(),
+            session_token: token.session_token.expose().to_string(),
+            account_id: id.account().unwrap_or_default().to_string(),
+            expires_at: clock::iso_utc_z(expires),
+        },
+        token_type: "aws_sigv4".into(),
+        client_id: client_id.to_string(),
+        refresh_token: token.refresh_token.expose().to_string(),
+        id_token: token.id_token.clone(),
+        dpop_key: key.to_pem()?.expose().to_string(),
+    };
+    let file = cache::store(&dir, &id.subject, &record)?;
+    let renewable_until =
+        id.issued_at.and_then(|iat| time::OffsetDateTime::from_unix_timestamp(iat).ok()).map(|t| t + SESSION_LIMIT);
+    Ok(SignedIn { arn: id.subject, file, expires, renewable_until })
+}
+
+/// The session's credentials renewed (its file rewritten with them and the new refresh token).
+pub fn refresh(settings: &Settings, arn: &str, token: &LoginToken) -> Result<LoginToken> {
+    let dir = cache_dir(settings)?;
+    let key = Arc::new(DpopKey::from_pem(&token.dpop_key)?);
+    // A refresh carries no code: the SDK's retries are safe (AWS Sign-In answers a repeated
+    // refresh consistently).
+    let spec = ClientSpec::new(settings, "signin", Signer::Unsigned, Retries::Standard)?;
+    ui::trace(&format!("signin:CreateOAuth2Token (refresh) for {arn} at {}", base_url(settings)));
+    let fresh = aws::signin::refresh(&spec, &token.client_id, &Secret::new(&token.refresh_token), proof_of(&key))?
+        .map_err(|failure| explain(failure, &spec, Some((settings, arn)), "signin:CreateOAuth2Token"))?;
+    let mut renewed = token.clone();
+    renewed.access_token.access_key_id = fresh.access_key_id;
+    renewed.access_token.secret_access_key = fresh.secret_access_key.expose().to_string();
+    renewed.access_token.session_token = fresh.session_token.expose().to_string();
+    renewed.access_token.expires_at = clock::iso_utc_z(clock::now() + time::Duration::seconds(fresh.expires_in));
+    renewed.refresh_token = fresh.refresh_token.expose().to_string();
+    cache::store(&dir, arn, &renewed)?;
+    Ok(renewed)
+}
+
+/// A DPoP proof maker for `key`: a new proof (time, unique id) for each request.
+fn proof_of(key: &Arc<DpopKey>) -> aws::signin::Proof {
+    let key = key.clone();
+    Arc::new(move |url: &str| {
+        let jti = dpop::uuid_v4().unwrap_or_else(|_| format!("{}", clock::now().unix_timestamp_nanos()));
+        key.proof(url, clock::now().unix_timestamp(), &jti)
+    })
+}
+
+/// AWS Sign-In's refusals, in words that say what to do.
+fn explain(failure: Failure, spec: &ClientSpec, session: Option<(&Settings, &str)>, action: &str) -> Error {
+    let again = match session {
+        Some((settings, _)) => format!("sign in again: `awsmfa login --console --profile {}`", settings.base_profile),
+        None => "run `awsmfa login --console` again".to_string(),
+    };
+    let whose = session.map(|(_, arn)| format!(" of {arn}")).unwrap_or_default();
+    match &failure {
+        Failure::Service { code, .. } if code == "TOKEN_EXPIRED" => Error::new(
+            Kind::Denied,
+            format!("the console sign-in session{whose} has ended (AWS renews one for 12 hours after the sign-in)"),
+        )
+        .hint(again),
+        Failure::Service { code, .. } if code == "USER_CREDENTIALS_CHANGED" => {
+            Error::new(Kind::Denied, format!("the console sign-in session{whose} ended because the password changed"))
+                .hint(again)
+        }
+        Failure::Service { code, .. } if code == "AUTHCODE_EXPIRED" => {
+            Error::new(Kind::Denied, "the sign-in's code expired before it was exchanged").hint(again)
+        }
+        Failure::Service { code, .. } if code == "INSUFFICIENT_PERMISSIONS" => Error::denied(format!(
+            "this identity may not use console sign-in sessions (signin:CreateOAuth2Token is not allowed{whose})"
+        ))
+        .hint("attach the AWS managed policy SignInLocalDevelopmentAccess to the IAM user (root needs none)"),
+        _ => failure.into_error(action, &spec.describe_endpoint("signin")),
+    }
+}

@@ -1,0 +1,37 @@
+//! The person at the terminal: questions asked on the controlling terminal (never stdout or
+//! stderr, so they show under `eval "$(awsmfa ...)"` and under `credential_process`, whose
+//! stderr the AWS CLI hides), and, with no terminal at all, one answer a line read from the
+//! standard input, for automation.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// The longest answer read: a pasted code is a few hundred characters.
+const LONGEST: u64 = 16 << 10;
+
+/// Asks `question` and reads one line (without its end).
+pub fn line(question: &str) -> Result<String> {
+    let terminal = Path::new(crate::platform::TERMINAL);
+    let mut answer = String::new();
+    let read = match crate::platform::terminal() {
+        Some((input, mut output)) => {
+            // One write: a terminal (or a test typing at it) sees the whole question at once.
+            let _ = output.write_all(question.as_bytes());
+            let _ = output.flush();
+            BufReader::new(input.take(LONGEST))
+                .read_line(&mut answer)
+                .map_err(|e| Error::io("read from", terminal, e))?
+        }
+        None => std::io::stdin()
+            .lock()
+            .take(LONGEST)
+            .read_line(&mut answer)
+            .map_err(|e| Error::io("read the answer from", Path::new("the standard input"), e))?,
+    };
+    if read == 0 {
+        return Err(Error::config("no answer (end of input)").hint("run the command again at a terminal"));
+    }
+    Ok(answer.trim_end_matches(['\n', '\r']).to_string())
+}
