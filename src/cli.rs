@@ -85,13 +85,21 @@ fn parse_duration(text: &str) -> Result<u64, String> {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Get an MFA session and cache it (asks for the code once)
+    /// Get an MFA session and cache it (asks for the code once), or sign in at the AWS
+    /// console in a browser (--console) for a session with no long-term keys at all
     #[command(after_help = "\
 Examples:
   awsmfa login                              prompt for the code; reuse the cache if valid
   awsmfa login --code 123456 --duration 1h
+  awsmfa login --console --profile dev      sign in in the browser (passkeys and security keys
+                                            work); dev gets login_session, as `aws login` does
+  awsmfa login --console --remote           on an SSH host: open the URL anywhere, paste the code
   awsmfa login --write-profile mfa          also write [mfa] in ~/.aws/credentials
-  awsmfa login --save-json ~/aws-sts-get-session-token.json   the recipe's file")]
+  awsmfa login --save-json ~/aws-sts-get-session-token.json   the recipe's file
+
+A console sign-in session gives credentials for 15 minutes at a time, which awsmfa (and the
+AWS CLI v2 and SDKs that read it) renews for up to 12 hours; `env`, `exec`,
+`credential-process`, `serve` and roles with source_profile use it like any session.")]
     Login(LoginArgs),
 
     /// Print the session as shell variables (logs in first if needed)
@@ -451,6 +459,16 @@ pub struct LoginArgs {
     /// never over a file of another user)
     #[arg(long, value_name = "PATH")]
     pub save_json: Option<PathBuf>,
+    /// Sign in at the AWS console in a browser (AWS Sign-In, as `aws login` does) and write
+    /// login_session into the profile: no long-term keys, any MFA the console takes
+    #[arg(long)]
+    pub console: bool,
+    /// With --console: sign in on another device (print the URL, paste the code it shows)
+    #[arg(long, requires = "console")]
+    pub remote: bool,
+    /// With --console: do not open a browser, only print the URL
+    #[arg(long, requires = "console")]
+    pub no_browser: bool,
 }
 
 #[derive(Debug, Args)]

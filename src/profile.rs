@@ -93,8 +93,14 @@ const VARIABLES: &[(&str, bool)] = &[
     ("AWSMFA_KEYSTORE_FILE", false),
     ("AWSMFA_KEYSTORE_PASSPHRASE", true),
     ("DBUS_SESSION_BUS_ADDRESS", false),
+    ("BROWSER", false),
     (crate::clock::TEST_CLOCK_VARIABLE, false),
 ];
+
+/// The variables awsmfa reads that hold secrets: never handed to a program that did not ask.
+pub fn secret_variables() -> Vec<&'static str> {
+    VARIABLES.iter().filter(|(_, secret)| *secret).map(|(name, _)| *name).collect()
+}
 
 impl Environment {
     /// This process's variables. One that awsmfa reads but that is not UTF-8 is an error:
@@ -192,6 +198,8 @@ pub struct Settings {
     pub login_session: Option<Sourced<String>>,
     /// Where console sign-in sessions live (AWS_LOGIN_CACHE_DIRECTORY).
     pub login_cache: Option<PathBuf>,
+    /// The browser a console sign-in opens (BROWSER), else the system's.
+    pub browser: Option<String>,
     files: AwsFiles,
     /// Why the AWS files must not be taken commands from (another user's, or others can
     /// write to them); None when they may.
@@ -459,6 +467,7 @@ impl Settings {
             keys: Err(KeyProblem::Incomplete(None)),
             login_session: None,
             login_cache: paths.login_cache.clone(),
+            browser: env.get("BROWSER").map(str::to_string),
             files,
             commands_untrusted: None,
         };

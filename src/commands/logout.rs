@@ -18,6 +18,23 @@ pub fn run(global: &GlobalArgs, args: LogoutArgs) -> Result<i32> {
     if args.all {
         let n = cache.remove_all()?;
         ui::note(&format!("deleted {n} cached session(s) from {}", settings.cache_dir.display()));
+    } else if let Some(arn) = &settings.login_session {
+        // As `aws logout`: the session's file goes (its refresh token with it); the profile
+        // keeps login_session, for the next sign-in. AWS offers the devtools clients no way
+        // to revoke: credentials already handed out last their 15 minutes.
+        let dir = crate::login::cache_dir(&settings)?;
+        let file = crate::login::cache::path(&dir, &arn.value);
+        match std::fs::remove_file(&file) {
+            Ok(()) => ui::note(&format!("signed out of {} (deleted {})", arn.value, file.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                ui::note(&format!("no console sign-in session {} on this machine", arn.value))
+            }
+            Err(e) => return Err(crate::error::Error::io("delete", &file, e)),
+        }
+        if !settings.roles.is_empty() {
+            let (cache, key) = session::console_role_cache(&settings, &arn.value);
+            cache.remove(&key)?;
+        }
     } else {
         match settings.keys() {
             Ok(keys) => {

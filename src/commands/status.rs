@@ -5,7 +5,8 @@ use super::print;
 use crate::cli::{GlobalArgs, StatusArgs};
 use crate::clock;
 use crate::error::{Error, Kind, Result};
-use crate::output::report::{SessionState, StatusReport};
+use crate::login::{self, cache};
+use crate::output::report::{ConsoleStatus, SessionState, StatusReport};
 use crate::session::cache::Rejected;
 use crate::session::{self, key_tail};
 
@@ -17,14 +18,29 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<i32> {
     let settings = super::profile_settings(global)?;
     let keys = settings.keys();
     let now = clock::now();
-    let (cache_path, loaded) = match keys {
-        Ok(keys) => {
+    let console = match &settings.login_session {
+        Some(arn) => Some(console_state(&settings, &arn.value)?),
+        None => None,
+    };
+    let (cache_path, loaded) = match (&console, &keys) {
+        (Some(c), _) if settings.roles.is_empty() => (Some(c.file.clone()), None),
+        (Some(_), _) => {
+            let (cache, key) = session::console_role_cache(
+                &settings,
+                &settings.login_session.as_ref().expect("a console session").value,
+            );
+            (Some(cache.path(&key)), Some(cache.load(&key)))
+        }
+        (None, Ok(keys)) => {
             let (cache, key) = session::cache_for(&settings, keys);
             (Some(cache.path(&key)), Some(cache.load(&key)))
         }
-        Err(_) => (None, None),
+        (None, Err(_)) => (None, None),
     };
     let (state, cached_serial) = match loaded {
+        None if console.as_ref().is_some_and(|_| settings.roles.is_empty()) => {
+            (console.as_ref().expect("a console session").state, None)
+        }
         Some(Ok(c)) if c.session.seconds_left(now) > 0 => {
             (SessionState::Valid { until: c.session.expiration }, Some(c.serial))
         }
@@ -62,9 +78,41 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<i32> {
         region: settings.region.clone(),
         roles: settings.roles.iter().map(|h| h.role_arn.clone()).collect(),
         direct: settings.direct,
-        mfa_until,
+        mfa_until: mfa_until.or(console.as_ref().and_then(|c| c.valid_until).filter(|_| !settings.roles.is_empty())),
         session: state,
         cache_path,
+        console: console.map(|c| ConsoleStatus { arn: c.arn, renewable_until: c.renewable_until }),
     };
     print(report.render(args.json).as_bytes())
+}
+
+/// A console sign-in session as its file says: no AWS call, as for every status.
+struct Console {
+    arn: String,
+    file: std::path::PathBuf,
+    state: SessionState,
+    valid_until: Option<time::OffsetDateTime>,
+    renewable_until: Option<time::OffsetDateTime>,
+}
+
+fn console_state(settings: &crate::profile::Settings, arn: &str) -> Result<Console> {
+    let dir = login::cache_dir(settings)?;
+    let now = clock::now();
+    let (state, valid_until, renewable_until) = match cache::load(&dir, arn)? {
+        cache::Loaded::Missing => (SessionState::None, None, None),
+        cache::Loaded::Unusable(_) => (SessionState::Unusable, None, None),
+        cache::Loaded::Token(token) => {
+            let renewable = token
+                .identity()
+                .and_then(|id| id.issued_at)
+                .and_then(|iat| time::OffsetDateTime::from_unix_timestamp(iat).ok())
+                .map(|t| t + login::SESSION_LIMIT);
+            match token.expires() {
+                Some(until) if until > now => (SessionState::Valid { until }, Some(until), renewable),
+                Some(at) => (SessionState::Expired { at }, None, renewable),
+                None => (SessionState::Unusable, None, renewable),
+            }
+        }
+    };
+    Ok(Console { arn: arn.to_string(), file: cache::path(&dir, arn), state, valid_until, renewable_until })
 }

@@ -33,42 +33,56 @@ impl Report {
 pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
     let timeout = super::wait_timeout(&args.wait)?;
     let settings = settings(global, &args.session)?;
-    let keys = settings.keys()?;
     let spec = super::launch_spec(&settings, &args.instance, 1, vec![("Name".into(), "awsmfa-verify".into())])?;
     let mut report = Report { data: VerifyReport::default(), json: args.json };
 
-    // 1. Pre-test: the long-term keys must not be able to launch.
-    let long_term = ClientSpec::new(&settings, "ec2", Signer::LongTerm(keys), Retries::Standard)?;
-    let without_mfa = Ec2::new(&long_term, &region(&settings), settings.poll_interval);
-    match aws::block_on(without_mfa.probe(&spec))? {
-        ProbeResult::Denied { .. } => {
-            report.step("pre-test", "UnauthorizedOperation", "UnauthorizedOperation", true, "denied without MFA: ok")
-        }
-        ProbeResult::Allowed => {
-            report.step("pre-test", "UnauthorizedOperation", "DryRunOperation", false, "MFA is NOT enforced");
-            report.data.mfa_enforced = Some(false);
-            let doc = policy::document(policy::PolicyScope::All);
-            if !args.json {
-                ui::note(&format!(
-                    "the policy that would enforce MFA (`awsmfa policy`):\n{}",
-                    serde_json::to_string_pretty(&doc).expect("json")
-                ));
-            }
-            report.data.suggested_policy = Some(doc);
-            let err = Error::new(Kind::NotEnforced, "MFA is NOT enforced: long-term keys can launch instances").hint(
-                "attach the policy: awsmfa policy > mfa.json && aws iam put-user-policy --user-name USER --policy-name require-mfa --policy-document file://mfa.json",
-            );
-            return report.finish(Err(err));
-        }
-        ProbeResult::Failed(err) => {
-            report.step(
+    // 1. Pre-test: the long-term keys must not be able to launch. A console sign-in session
+    //    has none: there is nothing to deny, and its session is what the post-test tries.
+    if settings.login_session.is_some() {
+        report.step(
+            "pre-test",
+            "UnauthorizedOperation",
+            "no long-term keys",
+            true,
+            "skipped: a console sign-in keeps no keys to deny",
+        );
+    } else {
+        let long_term = ClientSpec::new(&settings, "ec2", Signer::LongTerm(settings.keys()?), Retries::Standard)?;
+        let without_mfa = Ec2::new(&long_term, &region(&settings), settings.poll_interval);
+        match aws::block_on(without_mfa.probe(&spec))? {
+            ProbeResult::Denied { .. } => report.step(
                 "pre-test",
                 "UnauthorizedOperation",
-                short(&err.message),
-                false,
-                "error (not a verdict on MFA)",
-            );
-            return report.finish(Err(err));
+                "UnauthorizedOperation",
+                true,
+                "denied without MFA: ok",
+            ),
+            ProbeResult::Allowed => {
+                report.step("pre-test", "UnauthorizedOperation", "DryRunOperation", false, "MFA is NOT enforced");
+                report.data.mfa_enforced = Some(false);
+                let doc = policy::document(policy::PolicyScope::All);
+                if !args.json {
+                    ui::note(&format!(
+                        "the policy that would enforce MFA (`awsmfa policy`):\n{}",
+                        serde_json::to_string_pretty(&doc).expect("json")
+                    ));
+                }
+                report.data.suggested_policy = Some(doc);
+                let err = Error::new(Kind::NotEnforced, "MFA is NOT enforced: long-term keys can launch instances").hint(
+                    "attach the policy: awsmfa policy > mfa.json && aws iam put-user-policy --user-name USER --policy-name require-mfa --policy-document file://mfa.json",
+                );
+                return report.finish(Err(err));
+            }
+            ProbeResult::Failed(err) => {
+                report.step(
+                    "pre-test",
+                    "UnauthorizedOperation",
+                    short(&err.message),
+                    false,
+                    "error (not a verdict on MFA)",
+                );
+                return report.finish(Err(err));
+            }
         }
     }
 
@@ -100,7 +114,8 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
             return report.finish(Err(err));
         }
     }
-    report.data.mfa_enforced = Some(true);
+    // Without keys to deny, the policy is not proven: only that the session may launch.
+    report.data.mfa_enforced = if settings.login_session.is_some() { None } else { Some(true) };
 
     // 4. The real launch, as the how-to does.
     if args.launch {

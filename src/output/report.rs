@@ -133,6 +133,15 @@ pub struct StatusReport {
     pub mfa_until: Option<OffsetDateTime>,
     pub session: SessionState,
     pub cache_path: Option<PathBuf>,
+    /// For a console sign-in session: its ARN and until when AWS renews it.
+    pub console: Option<ConsoleStatus>,
+}
+
+/// A console sign-in session, as `status` shows it.
+#[derive(Debug, Clone)]
+pub struct ConsoleStatus {
+    pub arn: String,
+    pub renewable_until: Option<OffsetDateTime>,
 }
 
 impl StatusReport {
@@ -162,20 +171,35 @@ impl StatusReport {
             "direct": self.direct,
             "session": { "state": self.session.name(), "expiration": expiration, "seconds_left": left },
             "cache_path": self.cache_path.as_ref().map(|p| p.display().to_string()),
+            "login_session": self.console.as_ref().map(|c| c.arn.clone()),
+            "login_session_renewable_until": self.console.as_ref().and_then(|c| c.renewable_until).map(clock::iso_utc),
         });
         format!("{}\n", serde_json::to_string_pretty(&value).expect("json"))
     }
 
     fn text(&self) -> String {
         let mut lines = vec![format!("profile:      {}", self.profile)];
-        lines.push(match &self.source_key {
-            Ok((tail, origin)) => format!("source key:   {tail} ({origin})"),
-            Err(why) => format!("source key:   none ({why})"),
-        });
-        lines.push(match &self.serial {
-            Some((serial, origin)) => format!("MFA device:   {serial} ({origin})"),
-            None => "MFA device:   not configured (found with ListMFADevices at login)".into(),
-        });
+        if let Some(console) = &self.console {
+            lines.push(format!("sign-in:      console session {} (no long-term keys)", console.arn));
+            lines.push(match console.renewable_until {
+                Some(t) if t > self.now => format!(
+                    "renewable:    until {} ({} left; then sign in again)",
+                    clock::human_utc(t),
+                    clock::human_duration((t - self.now).whole_seconds())
+                ),
+                Some(t) => format!("renewable:    no longer, since {} (sign in again)", clock::human_utc(t)),
+                None => "renewable:    for 12 hours after the sign-in".into(),
+            });
+        } else {
+            lines.push(match &self.source_key {
+                Ok((tail, origin)) => format!("source key:   {tail} ({origin})"),
+                Err(why) => format!("source key:   none ({why})"),
+            });
+            lines.push(match &self.serial {
+                Some((serial, origin)) => format!("MFA device:   {serial} ({origin})"),
+                None => "MFA device:   not configured (found with ListMFADevices at login)".into(),
+            });
+        }
         if !self.roles.is_empty() {
             let how = if self.direct { "assumed directly with the MFA code" } else { "assumed with the MFA session" };
             lines.push(format!("role:         {} ({how})", self.roles.join(" > ")));
@@ -190,7 +214,13 @@ impl StatusReport {
                 });
             }
         }
-        let next = if self.source_key.is_ok() { "run `awsmfa login`" } else { "add long-term keys first (see above)" };
+        let next = if self.console.is_some() {
+            "awsmfa renews it when it is used"
+        } else if self.source_key.is_ok() {
+            "run `awsmfa login`"
+        } else {
+            "add long-term keys first (see above)"
+        };
         lines.push(match self.session {
             SessionState::Valid { until } => format!(
                 "session:      valid until {} ({} left)",
@@ -228,6 +258,7 @@ mod tests {
             mfa_until: None,
             session,
             cache_path: None,
+            console: None,
         }
     }
 

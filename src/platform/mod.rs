@@ -42,6 +42,58 @@ pub fn shell(line: &str) -> std::process::Command {
     command
 }
 
+/// Opens `url` in a browser: `browser` (the BROWSER variable: a command, `%s` standing for
+/// the URL, else the URL appended), else the system's opener (xdg-open, open, the Windows
+/// URL handler), without the variables named in `secrets`. Started and left to run; false
+/// when it could not be started.
+pub fn open_url(url: &str, browser: Option<&str>, secrets: &[&str]) -> bool {
+    let mut command = match browser.map(str::split_whitespace) {
+        Some(mut words) => match words.next() {
+            Some(program) => {
+                let mut command = std::process::Command::new(program);
+                let mut placed = false;
+                for word in words {
+                    placed |= word.contains("%s");
+                    command.arg(word.replace("%s", url));
+                }
+                if !placed {
+                    command.arg(url);
+                }
+                command
+            }
+            None => return false,
+        },
+        None => {
+            let (program, args) = OPENER;
+            let mut command = std::process::Command::new(program);
+            command.args(args).arg(url);
+            command
+        }
+    };
+    for_child(&mut command);
+    for name in secrets {
+        command.env_remove(name);
+    }
+    command.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    match command.spawn() {
+        // Reaped on a thread of its own: the opener may outlive the sign-in.
+        Ok(mut child) => {
+            std::thread::spawn(move || child.wait());
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// The system's way to open a URL.
+const OPENER: (&str, &[&str]) = if cfg!(windows) {
+    ("rundll32", &["url.dll,FileProtocolHandler"])
+} else if cfg!(target_os = "macos") {
+    ("open", &[])
+} else {
+    ("xdg-open", &[])
+};
+
 /// Random bytes from the OS (getrandom(2), BCryptGenRandom); false if it failed.
 pub fn random_bytes(buf: &mut [u8]) -> bool {
     getrandom::fill(buf).is_ok()

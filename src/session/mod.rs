@@ -4,6 +4,7 @@
 //! types themselves live in `credentials`, a leaf every layer may use.
 
 pub mod cache;
+pub mod console;
 pub mod provider;
 pub mod role;
 pub mod sts;
@@ -62,6 +63,9 @@ pub fn get_session(settings: &Settings, request: &Request) -> Result<Obtained> {
 ///   roles:     Cached(AssumeRole(… AssumeRole(Cached(SessionToken))))
 ///   --direct:  Cached(AssumeRole(… DirectRole))
 pub fn providers(settings: &Settings) -> Result<Box<dyn Provider + '_>> {
+    if let Some(arn) = &settings.login_session {
+        return console_providers(settings, &arn.value);
+    }
     let keys = settings.keys()?;
     let (cache, mfa_key) = mfa_cache_key(settings, keys);
     let hops = role::checked_hops(settings)?;
@@ -81,6 +85,37 @@ pub fn providers(settings: &Settings) -> Result<Box<dyn Provider + '_>> {
     }
     let (_, key) = cache_for(settings, keys);
     Ok(Box::new(Cached { settings, cache, key, inner: chain }))
+}
+
+/// For a console sign-in session as the base: the session itself (its file is its cache);
+/// with roles, `Cached(AssumeRole(… ConsoleSession))`, keyed by the session and the chain.
+fn console_providers<'a>(settings: &'a Settings, arn: &'a str) -> Result<Box<dyn Provider + 'a>> {
+    if settings.direct {
+        return Err(crate::error::Error::config(
+            "--direct assumes a role with an MFA code: a console sign-in session has none",
+        )
+        .hint("leave out --direct: the role is assumed with the signed-in session"));
+    }
+    let hops = role::checked_hops(settings)?;
+    let mut chain: Box<dyn Provider + 'a> = Box::new(console::ConsoleSession { settings, arn });
+    if hops.is_empty() {
+        return Ok(chain);
+    }
+    for (hop, duration) in &hops {
+        chain = Box::new(AssumeRole { settings, inner: chain, hop, duration: *duration });
+    }
+    let (cache, key) = console_role_cache(settings, arn);
+    Ok(Box::new(Cached { settings, cache, key, inner: chain }))
+}
+
+/// Where the role sessions assumed with console sign-in session `arn` are cached.
+pub fn console_role_cache(settings: &Settings, arn: &str) -> (SessionCache, CacheKey) {
+    let key = CacheKey {
+        source_access_key_id: format!("login:{arn}"),
+        serial: None,
+        roles: RoleChain { direct: false, arns: settings.roles.iter().map(|h| h.role_arn.clone()).collect() },
+    };
+    (SessionCache::new(&settings.cache_dir), key)
 }
 
 /// The cache and the key of the MFA session itself (GetSessionToken), roles or not.

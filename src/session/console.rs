@@ -1,0 +1,70 @@
+//! `ConsoleSession`: the credentials of a console sign-in session (`login_session` in the
+//! profile), from the AWS CLI's cache file while they last, renewed through AWS Sign-In
+//! when they near their end. The file is the cache: a valid session is read from it with no
+//! runtime, no TLS and no keystore; N processes that find it near its end renew it once
+//! between them (the lock beside the file), and a renewal made by the AWS CLI or an SDK is
+//! used as it is.
+
+use super::provider::Provider;
+use super::{Obtained, Request};
+use crate::clock;
+use crate::error::{Error, Result};
+use crate::files::lock;
+use crate::login::{self, cache};
+use crate::profile::Settings;
+use crate::ui;
+
+pub struct ConsoleSession<'a> {
+    pub settings: &'a Settings,
+    /// The session's ARN (`login_session`).
+    pub arn: &'a str,
+}
+
+impl Provider for ConsoleSession<'_> {
+    fn provide(&self, request: &Request) -> Result<Obtained> {
+        let dir = login::cache_dir(self.settings)?;
+        let ttl = super::min_ttl(self.settings, request) as i64;
+        let usable = |loaded: cache::Loaded, warned: &mut bool| -> Result<Option<Box<cache::LoginToken>>> {
+            match loaded {
+                cache::Loaded::Token(token) => Ok(Some(token)),
+                cache::Loaded::Missing => Ok(None),
+                cache::Loaded::Unusable(why) => {
+                    if !std::mem::replace(warned, true) {
+                        ui::warn(&why);
+                    }
+                    Ok(None)
+                }
+            }
+        };
+        let mut warned = false;
+        let fresh_enough =
+            |token: &cache::LoginToken| token.session().map(|s| s.seconds_left(clock::now()) > ttl).unwrap_or(false);
+        if !request.force
+            && let Some(token) = usable(cache::load(&dir, self.arn)?, &mut warned)?
+            && fresh_enough(&token)
+        {
+            ui::trace("using the console sign-in session's credentials");
+            return self.obtained(&token, false);
+        }
+        let _lock = lock::acquire(&cache::lock_path(&dir, self.arn), lock::wait(), || {
+            ui::trace("another awsmfa is renewing the console sign-in session; waiting for it");
+        })?;
+        // Renewed meanwhile (by another awsmfa, the AWS CLI or an SDK): use that.
+        let Some(token) = usable(cache::load(&dir, self.arn)?, &mut warned)? else {
+            return Err(Error::config(format!("no console sign-in session {} on this machine", self.arn)).hint(
+                format!("sign in: `awsmfa login --console --profile {}` (or `aws login`)", self.settings.base_profile),
+            ));
+        };
+        if fresh_enough(&token) && !request.force {
+            return self.obtained(&token, false);
+        }
+        let renewed = login::refresh(self.settings, self.arn, &token)?;
+        self.obtained(&renewed, true)
+    }
+}
+
+impl ConsoleSession<'_> {
+    fn obtained(&self, token: &cache::LoginToken, fresh: bool) -> Result<Obtained> {
+        Ok(Obtained { session: token.session()?, serial: self.arn.to_string(), fresh })
+    }
+}
