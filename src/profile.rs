@@ -70,6 +70,7 @@ const VARIABLES: &[(&str, bool)] = &[
     ("AWS_ENDPOINT_URL_STS", false),
     ("AWS_ENDPOINT_URL_IAM", false),
     ("AWS_ENDPOINT_URL_EC2", false),
+    ("AWS_ENDPOINT_URL_SIGNIN", false),
     ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", false),
     ("AWS_CA_BUNDLE", false),
     ("AWS_MFA_SERIAL_NUMBER", false),
