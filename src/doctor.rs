@@ -73,6 +73,10 @@ pub fn run(env: &Environment, settings: crate::error::Result<Settings>, image_id
     out.push(profile(env, &settings));
     out.push(cache_dir(&settings));
     out.push(keystore(&settings));
+    if let Some(arn) = &settings.login_session {
+        out.extend(console_session(&settings, &arn.value));
+        return out;
+    }
     let keys = match settings.keys() {
         Ok(keys) => keys,
         Err(err) => {
@@ -443,4 +447,80 @@ fn policy(settings: &Settings, spec: &ClientSpec, image_id: Option<&str>) -> Che
         }
         Err(err) => from_error("policy", &err),
     }
+}
+
+/// A console sign-in session: its file, until when AWS renews it, and (while its
+/// credentials last) that AWS takes them. Nothing is renewed here: doctor writes nothing.
+fn console_session(settings: &Settings, arn: &str) -> Vec<Check> {
+    use crate::login::{self, cache};
+    let again = format!("sign in again: `awsmfa login --console --profile {}`", settings.base_profile);
+    let dir = match login::cache_dir(settings) {
+        Ok(dir) => dir,
+        Err(err) => return vec![from_error("sign-in", &err)],
+    };
+    let token = match cache::load(&dir, arn) {
+        Ok(cache::Loaded::Token(token)) => token,
+        Ok(cache::Loaded::Missing) => {
+            return vec![check(
+                "sign-in",
+                Status::Fail,
+                format!("no console sign-in session {arn} on this machine"),
+                Some(again),
+            )];
+        }
+        Ok(cache::Loaded::Unusable(why)) => return vec![check("sign-in", Status::Fail, why, Some(again))],
+        Err(err) => return vec![from_error("sign-in", &err)],
+    };
+    let now = crate::clock::now();
+    let file = cache::path(&dir, arn);
+    let renewable = token
+        .identity()
+        .and_then(|id| id.issued_at)
+        .and_then(|iat| time::OffsetDateTime::from_unix_timestamp(iat).ok())
+        .map(|t| t + login::SESSION_LIMIT);
+    let mut out = vec![match renewable {
+        Some(t) if t <= now => check(
+            "sign-in",
+            Status::Fail,
+            format!("the session {arn} could be renewed until {}: it has ended", crate::clock::human_utc(t)),
+            Some(again.clone()),
+        ),
+        Some(t) => check(
+            "sign-in",
+            Status::Ok,
+            format!("{arn} in {}, renewable until {}", file.display(), crate::clock::human_utc(t)),
+            None,
+        ),
+        None => check("sign-in", Status::Ok, format!("{arn} in {} (signed in by another tool)", file.display()), None),
+    }];
+    let session = match token.session() {
+        Ok(s) if s.seconds_left(now) > 0 => s,
+        _ => {
+            out.push(check(
+                "keys",
+                Status::Skip,
+                "its credentials have expired: the next use renews them (AWS Sign-In, signin:CreateOAuth2Token)",
+                Some("a renewal refused with INSUFFICIENT_PERMISSIONS needs the AWS managed policy SignInLocalDevelopmentAccess".into()),
+            ));
+            return out;
+        }
+    };
+    let spec = match ClientSpec::new(settings, "sts", Signer::Session(&session), Retries::Standard) {
+        Ok(spec) => spec,
+        Err(err) => {
+            out.push(from_error("keys", &err));
+            return out;
+        }
+    };
+    match aws::sts::caller_identity(&spec) {
+        Ok(Ok(identity)) => {
+            out.push(check("keys", Status::Ok, format!("its credentials are accepted: {}", identity.arn), None));
+            out.push(clock(identity.clock_offset));
+        }
+        Ok(Err(failure)) => {
+            out.push(from_error("keys", &failure.into_error("sts:GetCallerIdentity", &spec.describe_endpoint("sts"))))
+        }
+        Err(err) => out.push(from_error("keys", &err)),
+    }
+    out
 }

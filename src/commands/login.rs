@@ -87,11 +87,12 @@ fn console(settings: &Settings, args: &LoginArgs) -> Result<()> {
     let previous = settings.login_session.as_ref().map(|s| s.value.clone()).filter(|s| *s != signed.arn);
     files::edit_ini(&settings.config_path, |old| {
         let section = ini::config_section(old, profile);
-        Ok(Some(ini::replace_keys(
-            old,
-            &section,
-            &[("login_session", Some(&signed.arn)), ("region", region.as_deref())],
-        )))
+        // A `None` value would delete the key: the region is only ever added, never touched.
+        let mut keys = vec![("login_session", Some(signed.arn.as_str()))];
+        if let Some(region) = region.as_deref() {
+            keys.push(("region", Some(region)));
+        }
+        Ok(Some(ini::replace_keys(old, &section, &keys)))
     })?;
     if let Some(previous) = previous {
         ui::note(&format!("profile '{profile}' used {previous} before"));

@@ -3,11 +3,14 @@
 As a module: create_user(endpoint, ...) -> dict, create_role(endpoint, trust, ...) -> dict,
 and totp(seed_b32, t=None, step_offset=0).
 As a CLI:
-  python fixture.py --endpoint URL [--user NAME] [--policy deny-unless-mfa|deny-ec2-always|none] [--no-mfa]
+  python fixture.py --endpoint URL [--user NAME] [--no-mfa] [--password PASSWORD]
+                    [--policy deny-unless-mfa|deny-ec2-unless-mfa|deny-ec2-always|none]
       creates the user, an access key, a virtual MFA device named after the user (enabled with
-      two consecutive codes of its seed) and the inline policy; prints one JSON object with keys
+      two consecutive codes of its seed), a console password (a login profile, for AWS
+      Sign-In) with --password, and the inline policy; prints one JSON object with keys
       endpoint, region, account_id, user_name, user_arn, access_key_id, secret_access_key,
       serial, seed (serial and seed are null with --no-mfa).
+  python fixture.py password --endpoint URL USER PASSWORD   changes the user's console password.
   python fixture.py --endpoint URL role --trust ARN [--trust ARN ...] [--name NAME]
                     [--mfa-required | --no-mfa] [--max-session SECONDS] [--external-id ID]
                     [--policy deny-ec2-always|none]
@@ -59,12 +62,21 @@ DENY_UNLESS_MFA = {
         "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
     }],
 }
+# Only EC2 launches need MFA (the how-to's own policy, narrowed): what a console sign-in
+# without MFA can still do, and what it cannot.
+DENY_EC2_UNLESS_MFA = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "RunInstancesOnlyWithMFA", "Effect": "Deny",
+                   "Action": "ec2:RunInstances", "Resource": "*",
+                   "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}}],
+}
 DENY_EC2_ALWAYS = {
     "Version": "2012-10-17",
     "Statement": [{"Sid": "NeverRunInstances", "Effect": "Deny",
                    "Action": "ec2:RunInstances", "Resource": "*"}],
 }
-POLICIES = {"deny-unless-mfa": DENY_UNLESS_MFA, "deny-ec2-always": DENY_EC2_ALWAYS, "none": None}
+POLICIES = {"deny-unless-mfa": DENY_UNLESS_MFA, "deny-ec2-unless-mfa": DENY_EC2_UNLESS_MFA,
+            "deny-ec2-always": DENY_EC2_ALWAYS, "none": None}
 
 
 def client(service, endpoint, key_id=ADMIN_KEY_ID, secret=ADMIN_SECRET, token=None):
@@ -74,12 +86,14 @@ def client(service, endpoint, key_id=ADMIN_KEY_ID, secret=ADMIN_SECRET, token=No
                         aws_session_token=token)
 
 
-def create_user(endpoint, user_name=None, policy="deny-unless-mfa", mfa=True):
+def create_user(endpoint, user_name=None, policy="deny-unless-mfa", mfa=True, password=None):
     """Create an IAM user ready for the MFA story; returns the fixture dict (see module doc)."""
     iam = client("iam", endpoint)
     user_name = user_name or f"alice-{secrets.token_hex(4)}"
     user = iam.create_user(UserName=user_name)["User"]
     key = iam.create_access_key(UserName=user_name)["AccessKey"]
+    if password is not None:
+        iam.create_login_profile(UserName=user_name, Password=password)
     serial = seed = None
     if mfa:
         device = iam.create_virtual_mfa_device(VirtualMFADeviceName=user_name)["VirtualMFADevice"]
@@ -173,6 +187,14 @@ def main(argv=None):
         args = parser.parse_args(argv[1:])
         print(totp(args.seed, time.time(), args.offset))
         return 0
+    if argv and argv[0] == "password":
+        parser = argparse.ArgumentParser(prog="fixture.py password")
+        parser.add_argument("--endpoint", required=True)
+        parser.add_argument("user")
+        parser.add_argument("password")
+        args = parser.parse_args(argv[1:])
+        client("iam", args.endpoint).update_login_profile(UserName=args.user, Password=args.password)
+        return 0
     if argv and argv[0] in ("virtual-devices", "user-policies", "group"):
         parser = argparse.ArgumentParser(prog=f"fixture.py {argv[0]}")
         parser.add_argument("--endpoint", required=True)
@@ -227,8 +249,10 @@ def main(argv=None):
     parser.add_argument("--user")
     parser.add_argument("--policy", choices=sorted(POLICIES), default="deny-unless-mfa")
     parser.add_argument("--no-mfa", action="store_true")
+    parser.add_argument("--password", help="a console password (login profile) for AWS Sign-In")
     args = parser.parse_args(argv)
-    print(json.dumps(create_user(args.endpoint, args.user, args.policy, not args.no_mfa)))
+    print(json.dumps(create_user(args.endpoint, args.user, args.policy, not args.no_mfa,
+                                 args.password)))
     return 0
 
 

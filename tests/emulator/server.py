@@ -8,6 +8,7 @@ Owns (everything else is moto's):
 - the TOTP check of IAM EnableMFADevice (then forwarded to moto);
 - explicit-Deny evaluation of the identity policies of IAM users and of assumed roles
   (aws:MultiFactorAuthPresent / Age);
+- AWS Sign-In's console sign-in sessions (signin.py: the sign-in page, signin:CreateOAuth2Token);
 - the test hooks under /_awsmfa/ (expire a session, stats).
 Usage: server.py [--port N] (0 = any free port); prints "ready http://127.0.0.1:N" on stdout.
 """
@@ -39,6 +40,7 @@ os.environ.setdefault("MOTO_ENABLE_KEYPAIR_VALIDATION", "true")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import policies  # noqa: E402
+import signin  # noqa: E402
 import sigv4  # noqa: E402
 from totp import code_at_step, current_step  # noqa: E402
 
@@ -446,6 +448,14 @@ def check_mfa(req, caller):
     user = iam_backend().users.get(caller.user_name) if caller.user_name else None
     if user is None or serial not in user.mfa_devices:
         raise AwsError("AccessDenied", MSG_BAD_SERIAL, 403)
+    if not spend_code(serial, code):
+        raise AwsError("AccessDenied", MSG_BAD_CODE, 403)
+    return True
+
+
+def spend_code(serial, code):
+    """True when `code` is a TOTP of virtual device `serial` within a step of now, not used
+    before (by STS or the sign-in page); it is then used up."""
     device = iam_backend().virtual_mfa_devices.get(serial)
     now = current_step(now_seconds())
     with STATE.lock:
@@ -453,7 +463,7 @@ def check_mfa(req, caller):
                      if device is not None and (serial, s) not in STATE.used_codes
                      and code_at_step(device.base32_string_seed, s) == code), None)
         if step is None:
-            raise AwsError("AccessDenied", MSG_BAD_CODE, 403)
+            return False
         STATE.used_codes.add((serial, step))
     return True
 
@@ -686,6 +696,42 @@ def stick_states(body):
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
 
 
+# ---------------------------------------------------------------- AWS Sign-In (signin.py)
+
+class SigninGlue:
+    """What AWS Sign-In shares with STS here: users, the clock, spent codes, sessions, policies."""
+    iam_backend = staticmethod(iam_backend)
+    now_seconds = staticmethod(now_seconds)
+
+    @staticmethod
+    def accept_code(user_name, code):
+        user = iam_backend().users.get(user_name)
+        return user is not None and any(spend_code(serial, code) for serial in list(user.mfa_devices))
+
+    @staticmethod
+    def mint(user_name, mfa, mfa_at, seconds):
+        """Session credentials of a console sign-in: the user's, MFA as the sign-in was."""
+        key_id, secret, token = new_session_keys("IQoJb3JpZ2luX2VjE")
+        session = Session(access_key_id=key_id, secret=secret, token=token, parent_key_id="signin",
+                          user_name=user_name, mfa=mfa, issued=time.time(),
+                          expires=utcnow() + dt.timedelta(seconds=seconds),
+                          mfa_at=mfa_at if mfa else None)
+        with STATE.lock:
+            store_session(session)
+        return session
+
+    @staticmethod
+    def denies(user_name, action, context):
+        user = iam_backend().users.get(user_name)
+        if user is None:
+            return True
+        documents = policy_documents(Caller("user", "", "", user.arn, user.id, user_name))
+        return bool(policies.matching_denies(documents or [], action, context))
+
+
+SIGNIN = signin.SignIn(SigninGlue)
+
+
 # ---------------------------------------------------------------- the middleware
 
 class Emulator:
@@ -699,6 +745,14 @@ class Emulator:
         req = Request(environ)
         if path.startswith("/_awsmfa/"):
             return self.hook(req, start_response)
+        if SIGNIN.handles(path):
+            status, headers, body = SIGNIN(req)
+            reason = {200: "OK", 302: "Found", 400: "Bad Request", 401: "Unauthorized",
+                      405: "Method Not Allowed"}.get(status, "Error")
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            start_response(f"{status} {reason}", headers + [
+                ("Content-Length", str(len(body))), ("x-amzn-RequestId", request_id())])
+            return [body]
         try:
             caller = authenticate(req)
             if not (req.service == "sts" and req.action == "AssumeRole"):
@@ -800,7 +854,10 @@ class Emulator:
                                     "get_session_token_attempts": dict(STATE.gst_attempts),
                                     "assume_role": dict(STATE.ar_ok),
                                     "assume_role_attempts": dict(STATE.ar_attempts),
-                                    "holding": list(STATE.holding)})
+                                    "holding": list(STATE.holding),
+                                    "signin_token": SIGNIN.stats()})
+        if req.path == "/_awsmfa/signin-lifetimes" and req.method == "POST":
+            return answer(*SIGNIN.set_lifetimes(req.params))
         if req.path == "/_awsmfa/hold" and req.method == "POST":
             user, action = req.params.get("user", ""), req.params.get("action", "")
             when = req.params.get("when", "before")

@@ -7,6 +7,7 @@ mod common;
 mod attacks;
 mod cli;
 mod conformance;
+mod console;
 mod ec2;
 mod handoff;
 mod keys;

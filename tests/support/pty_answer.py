@@ -8,6 +8,10 @@ whole prompt, up to its last character, so that an answer is never typed while t
 is still being written (the echo would land inside it). Prints
 everything the terminal showed to stdout (so tests can read it) and exits with the
 command's exit code. Gives up after 30 s.
+
+An ANSWER `@wait:PATH` types the contents of file PATH, once it exists (another part of
+the test writes it: a code a browser showed). With AWSMFA_PTY_TEE=FILE set, everything the
+terminal shows is also appended to FILE as it comes (for a test to read a URL from).
 """
 import os
 import pty
@@ -34,8 +38,18 @@ def main():
             if not chunk:
                 break
             seen += chunk
+            tee = os.environ.get("AWSMFA_PTY_TEE")
+            if tee:
+                with open(tee, "ab") as f:
+                    f.write(chunk)
         if typed < len(answers) and seen.count(prompt) > typed:
-            os.write(fd, answers[typed].encode() + b"\n")
+            answer = answers[typed]
+            if answer.startswith("@wait:"):
+                if not os.path.exists(answer[6:]):
+                    continue
+                with open(answer[6:]) as f:
+                    answer = f.read().strip()
+            os.write(fd, answer.encode() + b"\n")
             typed += 1
     _, status = os.waitpid(pid, 0)
     sys.stdout.write(seen.decode(errors="replace"))

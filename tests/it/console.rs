@@ -1,0 +1,272 @@
+//! Console sign-in sessions (`login --console`, `login_session`), as people use them: a
+//! person signs in at the emulator's AWS Sign-In page (its form filled by a real HTTP
+//! client acting as the browser, tests/support/browser.py; tests/emulator/test_signin.py
+//! drives the same page in headless Chromium), and the AWS CLI, boto3 and the SDKs use the
+//! session awsmfa keeps.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use predicates::prelude::*;
+
+use crate::common::{self, World};
+
+const PASSWORD: &str = "correct-horse-9";
+
+/// A user with a console password (and an MFA device, unless `--no-mfa` is in `extra`).
+fn world(extra: &[&str]) -> World {
+    let mut args = vec!["--password", PASSWORD];
+    args.extend_from_slice(extra);
+    World::with_fixture(&args)
+}
+
+/// The environment of a person who signs in at the browser awsmfa opens.
+fn browser_env(w: &World, cmd: &mut assert_cmd::Command, with_mfa: bool) {
+    cmd.env("BROWSER", format!("{} {}", common::python(), common::repo().join("tests/support/browser.py").display()))
+        .env("SIGNIN_USER", &w.user.name)
+        .env("SIGNIN_PASSWORD", PASSWORD)
+        .env("SIGNIN_LOG", w.path("browser.log"));
+    if with_mfa {
+        cmd.env("SIGNIN_SEED", &w.user.seed);
+    }
+}
+
+/// `awsmfa login --console --profile dev` with a person at the browser.
+fn sign_in(w: &World, with_mfa: bool) -> assert_cmd::assert::Assert {
+    let mut cmd = w.awsmfa();
+    browser_env(w, &mut cmd, with_mfa);
+    cmd.args(["login", "--console", "--profile", "dev"]).assert()
+}
+
+fn session_file(w: &World) -> PathBuf {
+    let dir = w.path(".aws/login/cache");
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
+    assert_eq!(files.iter().filter(|p| p.extension().is_some_and(|e| e == "json")).count(), 1, "{files:?}");
+    files.into_iter().find(|p| p.extension().is_some_and(|e| e == "json")).unwrap()
+}
+
+fn token_calls(arn: &str, grant: &str) -> u64 {
+    common::hook("GET", "/_awsmfa/stats")["signin_token"][arn][grant].as_u64().unwrap_or(0)
+}
+
+fn caller_arn(out: &[u8]) -> String {
+    let v: serde_json::Value =
+        serde_json::from_slice(out).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(out)));
+    v["Arn"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_console_sign_in_gives_a_profile_with_no_keys_that_every_tool_uses() {
+    let w = world(&[]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    sign_in(&w, true).success().stderr(
+        predicate::str::contains(format!("signed in as {}", w.user.arn)).and(predicate::str::contains("renewed until")),
+    );
+    // The AWS CLI's own file and profile line.
+    let config = std::fs::read_to_string(w.path(".aws/config")).unwrap();
+    assert_eq!(config, format!("[profile dev]\nregion = us-east-1\nlogin_session = {}\n", w.user.arn));
+    let file = session_file(&w);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["accessToken", "tokenType", "clientId", "refreshToken", "idToken", "dpopKey"]);
+    assert!(v["dpopKey"].as_str().unwrap().starts_with("-----BEGIN EC PRIVATE KEY-----"));
+    assert_eq!(v["accessToken"]["accountId"], w.user.account_id.as_str());
+    assert!(!w.path(".aws/credentials").exists(), "no long-term key was written anywhere");
+    // The hand-offs: env, credential-process (for any tool: the AWS CLI here), status.
+    let env = w.awsmfa().args(["env", "--profile", "dev", "--format", "dotenv"]).assert().success();
+    let vars = common::parse_vars(&String::from_utf8_lossy(&env.get_output().stdout));
+    assert!(vars["AWS_ACCESS_KEY_ID"].starts_with("ASIA"));
+    let bin = assert_cmd::cargo::cargo_bin("awsmfa");
+    std::fs::write(
+        w.path(".aws/config"),
+        format!(
+            "{config}\n[profile tf]\ncredential_process = {} credential-process --profile dev\nregion = us-east-1\n",
+            bin.display()
+        ),
+    )
+    .unwrap();
+    let out = w
+        .command(&common::venv_bin("aws"))
+        .args(["sts", "get-caller-identity", "--profile", "tf", "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(caller_arn(&out.stdout), w.user.arn, "the AWS CLI v1 signs as the signed-in user");
+    w.awsmfa().args(["status", "--profile", "dev"]).assert().success().stdout(
+        predicate::str::contains(format!("console session {}", w.user.arn))
+            .and(predicate::str::contains("renewable:    until")),
+    );
+    assert_eq!(token_calls(&w.user.arn, "authorization_code"), 1);
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 0, "a valid session is used as it is");
+}
+
+#[test]
+fn an_mfa_sign_in_passes_verify_and_one_without_mfa_is_denied_ec2() {
+    let w = world(&["--policy", "deny-ec2-unless-mfa"]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    sign_in(&w, true).success();
+    w.awsmfa()
+        .args(["verify", "--profile", "dev", "--image-id", "ami-12c6146b"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("skipped").and(predicate::str::contains("allowed with MFA")));
+    let w = world(&["--no-mfa", "--policy", "deny-ec2-unless-mfa"]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    sign_in(&w, false).success();
+    w.awsmfa().args(["verify", "--profile", "dev", "--image-id", "ami-12c6146b"]).assert().code(5);
+}
+
+#[test]
+fn credentials_near_their_end_are_renewed_once_for_any_number_of_callers() {
+    let w = world(&[]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    // Credentials of 6 minutes: within awsmfa's 5-minute margin after one minute. The hook
+    // makes the next ones last 2 minutes, inside the margin at once.
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=120", w.user.name));
+    sign_in(&w, true).success();
+    let first = std::fs::read_to_string(session_file(&w)).unwrap();
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=900", w.user.name));
+    let bin = assert_cmd::cargo::cargo_bin("awsmfa");
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            w.command(bin.to_str().unwrap())
+                .args(["credential-process", "--profile", "dev"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let keys: Vec<String> = children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            v["AccessKeyId"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 1, "one renewal for six callers");
+    assert!(keys.windows(2).all(|k| k[0] == k[1]), "all six got the renewed credentials: {keys:?}");
+    let renewed = std::fs::read_to_string(session_file(&w)).unwrap();
+    assert_ne!(renewed, first);
+    let v: serde_json::Value = serde_json::from_str(&renewed).unwrap();
+    let old: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert_ne!(v["refreshToken"], old["refreshToken"], "the new refresh token is kept");
+    assert_eq!(v["dpopKey"], old["dpopKey"], "the session's key stays");
+    assert_eq!(v["idToken"], old["idToken"]);
+}
+
+#[test]
+fn a_session_past_its_twelve_hours_says_to_sign_in_again() {
+    let w = world(&[]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=60&refresh=0", w.user.name));
+    sign_in(&w, true).success();
+    w.awsmfa().args(["env", "--profile", "dev"]).assert().code(5).stderr(
+        predicate::str::contains("has ended").and(predicate::str::contains("awsmfa login --console --profile dev")),
+    );
+}
+
+#[test]
+fn a_role_assumed_with_a_console_session_needs_no_keys_and_no_code() {
+    let w = world(&[]);
+    let (role_arn, _) = common::role(&[&w.user.arn], &["--no-mfa"]);
+    w.config(&format!(
+        "[profile dev]\nregion = us-east-1\n\n[profile ops]\nrole_arn = {role_arn}\nsource_profile = dev\nregion = us-east-1\n"
+    ));
+    sign_in(&w, true).success();
+    let out = w
+        .command(&common::venv_bin("aws"))
+        .args(["sts", "get-caller-identity", "--output", "json"])
+        .envs(credential_vars(&w, "ops"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(caller_arn(&out.stdout).contains(":assumed-role/"), "the role's session");
+    assert_eq!(common::assume_role_calls(&role_arn), 1);
+}
+
+/// `awsmfa env --profile NAME` as variables.
+fn credential_vars(w: &World, profile: &str) -> std::collections::BTreeMap<String, String> {
+    let out = w.awsmfa().args(["env", "--profile", profile, "--format", "dotenv"]).assert().success();
+    common::parse_vars(&String::from_utf8_lossy(&out.get_output().stdout))
+}
+
+#[test]
+fn a_remote_sign_in_takes_the_code_the_browser_shows_typed_at_the_terminal() {
+    let w = world(&[]);
+    w.config("[profile dev]\noutput = json\n");
+    let tee = w.path("terminal.log");
+    let code = w.path("code");
+    let mut run = w
+        .command(common::python())
+        .arg(common::repo().join("tests/support/pty_answer.py"))
+        .args(["Enter the authorization code displayed in your browser: ", &format!("@wait:{}", code.display()), "--"])
+        .arg(assert_cmd::cargo::cargo_bin("awsmfa"))
+        .args(["login", "--console", "--remote", "--profile", "dev"])
+        .env("AWSMFA_PTY_TEE", &tee)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The person opens the printed URL on "another device" and copies the code it shows.
+    let url = wait_for_url(&tee, &mut run);
+    let status = Command::new(common::python())
+        .arg(common::repo().join("tests/support/browser.py"))
+        .arg(&url)
+        .env("SIGNIN_USER", &w.user.name)
+        .env("SIGNIN_PASSWORD", PASSWORD)
+        .env("SIGNIN_SEED", &w.user.seed)
+        .env("SIGNIN_CODE_OUT", &code)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = run.wait_with_output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(screen.contains(&format!("signed in as {}", w.user.arn)), "{screen}");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(session_file(&w)).unwrap()).unwrap();
+    assert_eq!(v["clientId"], "arn:aws:signin:::devtools/cross-device");
+    assert_eq!(
+        std::fs::read_to_string(w.path(".aws/config")).unwrap(),
+        format!("[profile dev]\noutput = json\nlogin_session = {}\nregion = us-east-1\n", w.user.arn),
+        "a profile with no region gets one (the session needs it), and keeps every other line"
+    );
+}
+
+fn wait_for_url(tee: &Path, child: &mut std::process::Child) -> String {
+    let started = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(tee).unwrap_or_default();
+        if let Some(at) = text.find("/v1/authorize?") {
+            let start = text[..at].rfind("http").unwrap();
+            let end = text[at..].find(|c: char| c.is_whitespace()).map(|e| at + e).unwrap_or(text.len());
+            return text[start..end].to_string();
+        }
+        assert!(child.try_wait().unwrap().is_none(), "awsmfa ended before printing the URL: {text}");
+        assert!(started.elapsed() < Duration::from_secs(30), "no URL: {text}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_profile_with_keys_is_not_taken_over_and_logout_deletes_the_session() {
+    let w = world(&[]);
+    w.credentials("");
+    w.config("[default]\nregion = us-east-1\n\n[profile dev]\nregion = us-east-1\n");
+    let mut cmd = w.awsmfa();
+    browser_env(&w, &mut cmd, true);
+    cmd.args(["login", "--console"]).assert().code(3).stderr(predicate::str::contains("long-term keys"));
+    sign_in(&w, true).success();
+    let file = session_file(&w);
+    w.awsmfa().args(["logout", "--profile", "dev"]).assert().success().stderr(predicate::str::contains("signed out"));
+    assert!(!file.exists(), "the session's refresh token is gone with its file");
+    w.awsmfa()
+        .args(["env", "--profile", "dev"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("awsmfa login --console --profile dev"));
+}
