@@ -47,12 +47,22 @@ impl DpopKey {
             .map_err(|_| Error::config("the sign-in's DPoP key (dpopKey) is not a P-256 private key in PEM"))
     }
 
-    /// The key as the AWS CLI writes it: SEC1 PEM, 64 columns, a final newline.
+    /// The key as the AWS CLI writes it: SEC1 PEM with the curve's OID and the public key
+    /// (OpenSSL's form), 64 columns, a final newline. Not p256's `to_sec1_pem`, which leaves
+    /// the curve out: OpenSSL and awscrt (botocore's reader of the file) refuse that.
     pub fn to_pem(&self) -> Result<Secret> {
-        self.0
-            .to_sec1_pem(LineEnding::LF)
-            .map(|pem| Secret::new(pem.as_str()))
-            .map_err(|e| Error::unexpected(format!("cannot write the sign-in key as PEM: {e}")))
+        use p256::pkcs8::AssociatedOid;
+        use sec1::der::EncodePem;
+        let private = self.0.to_bytes();
+        let public = EncodedPoint::from(self.0.public_key());
+        sec1::EcPrivateKey {
+            private_key: &private,
+            parameters: Some(sec1::EcParameters::NamedCurve(p256::NistP256::OID)),
+            public_key: Some(public.as_bytes()),
+        }
+        .to_pem(LineEnding::LF)
+        .map(Secret::new)
+        .map_err(|e| Error::unexpected(format!("cannot write the sign-in key as PEM: {e}")))
     }
 
     /// A proof for one POST to `url` (the token endpoint, as the request goes out), at `iat`
@@ -128,6 +138,13 @@ mod tests {
         let again = DpopKey::from_pem(pem.expose()).unwrap();
         assert_eq!(again.0.to_bytes(), key.0.to_bytes());
         assert!(DpopKey::from_pem("not a key").is_err());
+    }
+
+    #[test]
+    fn the_pem_is_openssls_with_the_curve_named_byte_for_byte() {
+        // KEY is what OpenSSL (and so the AWS CLI) writes; p256's own SEC1 drops the curve's
+        // OID, and botocore (awscrt) then cannot read the file.
+        assert_eq!(DpopKey::from_pem(KEY).unwrap().to_pem().unwrap().expose(), KEY);
     }
 
     #[test]

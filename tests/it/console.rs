@@ -270,3 +270,63 @@ fn a_profile_with_keys_is_not_taken_over_and_logout_deletes_the_session() {
         .code(3)
         .stderr(predicate::str::contains("awsmfa login --console --profile dev"));
 }
+
+/// GetCallerIdentity of the AWS CLI v1 (botocore's own `login_session` reader, with awscrt)
+/// under `profile`; the ARN.
+fn aws_cli_v1_caller(w: &World, profile: &str) -> String {
+    let out = w
+        .command(&common::venv_bin("aws"))
+        .args(["sts", "get-caller-identity", "--profile", profile, "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    caller_arn(&out.stdout)
+}
+
+#[test]
+fn the_sdks_that_read_login_sessions_share_awsmfas_and_awsmfa_reads_what_they_renewed() {
+    // The JavaScript SDK v3's default chain (fromIni: @aws-sdk/credential-provider-login) and
+    // botocore (the AWS CLI v1 here) read the session awsmfa wrote, as it is.
+    let w = world(&[]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    sign_in(&w, true).success();
+    let out = w
+        .command("node")
+        .arg(common::repo().join("tests/support/sts.js"))
+        .arg("--default-chain")
+        .env("AWS_PROFILE", "dev")
+        .env("NODE_PATH", common::node_modules())
+        .env("NODE_NO_WARNINGS", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["arn"], w.user.arn.as_str(), "the JavaScript SDK signs as the signed-in user");
+    assert_eq!(aws_cli_v1_caller(&w, "dev"), w.user.arn);
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 0);
+
+    // Credentials near their end: botocore renews them and rewrites the file its way; awsmfa
+    // then uses botocore's credentials and refresh token, with no renewal of its own.
+    let w = world(&[]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=120", w.user.name));
+    sign_in(&w, true).success();
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=900", w.user.name));
+    let before = std::fs::read_to_string(session_file(&w)).unwrap();
+    assert_eq!(aws_cli_v1_caller(&w, "dev"), w.user.arn);
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 1, "botocore renewed the session");
+    let renewed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(session_file(&w)).unwrap()).unwrap();
+    let old: serde_json::Value = serde_json::from_str(&before).unwrap();
+    assert_ne!(renewed["refreshToken"], old["refreshToken"]);
+    let vars = credential_vars(&w, "dev");
+    assert_eq!(vars["AWS_ACCESS_KEY_ID"], renewed["accessToken"]["accessKeyId"].as_str().unwrap());
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 1, "awsmfa used botocore's renewal");
+    // And the next renewal, awsmfa's, takes botocore's refresh token.
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=120", w.user.name));
+    let mut text = std::fs::read_to_string(session_file(&w)).unwrap();
+    let expires = renewed["accessToken"]["expiresAt"].as_str().unwrap();
+    text = text.replace(expires, "2000-01-01T00:00:00Z");
+    std::fs::write(session_file(&w), text).unwrap();
+    credential_vars(&w, "dev");
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 2, "awsmfa renewed with botocore's token");
+}
