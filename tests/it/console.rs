@@ -104,6 +104,20 @@ fn a_console_sign_in_gives_a_profile_with_no_keys_that_every_tool_uses() {
 }
 
 #[test]
+fn a_person_signs_in_in_a_real_browser_and_comes_back_to_awsmfa() {
+    let w = world(&[]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    let mut cmd = w.awsmfa();
+    browser_env(&w, &mut cmd, true);
+    // Debian's chromium, headless, through its chromedriver (scripts/ensure-tools installs both).
+    cmd.env("SIGNIN_BROWSER", "chromium");
+    cmd.args(["login", "--console", "--profile", "dev"]).assert().success();
+    let log = std::fs::read_to_string(w.path("browser.log")).unwrap();
+    assert!(log.contains("chromium shows: Signed in. You can close this window"), "{log}");
+    assert_eq!(credential_vars(&w, "dev")["AWS_ACCESS_KEY_ID"][..4], *"ASIA");
+}
+
+#[test]
 fn an_mfa_sign_in_passes_verify_and_one_without_mfa_is_denied_ec2() {
     let w = world(&["--policy", "deny-ec2-unless-mfa"]);
     w.config("[profile dev]\nregion = us-east-1\n");

@@ -3,8 +3,8 @@
 as BROWSER gives it, the last argument), fills the emulator's sign-in form (user name,
 password, and the current code of the user's MFA device) and follows the answer as a browser
 does: the redirect to awsmfa's loopback callback, or (cross-device) the confirmation page,
-whose code it writes to SIGNIN_CODE_OUT for the test to paste. A real HTTP client; the
-headless-Chromium test drives the same page in a real browser.
+whose code it writes to SIGNIN_CODE_OUT for the test to paste. A real HTTP client, or with
+SIGNIN_BROWSER=chromium a real headless Chromium (selenium and Debian's chromedriver).
 
 Environment: SIGNIN_USER, SIGNIN_PASSWORD, SIGNIN_SEED (optional: base32 TOTP seed),
 SIGNIN_CODE_OUT (cross-device), SIGNIN_LOG (where to say what happened)."""
@@ -47,8 +47,41 @@ def log(text):
             f.write(text + "\n")
 
 
+def in_chromium(url):
+    """The same person in Debian's headless Chromium (SIGNIN_BROWSER=chromium): types into
+    the page's fields, clicks Sign in, and waits for the page awsmfa's callback shows."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--no-first-run", "--disable-background-networking", "--disable-sync",
+                "--disable-component-update", "--proxy-server=direct://", "--proxy-bypass-list=*"):
+        options.add_argument(arg)
+    browser = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
+    try:
+        browser.set_page_load_timeout(30)
+        browser.get(url)
+        browser.find_element(By.ID, "username").send_keys(os.environ["SIGNIN_USER"])
+        browser.find_element(By.ID, "password").send_keys(os.environ["SIGNIN_PASSWORD"])
+        seed = os.environ.get("SIGNIN_SEED")
+        if seed:
+            browser.find_element(By.ID, "mfa_code").send_keys(code_at_step(seed, current_step()))
+        browser.find_element(By.ID, "signin").click()
+        WebDriverWait(browser, 30).until(lambda b: "/oauth/callback" in b.current_url)
+        text = browser.find_element(By.TAG_NAME, "body").text
+        log(f"chromium shows: {text}")
+        return 0 if "Signed in" in text else 1
+    finally:
+        browser.quit()
+
+
 def main():
     url = sys.argv[-1]
+    if os.environ.get("SIGNIN_BROWSER") == "chromium":
+        return in_chromium(url)
     opener = urllib.request.build_opener(NoRedirect)
     page = opener.open(url, timeout=30).read().decode()
     form = Form()
