@@ -81,7 +81,12 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<i32> {
         mfa_until: mfa_until.or(console.as_ref().and_then(|c| c.valid_until).filter(|_| !settings.roles.is_empty())),
         session: state,
         cache_path,
-        console: console.map(|c| ConsoleStatus { arn: c.arn, renewable_until: c.renewable_until }),
+        console: console.map(|c| ConsoleStatus {
+            signed_in: !matches!(c.state, SessionState::None),
+            arn: c.arn,
+            renewable_until: c.renewable_until,
+            sign_in_command: format!("awsmfa login --console --profile {}", settings.base_profile),
+        }),
     };
     print(report.render(args.json).as_bytes())
 }

@@ -149,30 +149,46 @@ impl Callback {
             .map_err(|e| Error::unexpected(format!("cannot set up the sign-in: {e}")))?;
         let (found_tx, mut found_rx) = tokio::sync::mpsc::channel::<Result<Secret>>(1);
         let expected = state.to_string();
-        let accept = async {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
-                let (found, expected) = (found_tx.clone(), expected.clone());
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-                        let (found, expected) = (found.clone(), expected.clone());
-                        async move { Ok::<_, Infallible>(answer(&request, &expected, &found).await) }
+        let mut connections = tokio::task::JoinSet::new();
+        let deadline = tokio::time::sleep(wait);
+        tokio::pin!(deadline);
+        let result = loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((stream, _)) = accepted else { continue };
+                    let (found, expected) = (found_tx.clone(), expected.clone());
+                    connections.spawn(async move {
+                        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+                            let (found, expected) = (found.clone(), expected.clone());
+                            async move { Ok::<_, Infallible>(answer(&request, &expected, &found).await) }
+                        });
+                        // One request per connection: the page is sent and the connection
+                        // closed, so the browser's answer is finished before awsmfa goes on.
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .timer(hyper_util::rt::TokioTimer::new())
+                            .header_read_timeout(Duration::from_secs(10))
+                            .keep_alive(false)
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
                     });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .timer(hyper_util::rt::TokioTimer::new())
-                        .header_read_timeout(Duration::from_secs(10))
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
+                }
+                found = found_rx.recv() => {
+                    break found.unwrap_or_else(|| Err(Error::unexpected("the sign-in's listener stopped")));
+                }
+                _ = &mut deadline => {
+                    break Err(Error::new(Kind::WaitEnded, format!(
+                        "no answer from the browser within {} minutes", wait.as_secs() / 60
+                    )).hint("run the command again and finish the sign-in in the browser (or use --remote to paste a code)"));
+                }
             }
         };
-        tokio::select! {
-            _ = accept => unreachable!("the accept loop never ends"),
-            found = found_rx.recv() => found.unwrap_or_else(|| Err(Error::unexpected("the sign-in's listener stopped"))),
-            _ = tokio::time::sleep(wait) => Err(Error::new(Kind::WaitEnded, format!(
-                "no answer from the browser within {} minutes", wait.as_secs() / 60
-            )).hint("run the command again and finish the sign-in in the browser (or use --remote to paste a code)")),
-        }
+        // The browser's page ("Signed in", or why not) is on its way: let it arrive (a
+        // stray connection holds this up two seconds at most), so that the person never sees
+        // a reset connection where the answer should be.
+        let _ =
+            tokio::time::timeout(Duration::from_secs(2), async { while connections.join_next().await.is_some() {} })
+                .await;
+        result
     }
 }
 

@@ -142,6 +142,9 @@ pub struct StatusReport {
 pub struct ConsoleStatus {
     pub arn: String,
     pub renewable_until: Option<OffsetDateTime>,
+    /// Whether the session's file is there (logged out, or never signed in, when not).
+    pub signed_in: bool,
+    pub sign_in_command: String,
 }
 
 impl StatusReport {
@@ -188,6 +191,7 @@ impl StatusReport {
                     clock::human_duration((t - self.now).whole_seconds())
                 ),
                 Some(t) => format!("renewable:    no longer, since {} (sign in again)", clock::human_utc(t)),
+                None if !console.signed_in => format!("renewable:    not signed in (`{}`)", console.sign_in_command),
                 None => "renewable:    for 12 hours after the sign-in".into(),
             });
         } else {
@@ -214,7 +218,11 @@ impl StatusReport {
                 });
             }
         }
-        let next = if self.console.is_some() {
+        let sign_in;
+        let next = if let Some(console) = self.console.as_ref().filter(|c| !c.signed_in) {
+            sign_in = format!("sign in: `{}`", console.sign_in_command);
+            sign_in.as_str()
+        } else if self.console.is_some() {
             "awsmfa renews it when it is used"
         } else if self.source_key.is_ok() {
             "run `awsmfa login`"

@@ -112,7 +112,16 @@ fn a_person_signs_in_in_a_real_browser_and_comes_back_to_awsmfa() {
     // Debian's chromium, headless, through its chromedriver (scripts/ensure-tools installs both).
     cmd.env("SIGNIN_BROWSER", "chromium");
     cmd.args(["login", "--console", "--profile", "dev"]).assert().success();
-    let log = std::fs::read_to_string(w.path("browser.log")).unwrap();
+    // awsmfa is done once the code is in; the browser then shows awsmfa's page (awsmfa waits
+    // for it to be sent) and the person's script says what it saw.
+    let started = Instant::now();
+    let log = loop {
+        let log = std::fs::read_to_string(w.path("browser.log")).unwrap_or_default();
+        if log.contains("chromium shows") || started.elapsed() > Duration::from_secs(30) {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     assert!(log.contains("chromium shows: Signed in. You can close this window"), "{log}");
     assert_eq!(credential_vars(&w, "dev")["AWS_ACCESS_KEY_ID"][..4], *"ASIA");
 }
@@ -283,6 +292,10 @@ fn a_profile_with_keys_is_not_taken_over_and_logout_deletes_the_session() {
         .assert()
         .code(3)
         .stderr(predicate::str::contains("awsmfa login --console --profile dev"));
+    w.awsmfa().args(["status", "--profile", "dev"]).assert().success().stdout(
+        predicate::str::contains("session:      none (sign in: `awsmfa login --console --profile dev`)")
+            .and(predicate::str::contains("renews it").not()),
+    );
 }
 
 /// GetCallerIdentity of the AWS CLI v1 (botocore's own `login_session` reader, with awscrt)
