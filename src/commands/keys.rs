@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{confirm, print, settings};
+use super::{print, settings};
 use crate::aws::{self, ClientSpec, Retries, Signer};
 use crate::cli::{GlobalArgs, KeysCommand, KeysProfile, KeystoreChoice, SessionArgs};
 use crate::config::{AwsFiles, FileKind};
@@ -18,6 +18,7 @@ use crate::output::report;
 use crate::profile::{Overrides, Settings, config_section, valid_key_id};
 use crate::rotation;
 use crate::ui;
+use crate::ui::term;
 
 pub fn run(global: &GlobalArgs, command: KeysCommand) -> Result<i32> {
     match command {
@@ -466,7 +467,11 @@ fn remove(global: &GlobalArgs, profile: &KeysProfile, restore: bool, yes: bool) 
             "delete the keys of '{name}' from {}? Nobody can use that key afterwards (it stays in IAM) [y/N] ",
             store.describe()
         );
-        if !confirm("keys remove", &question, "pass --yes to delete without asking, or --restore to keep the keys")? {
+        if !term::confirm(
+            "keys remove",
+            &question,
+            "pass --yes to delete without asking, or --restore to keep the keys",
+        )? {
             return Err(Error::new(Kind::Declined, "nothing deleted"));
         }
     }

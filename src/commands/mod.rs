@@ -129,22 +129,6 @@ fn credential_source(settings: std::sync::Arc<Settings>, request: Request) -> st
     })
 }
 
-/// Asks `question` on the terminal before `what`; without one, says how to go on (`how`).
-fn confirm(what: &str, question: &str, how: &str) -> Result<bool> {
-    use std::io::IsTerminal;
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::config(format!("{what} needs a confirmation and there is no terminal to ask on"))
-            .hint(how.to_string()));
-    }
-    crate::ui::ask(question);
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Error::io("read the answer from", std::path::Path::new("stdin"), e))?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
-}
-
 /// Settings from the global flags alone, for commands that never log in.
 fn profile_settings(global: &GlobalArgs) -> Result<Settings> {
     settings(global, &SessionArgs::default())

@@ -48,7 +48,7 @@ pub fn run(global: &GlobalArgs, args: TerminateArgs) -> Result<i32> {
 
 /// Asks on the terminal; without one, refuses and says to pass --yes.
 fn confirm(ids: &[String]) -> Result<bool> {
-    super::confirm(
+    crate::ui::term::confirm(
         "terminate",
         &format!("terminate {}? [y/N] ", ids.join(", ")),
         "pass --yes to terminate without asking",

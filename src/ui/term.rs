@@ -1,7 +1,8 @@
 //! The person at the terminal: questions asked on the controlling terminal (never stdout or
 //! stderr, so they show under `eval "$(awsmfa ...)"` and under `credential_process`, whose
 //! stderr the AWS CLI hides), and, with no terminal at all, one answer a line read from the
-//! standard input, for automation.
+//! standard input, for automation (`line`); a yes/no question that only a person at the
+//! terminal may answer (`confirm`: a pipe never says yes to a deletion).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -34,4 +35,21 @@ pub fn line(question: &str) -> Result<String> {
         return Err(Error::config("no answer (end of input)").hint("run the command again at a terminal"));
     }
     Ok(answer.trim_end_matches(['\n', '\r']).to_string())
+}
+
+/// Asks a yes/no `question` before `what` on the controlling terminal; "y" or "yes" is yes,
+/// anything else no. Without a terminal it refuses (a script's standard input must not
+/// answer for a person), and says how to go on (`how`).
+pub fn confirm(what: &str, question: &str, how: &str) -> Result<bool> {
+    let Some((input, mut output)) = crate::platform::terminal() else {
+        return Err(Error::config(format!("{what} needs a confirmation and there is no terminal to ask on"))
+            .hint(how.to_string()));
+    };
+    let _ = output.write_all(question.as_bytes());
+    let _ = output.flush();
+    let mut answer = String::new();
+    BufReader::new(input.take(LONGEST))
+        .read_line(&mut answer)
+        .map_err(|e| Error::io("read from", Path::new(crate::platform::TERMINAL), e))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }

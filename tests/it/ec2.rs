@@ -151,8 +151,31 @@ fn launch_tags_and_lists_and_terminate_guards_untagged_instances() {
         .assert()
         .code(3)
         .stderr(predicate::str::contains("not launched by awsmfa").and(predicate::str::contains("--any")));
-    // Without a terminal and without --yes, nothing is terminated.
-    w.awsmfa().args(["terminate", &ids[0]]).assert().code(3).stderr(predicate::str::contains("--yes"));
+    // Without a terminal and without --yes, nothing is terminated: not even a "y" piped in
+    // answers for a person.
+    w.awsmfa_without_terminal()
+        .args(["terminate", &ids[0]])
+        .write_stdin("y\n")
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("--yes"));
+    // At a terminal, "n" keeps the instance, as anything but yes does.
+    let out = w
+        .command(common::python())
+        .arg(common::repo().join("tests/support/pty_answer.py"))
+        .args([&format!("terminate {}? [y/N] ", ids[0]), "n", "--"])
+        .arg(assert_cmd::cargo::cargo_bin("awsmfa"))
+        .args(["terminate", &ids[0]])
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{screen}");
+    assert!(screen.contains("nothing terminated"), "{screen}");
+    let listed = w.awsmfa().args(["instances", "--json"]).assert().success();
+    assert!(
+        String::from_utf8_lossy(&listed.get_output().stdout).contains("\"running\""),
+        "answering n terminated nothing"
+    );
     w.awsmfa()
         .args(["terminate", "--yes", "--wait", &ids[0], &ids[1]])
         .env("AWSMFA_POLL_SECONDS", "0.2")

@@ -340,8 +340,10 @@ fn add_reads_two_lines_or_the_consoles_csv_and_stores_nothing_unproven() {
 fn remove_restores_the_keys_or_asks_first() {
     let w = World::new();
     imported(&w);
-    awsmfa(&w)
+    w.awsmfa_without_terminal()
+        .env("AWSMFA_KEYSTORE_PASSPHRASE", PASS)
         .args(["keys", "remove", "work"])
+        .write_stdin("yes\n")
         .assert()
         .code(3)
         .stderr(predicate::str::contains("needs a confirmation").and(predicate::str::contains("--restore")));

@@ -237,6 +237,19 @@ impl World {
         cmd
     }
 
+    /// `awsmfa` as a script or a cron job runs it: no controlling terminal (a session of
+    /// its own, `setsid --wait`), whatever terminal the test run has.
+    pub fn awsmfa_without_terminal(&self) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::new("setsid");
+        cmd.env_clear()
+            .envs(self.env())
+            .current_dir(self.home.path())
+            .timeout(std::time::Duration::from_secs(60))
+            .arg("--wait")
+            .arg(assert_cmd::cargo::cargo_bin("awsmfa"));
+        cmd
+    }
+
     /// A plain process (bash, the AWS CLI) with this world's environment.
     pub fn command(&self, program: &str) -> Command {
         let mut cmd = Command::new(program);
