@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::aws::{self, ClientSpec, Failure, Retries, Signer};
 use crate::credentials::key_tail;
-use crate::ec2::{Ec2, LaunchSpec, ProbeResult};
+use crate::ec2::{LaunchSpec, ProbeResult};
 use crate::error::Error;
 use crate::keystore::{Backend, Keystore};
 use crate::profile::{Environment, Settings};
@@ -130,7 +130,7 @@ pub fn run(env: &Environment, settings: crate::error::Result<Settings>, image_id
     ));
     out.push(clock(identity.clock_offset));
     out.push(mfa_device(&settings, &spec));
-    out.push(policy(&settings, &spec, image_id));
+    out.push(policy(&settings, image_id));
     out
 }
 
@@ -419,7 +419,7 @@ fn mfa_device(settings: &Settings, spec: &ClientSpec) -> Check {
 }
 
 /// verify's pre-test alone: an EC2 dry run with the long-term keys must be denied.
-fn policy(settings: &Settings, spec: &ClientSpec, image_id: Option<&str>) -> Check {
+fn policy(settings: &Settings, image_id: Option<&str>) -> Check {
     let Some(image_id) = image_id else {
         return check(
             "policy",
@@ -428,11 +428,8 @@ fn policy(settings: &Settings, spec: &ClientSpec, image_id: Option<&str>) -> Che
             Some("pass --image-id AMI (or set AWS_IMAGE_ID) to check that the account denies EC2 without MFA".into()),
         );
     };
-    let ec2 = spec.with_service(settings, "ec2");
-    let region = settings.region.clone().unwrap_or_else(|| aws::FALLBACK_REGION.to_string());
-    let probe = Ec2::new(&ec2, &region, settings.poll_interval);
     let launch = LaunchSpec::probe_of(image_id);
-    match aws::block_on(probe.probe(&launch)) {
+    match crate::enforce::pre_test(settings, &launch) {
         Ok(ProbeResult::Denied { .. }) => {
             check("policy", Status::Ok, "long-term keys may not launch EC2 (dry run denied): MFA is enforced", None)
         }

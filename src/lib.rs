@@ -12,6 +12,7 @@ pub mod config;
 pub mod credentials;
 pub mod doctor;
 pub mod ec2;
+pub mod enforce;
 pub mod error;
 pub mod files;
 pub mod keystore;

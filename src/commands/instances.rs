@@ -1,8 +1,9 @@
 //! `awsmfa instances`: the instances awsmfa launched (tag created-by=awsmfa), or all.
 
-use super::{ec2_session, print_instances, region};
+use super::{ec2_session, print_instances};
 use crate::aws;
 use crate::cli::{GlobalArgs, InstancesArgs};
+use crate::enforce::region;
 use crate::error::Result;
 use crate::output::report::{ID, LAUNCHED, NAME, STATE, TYPE};
 

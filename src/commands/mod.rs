@@ -161,17 +161,7 @@ fn print_instances(instances: &[InstanceInfo], json: bool, columns: &[Column], n
 
 /// EC2 signed with `session`, in the settings' region.
 fn ec2_for(settings: &Settings, session: &crate::session::Session) -> Result<Ec2> {
-    let spec = crate::aws::ClientSpec::new(
-        settings,
-        "ec2",
-        crate::aws::Signer::Session(session),
-        crate::aws::Retries::Standard,
-    )?;
-    Ok(Ec2::new(&spec, &region(settings), settings.poll_interval))
-}
-
-fn region(settings: &Settings) -> String {
-    settings.region.clone().unwrap_or_else(|| crate::aws::FALLBACK_REGION.to_string())
+    crate::enforce::ec2_with_session(settings, session)
 }
 
 /// Waits for `state` with a spinner on stderr; None when the user pressed Ctrl-C (the

@@ -8,7 +8,7 @@ use super::{print, request, settings};
 use crate::aws::iam::PolicyHolder;
 use crate::aws::{self, ClientSpec, Failure, Retries, Signer};
 use crate::cli::{GlobalArgs, PolicyArgs};
-use crate::ec2::{Ec2, LaunchSpec, ProbeResult};
+use crate::ec2::{LaunchSpec, ProbeResult};
 use crate::error::{Error, Kind, Result};
 use crate::mfa::enroll::Iam;
 use crate::output::policy::{diff, document};
@@ -225,12 +225,9 @@ fn put_policy(spec: &ClientSpec, target: &Target, name: &str, text: &str) -> Res
 /// post-test (the MFA session allowed), by EC2 dry run.
 fn prove(settings: &Settings, args: &PolicyArgs, image: &str) -> Result<i32> {
     let launch = LaunchSpec::probe_of(image);
-    let region = super::region(settings);
-    let long_term = ClientSpec::new(settings, "ec2", Signer::LongTerm(settings.keys()?), Retries::Standard)?;
-    let without = Ec2::new(&long_term, &region, settings.poll_interval);
     let started = Instant::now();
     loop {
-        match aws::block_on(without.probe(&launch))? {
+        match crate::enforce::pre_test(settings, &launch)? {
             ProbeResult::Denied { .. } => break,
             ProbeResult::Allowed if started.elapsed() < PROPAGATION => std::thread::sleep(Duration::from_secs(2)),
             ProbeResult::Allowed => {
@@ -245,8 +242,7 @@ fn prove(settings: &Settings, args: &PolicyArgs, image: &str) -> Result<i32> {
     }
     ui::note("pre-test: long-term keys may not launch (dry run denied): ok");
     let got = session::get_session(settings, &request(&args.session, false)?)?;
-    let with_mfa = super::ec2_for(settings, &got.session)?;
-    match aws::block_on(with_mfa.probe(&launch))? {
+    match crate::enforce::post_test(settings, &got.session, &launch)? {
         ProbeResult::Allowed => {
             ui::note("post-test: the MFA session may launch (dry run allowed): ok; MFA is enforced and working");
             Ok(0)

@@ -1,11 +1,12 @@
 //! `awsmfa verify`: the manual recipe's pre-test and post-test, by EC2 dry run: long-term
 //! keys must be denied, the MFA session allowed; optionally a real launch (and terminate).
 
-use super::{ec2_for, print, region, request, settings};
+use super::{ec2_for, print, request, settings};
 use crate::aws::{self, ClientSpec, Retries, Signer};
 use crate::cli::{GlobalArgs, VerifyArgs};
 use crate::clock;
-use crate::ec2::{self, Ec2, ProbeResult};
+use crate::ec2::{self, ProbeResult};
+use crate::enforce;
 use crate::error::{Error, Kind, Result};
 use crate::output::policy;
 use crate::output::report::VerifyReport;
@@ -47,9 +48,7 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
             "skipped: a console sign-in keeps no keys to deny",
         );
     } else {
-        let long_term = ClientSpec::new(&settings, "ec2", Signer::LongTerm(settings.keys()?), Retries::Standard)?;
-        let without_mfa = Ec2::new(&long_term, &region(&settings), settings.poll_interval);
-        match aws::block_on(without_mfa.probe(&spec))? {
+        match enforce::pre_test(&settings, &spec)? {
             ProbeResult::Denied { .. } => report.step(
                 "pre-test",
                 "UnauthorizedOperation",
@@ -99,8 +98,7 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
     report.step("session", "MFA session", format!("{how}, {left} left"), true, "ok");
 
     // 3. Post-test: the same dry run with the session must be allowed.
-    let ec2 = ec2_for(&settings, &got.session)?;
-    match aws::block_on(ec2.probe(&spec))? {
+    match enforce::post_test(&settings, &got.session, &spec)? {
         ProbeResult::Allowed => {
             report.step("post-test", "DryRunOperation", "DryRunOperation", true, "allowed with MFA: ok");
         }
@@ -119,6 +117,7 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
 
     // 4. The real launch, as the how-to does.
     if args.launch {
+        let ec2 = ec2_for(&settings, &got.session)?;
         let result = aws::block_on(async {
             let mut ctrl_c = ec2::CtrlC::watch()?;
             let launched = ec2.launch(&spec).await?;

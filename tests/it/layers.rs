@@ -12,6 +12,7 @@ const LAYERS: &[&str] = &[
     "server",
     "rotation",
     "doctor",
+    "enforce",
     "output",
     "session",
     "ec2",
