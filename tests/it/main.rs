@@ -5,6 +5,7 @@
 mod common;
 
 mod attacks;
+mod aws_cli_v2;
 mod cli;
 mod conformance;
 mod console;
