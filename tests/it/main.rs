@@ -12,6 +12,7 @@ mod handoff;
 mod keys;
 mod layers;
 mod login;
+mod newcomer;
 mod roles;
 mod server;
 mod setup;
