@@ -71,3 +71,42 @@ fn the_readme_block_works_as_written_and_leaves_nothing_behind() {
     let address = endpoint.strip_prefix("http://").unwrap();
     assert!(std::net::TcpStream::connect(address).is_err(), "the emulator at {address} was stopped");
 }
+
+/// The words of a line as a POSIX shell splits it, without running anything (Python's shlex).
+fn shell_words(line: &str) -> Vec<String> {
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import json, shlex, sys; print(json.dumps(shlex.split(sys.argv[1])))", line])
+        .output()
+        .expect("run python3");
+    assert!(out.status.success(), "not a shell line: {line}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn the_demo_prints_commands_that_paste_as_they_ran_and_no_cold_build_warning_when_warm() {
+    let built = assert_cmd::cargo::cargo_bin("awsmfa");
+    assert!(built.exists(), "cargo test built awsmfa");
+    let mut demo = assert_cmd::Command::new(common::repo().join("scripts/demo"));
+    demo.current_dir(common::repo()).timeout(Duration::from_secs(1200));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("AWS") && name != "AWSMFA_VENV" {
+            demo.env_remove(&name);
+        }
+    }
+    let out = demo.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "scripts/demo failed:\n{stdout}\n{stderr}");
+    // The build was there: no "about 7 minutes" for a build of seconds.
+    assert!(!stderr.contains("7 minutes"), "a warm build is announced as a cold one:\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().filter_map(|l| l.strip_prefix("$ ")).collect();
+    assert!(lines.len() >= 8, "{stdout}");
+    let env_line = lines.iter().find(|l| l.starts_with("bash -c")).expect("the session in a shell");
+    let words = shell_words(env_line);
+    assert_eq!(words.len(), 3, "`bash -c SCRIPT` pastes as three words: {env_line}");
+    assert!(words[2].starts_with("eval \"$(") && words[2].contains(" env)\"; echo "), "{}", words[2]);
+    for line in lines.iter().filter(|l| !l.starts_with("bash -c") && !l.contains("(the app types")) {
+        let words = shell_words(line);
+        assert!(words.iter().any(|w| w.ends_with("/awsmfa")), "{line}: {words:?}");
+    }
+}
