@@ -291,11 +291,39 @@ Examples:
     Completions {
         /// bash, zsh, fish, powershell or elvish
         shell: clap_complete::Shell,
+        #[command(flatten)]
+        unused: NoProfile,
     },
 
-    /// Print the man page (roff)
-    #[command(after_help = "Example:\n  awsmfa man > /usr/local/share/man/man1/awsmfa.1")]
-    Man,
+    /// Print the man page awsmfa(1) (roff), or write it and one page a command with --dir
+    #[command(after_help = "\
+Examples:
+  awsmfa man --dir ~/.local/share/man/man1     awsmfa.1, awsmfa-login.1, awsmfa-keys-import.1, ...
+  awsmfa man | man -l -                        read awsmfa(1) now
+
+awsmfa(1) names a page for each command (awsmfa-login(1), ...): install them all with --dir.")]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write awsmfa.1 and a page for every command (awsmfa-login.1, awsmfa-keys-import.1,
+    /// ...) into DIR, made if missing; prints the paths written
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub unused: NoProfile,
+}
+
+/// The global --profile and --region mean nothing to `man` and `completions`: these hidden
+/// flags of the same names take their place there, so their help does not list them (and
+/// a --profile given anyway is accepted and ignored).
+#[derive(Debug, Args, Clone, Default)]
+pub struct NoProfile {
+    #[arg(long, hide = true, value_name = "NAME")]
+    profile: Option<String>,
+    #[arg(long, hide = true, value_name = "REGION")]
+    region: Option<String>,
 }
 
 #[derive(Debug, Args)]

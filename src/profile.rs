@@ -98,6 +98,11 @@ const VARIABLES: &[(&str, bool)] = &[
     (crate::clock::TEST_CLOCK_VARIABLE, false),
 ];
 
+/// Every variable awsmfa reads (the man page's ENVIRONMENT names them).
+pub fn variable_names() -> impl Iterator<Item = &'static str> {
+    VARIABLES.iter().map(|(name, _)| *name)
+}
+
 /// The variables awsmfa reads that hold secrets: never handed to a program that did not ask.
 pub fn secret_variables() -> Vec<&'static str> {
     VARIABLES.iter().filter(|(_, secret)| *secret).map(|(name, _)| *name).collect()

@@ -10,6 +10,7 @@ mod keys;
 mod launch;
 mod login;
 mod logout;
+mod man;
 mod policy;
 mod serve;
 mod status;
@@ -52,18 +53,12 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Keys { command } => keys::run(global, command),
         Command::Enroll(args) => enroll::run(global, args),
         Command::Doctor(args) => doctor::run(global, args),
-        Command::Completions { shell } => {
+        Command::Completions { shell, .. } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "awsmfa", &mut out);
             print(&out)
         }
-        Command::Man => {
-            let mut out = Vec::new();
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut out)
-                .map_err(|e| Error::unexpected(format!("cannot render the man page: {e}")))?;
-            print(&out)
-        }
+        Command::Man(args) => man::run(args),
     }
 }
 

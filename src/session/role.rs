@@ -98,10 +98,12 @@ impl Provider for DirectRole<'_> {
         // A call that carries a code is never retried.
         let spec = ClientSpec::new(settings, "sts", Signer::LongTerm(keys), Retries::Never)?;
         let serial = sts::serial(settings, keys)?;
-        let code = sts::Codes::new(settings, request, &serial)?.next(None)?;
+        let mut codes = sts::Codes::new(settings, request, &serial)?;
+        let code = codes.next(None)?;
         match assume(&spec, self.hop, self.duration, Some((&serial, &code)))? {
             Ok(session) => Ok(Obtained { session, serial, fresh: true }),
             Err(failure @ Failure::Service { .. }) if failure.is_mfa_refusal() => {
+                codes.settle(&failure)?;
                 let endpoint = spec.describe_endpoint("sts");
                 Err(sts::explain(failure, settings, keys, &serial, &endpoint, "sts:AssumeRole"))
             }

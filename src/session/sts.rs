@@ -52,6 +52,7 @@ impl Provider for SessionToken<'_> {
                 // Another tool (the AWS CLI, a second awsmfa elsewhere) may have spent this
                 // code in this window: an unattended source waits for the next one, once.
                 Err(failure) if !retried && codes.unattended() && code_refused(&failure) => {
+                    codes.settle(&failure)?;
                     retried = true;
                     ui::note(
                         "AWS refused the code (another tool may have used it); trying once more with the next one",
@@ -59,6 +60,7 @@ impl Provider for SessionToken<'_> {
                     code = codes.next(Some(totp_wait()))?;
                 }
                 Err(failure) => {
+                    codes.settle(&failure)?;
                     let endpoint = spec.describe_endpoint("sts");
                     return Err(explain(failure, settings, keys, &serial, &endpoint, "sts:GetSessionToken"));
                 }
@@ -93,12 +95,14 @@ pub struct Codes<'a> {
     source: Box<dyn mfa::CodeSource>,
     used: UsedCodes,
     serial: &'a str,
+    /// The last code claimed, and when: taken back if AWS refuses it.
+    claimed: Option<(MfaCode, u64)>,
 }
 
 impl<'a> Codes<'a> {
     pub fn new(settings: &Settings, request: &Request, serial: &'a str) -> Result<Self> {
         let source = mfa::choose(settings, request.code.as_deref())?;
-        Ok(Codes { source, used: UsedCodes::load(&settings.cache_dir, serial)?, serial })
+        Ok(Codes { source, used: UsedCodes::load(&settings.cache_dir, serial)?, serial, claimed: None })
     }
 
     fn unattended(&self) -> bool {
@@ -112,7 +116,10 @@ impl<'a> Codes<'a> {
             let code = self.source.code(self.serial, refused)?;
             let now = clock::now().unix_timestamp().max(0) as u64;
             match self.used.claim(code.as_str(), now)? {
-                None => return Ok(code),
+                None => {
+                    self.claimed = Some((code.clone(), now));
+                    return Ok(code);
+                }
                 Some(wait) if self.source.renews() => refused = Some(wait),
                 Some(wait) => {
                     return Err(Error::mfa(format!("this code was already used; wait for the next one (in {wait} s)"))
@@ -122,6 +129,22 @@ impl<'a> Codes<'a> {
                         )));
                 }
             }
+        }
+    }
+}
+
+impl Codes<'_> {
+    /// After AWS answered the last code with `failure`: a code AWS refused (wrong, expired,
+    /// or spent by another tool) was not spent by awsmfa, so its claim is taken back and the
+    /// same code typed again is sent again and called wrong again, never "already used".
+    /// Any other failure keeps the claim: a code whose answer never came may have been taken.
+    pub fn settle(&mut self, failure: &Failure) -> Result<()> {
+        if !code_refused(failure) {
+            return Ok(());
+        }
+        match self.claimed.take() {
+            Some((code, at)) => self.used.release(code.as_str(), at),
+            None => Ok(()),
         }
     }
 }
@@ -157,7 +180,7 @@ pub fn explain(
                 ))
                 .hint("list this user's devices with `aws iam list-mfa-devices` and fix the serial")
             } else if message.contains("one time pass code") && !message.contains("must provide both") {
-                Error::mfa("AWS rejected the MFA code: it is wrong, or it was already used")
+                Error::mfa("AWS rejected the MFA code: it is wrong or expired (or another tool used it first)")
                     .hint("wait for the next code and try again; if it keeps failing, check the device's clock")
             } else {
                 Error::mfa(format!("AWS rejected the MFA sign-in: {message}"))

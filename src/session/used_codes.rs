@@ -1,6 +1,8 @@
 //! The record of MFA codes already sent to AWS, per device. A TOTP code is single-use: sent
 //! twice, AWS refuses it (and a refused retry looks like a wrong code). So every code is
 //! recorded before it is sent, and a code seen again within its lifetime is refused locally.
+//! A code AWS refused is taken off the record again (`release`): it was never spent, and
+//! the same wrong code typed twice is wrong twice, not "already used".
 
 use std::path::{Path, PathBuf};
 
@@ -76,11 +78,30 @@ impl UsedCodes {
         Ok(None)
     }
 
+    /// Takes back the claim on `code` made at `at`: AWS refused it, so it was not spent.
+    /// Only that one claim goes (another process's claim of the same code stays).
+    pub fn release(&mut self, code: &str, at: u64) -> Result<()> {
+        let _lock = lock::acquire(&self.path.with_extension("lock"), lock::wait(), || {})?;
+        if let Some(fresh) = read_record(&self.path)? {
+            self.record = fresh;
+        }
+        let hash = self.code_hash(code);
+        let Some(index) = self.record.sent.iter().position(|(h, t)| *h == hash && *t == at) else {
+            return Ok(());
+        };
+        self.record.sent.remove(index);
+        self.write()
+    }
+
     /// Records `code` as sent at `now`; forgets codes too old to matter.
     fn record(&mut self, code: &str, now: u64) -> Result<()> {
         let hash = self.code_hash(code);
         self.record.sent.retain(|(_, at)| now < at + LIFETIME_SECONDS);
         self.record.sent.push((hash, now));
+        self.write()
+    }
+
+    fn write(&self) -> Result<()> {
         let json = serde_json::to_vec(&self.record).expect("records always serialize");
         atomic::write(&self.path, &json, 0o600, Links::Replace)
     }
@@ -115,6 +136,20 @@ mod tests {
         assert_eq!(reloaded.wait_before_reuse("123456", 1000 + 90), None);
         let other_device = UsedCodes::load(dir.path(), "arn:other").unwrap();
         assert_eq!(other_device.wait_before_reuse("123456", 1005), None);
+    }
+
+    #[test]
+    fn a_released_code_is_free_again_and_only_that_claim_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut used = UsedCodes::load(dir.path(), "arn:mfa").unwrap();
+        assert_eq!(used.claim("123456", 1000).unwrap(), None);
+        used.release("123456", 1000).unwrap();
+        let mut reloaded = UsedCodes::load(dir.path(), "arn:mfa").unwrap();
+        assert_eq!(reloaded.wait_before_reuse("123456", 1001), None, "refused by AWS: not spent");
+        assert_eq!(reloaded.claim("123456", 1002).unwrap(), None, "claimed again");
+        used.release("123456", 1000).unwrap();
+        let reloaded = UsedCodes::load(dir.path(), "arn:mfa").unwrap();
+        assert_eq!(reloaded.wait_before_reuse("123456", 1003), Some(17), "the later claim stays");
     }
 
     #[test]

@@ -119,6 +119,33 @@ fn a_wrong_code_is_rejected_with_exit_4() {
 }
 
 #[test]
+fn the_same_wrong_code_typed_twice_is_wrong_twice_not_already_used() {
+    let w = World::new();
+    w.standard_profile();
+    // A code the device shows in none of the windows AWS accepts now.
+    let live: Vec<String> = (-1..=1).map(|o| common::totp(&w.user.seed, o)).collect();
+    let wrong = ["000000", "111111", "222222", "333333"].into_iter().find(|c| !live.iter().any(|l| l == c)).unwrap();
+    let attempts = common::sts_attempts(&w.user.access_key_id);
+    for round in 1..=2 {
+        let out = w.awsmfa().args(["login", "--code", wrong]).assert().code(4);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(stderr.contains("AWS rejected the MFA code: it is wrong"), "round {round}: {stderr}");
+        assert!(!stderr.contains("already used"), "round {round}: a refused code was never spent: {stderr}");
+    }
+    assert_eq!(common::sts_attempts(&w.user.access_key_id), attempts + 2, "both tries reached AWS");
+    // A code AWS accepted is still refused locally, and not sent again.
+    let good = w.code(0);
+    w.awsmfa().args(["login", "--code", &good]).assert().success();
+    w.awsmfa().arg("logout").assert().success();
+    w.awsmfa()
+        .args(["login", "--code", &good])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("this code was already used"));
+    assert_eq!(common::sts_attempts(&w.user.access_key_id), attempts + 3);
+}
+
+#[test]
 fn a_wrong_serial_is_named_with_where_it_came_from() {
     let w = World::new();
     w.credentials("");

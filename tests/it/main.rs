@@ -14,6 +14,7 @@ mod handoff;
 mod keys;
 mod layers;
 mod login;
+mod newcomer;
 mod roles;
 mod server;
 mod setup;
