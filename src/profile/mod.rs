@@ -10,6 +10,10 @@ use crate::credentials::{KeyOrigin, LongTermKeys, Secret};
 use crate::error::{Error, Result};
 use crate::keystore::{self, Backend};
 
+mod chain;
+mod env;
+pub use env::{Environment, secret_variables, variable_names};
+
 /// A value and the place it came from, for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sourced<T> {
@@ -45,108 +49,6 @@ pub struct RoleHop {
     pub external_id: Option<String>,
     pub session_name: Option<String>,
     pub duration: Option<Sourced<u64>>,
-}
-
-/// The process environment, read once per run (`Environment::from_process`, in
-/// `Settings::load`) and passed down: nothing else in awsmfa reads a variable, so a test can
-/// resolve any setting from a table of variables and files.
-#[derive(Debug, Clone, Default)]
-pub struct Environment(std::collections::BTreeMap<String, String>);
-
-/// Every variable awsmfa reads, and whether its value is a secret (never shown, not even
-/// in an error). `Environment::get` asks for no other (checked in debug builds).
-const VARIABLES: &[(&str, bool)] = &[
-    ("HOME", false),
-    ("USERPROFILE", false),
-    ("HOMEDRIVE", false),
-    ("HOMEPATH", false),
-    ("AWS_CONFIG_FILE", false),
-    ("AWS_SHARED_CREDENTIALS_FILE", false),
-    ("AWS_PROFILE", false),
-    ("AWS_DEFAULT_PROFILE", false),
-    ("AWS_REGION", false),
-    ("AWS_DEFAULT_REGION", false),
-    ("AWS_ENDPOINT_URL", false),
-    ("AWS_ENDPOINT_URL_STS", false),
-    ("AWS_ENDPOINT_URL_IAM", false),
-    ("AWS_ENDPOINT_URL_EC2", false),
-    ("AWS_ENDPOINT_URL_SIGNIN", false),
-    ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", false),
-    ("AWS_CA_BUNDLE", false),
-    ("AWS_MFA_SERIAL_NUMBER", false),
-    ("AWS_ACCESS_KEY_ID", false),
-    ("AWS_ACCESS_KEY", false),
-    ("AWS_WEB_IDENTITY_TOKEN_FILE", false),
-    ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", false),
-    ("AWS_SECRET_ACCESS_KEY", true),
-    ("AWS_SESSION_TOKEN", true),
-    ("AWS_SECURITY_TOKEN", true),
-    ("AWS_MFA_TOKEN_CODE", true),
-    ("SENZING_AWS_KEYPAIR", false),
-    ("AWSMFA_PROFILE", false),
-    ("AWSMFA_CACHE_DIR", false),
-    ("AWS_LOGIN_CACHE_DIRECTORY", false),
-    ("AWSMFA_MIN_TTL", false),
-    ("AWSMFA_LOCK_TIMEOUT", false),
-    ("AWSMFA_POLL_SECONDS", false),
-    ("AWSMFA_TOTP_SECRET", true),
-    ("AWSMFA_KEYSTORE", false),
-    ("AWSMFA_KEYSTORE_FILE", false),
-    ("AWSMFA_KEYSTORE_PASSPHRASE", true),
-    ("DBUS_SESSION_BUS_ADDRESS", false),
-    ("BROWSER", false),
-    (crate::clock::TEST_CLOCK_VARIABLE, false),
-];
-
-/// Every variable awsmfa reads (the man page's ENVIRONMENT names them).
-pub fn variable_names() -> impl Iterator<Item = &'static str> {
-    VARIABLES.iter().map(|(name, _)| *name)
-}
-
-/// The variables awsmfa reads that hold secrets: never handed to a program that did not ask.
-pub fn secret_variables() -> Vec<&'static str> {
-    VARIABLES.iter().filter(|(_, secret)| *secret).map(|(name, _)| *name).collect()
-}
-
-impl Environment {
-    /// This process's variables. One that awsmfa reads but that is not UTF-8 is an error:
-    /// taken as unset, it would silently mean another profile, file or home.
-    pub fn from_process() -> Result<Self> {
-        Self::from_os(std::env::vars_os())
-    }
-
-    fn from_os(vars: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>) -> Result<Self> {
-        let mut map = std::collections::BTreeMap::new();
-        for (name, value) in vars {
-            let Ok(name) = name.into_string() else { continue };
-            match value.into_string() {
-                Ok(value) => {
-                    map.insert(name, value);
-                }
-                Err(value) => {
-                    let Some(&(_, secret)) = VARIABLES.iter().find(|(known, _)| *known == name) else { continue };
-                    let shown = if secret { String::new() } else { format!(" ({:?})", value.to_string_lossy()) };
-                    return Err(Error::config(format!("{name} is not valid UTF-8{shown}"))
-                        .hint(format!("set {name} to UTF-8 text (awsmfa reads it as the AWS CLI does), or unset it")));
-                }
-            }
-        }
-        Ok(Environment(map))
-    }
-
-    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
-        Environment(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
-    }
-
-    /// A variable's value; empty counts as unset, as in the AWS CLI.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        debug_assert!(VARIABLES.iter().any(|(known, _)| *known == name), "{name} is missing from VARIABLES");
-        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
-    }
-
-    fn sourced(&self, name: &str) -> Option<Sourced<String>> {
-        self.get(name).map(|v| Sourced::new(v.to_string(), name))
-    }
 }
 
 #[derive(Debug)]
@@ -549,59 +451,6 @@ impl Settings {
         // it: before the profile's static keys.
         settings.login_session = settings.value_in(&settings.base_profile.clone(), "login_session");
         Ok(settings)
-    }
-
-    /// Follows `role_arn` + `source_profile` from the named profile down to the profile with
-    /// the long-term keys, as the AWS CLI does; a cycle is a configuration error.
-    fn resolve_roles(&mut self, overrides: &Overrides) -> Result<()> {
-        let mut hops = Vec::new();
-        let mut current = self.profile.clone();
-        let mut seen = vec![current.clone()];
-        while let Some(role_arn) = self.value_in(&current, "role_arn") {
-            hops.push(RoleHop {
-                role_arn: role_arn.value,
-                profile: current.clone(),
-                external_id: self.value_in(&current, "external_id").map(|v| v.value),
-                session_name: self.value_in(&current, "role_session_name").map(|v| v.value),
-                duration: self.duration_in(&current)?,
-            });
-            let Some(source) = self.value_in(&current, "source_profile") else {
-                let hint = if self.value_in(&current, "credential_source").is_some() {
-                    "credential_source is not supported: name the profile with the long-term keys in source_profile"
-                } else {
-                    "add source_profile = NAME (the profile with the long-term keys)"
-                };
-                return Err(Error::config(format!("profile '{current}' has role_arn but no source_profile")).hint(hint));
-            };
-            if seen.contains(&source.value) {
-                seen.push(source.value);
-                return Err(Error::config(format!("source_profile cycle: {}", seen.join(" -> "))).hint(format!(
-                    "make the chain end at a profile with long-term keys (see {})",
-                    self.config_path.display()
-                )));
-            }
-            seen.push(source.value.clone());
-            current = source.value;
-        }
-        hops.reverse();
-        if let Some(role_arn) = &overrides.role_arn {
-            hops.push(RoleHop {
-                role_arn: role_arn.clone(),
-                profile: "--role-arn".into(),
-                external_id: None,
-                session_name: None,
-                duration: None,
-            });
-        }
-        self.direct = self.direct
-            || self.value_in(&self.profile, "awsmfa_direct").is_some_and(|v| v.value.eq_ignore_ascii_case("true"));
-        if self.direct && hops.is_empty() {
-            return Err(Error::config("--direct needs a role: a profile with role_arn, or --role-arn"));
-        }
-        self.base_profile = current;
-        self.lookup = seen;
-        self.roles = hops;
-        Ok(())
     }
 
     fn duration_in(&self, profile: &str) -> Result<Option<Sourced<u64>>> {
