@@ -24,6 +24,16 @@ pub fn run(global: &GlobalArgs, args: LogoutArgs) -> Result<i32> {
         // to revoke: credentials already handed out last their 15 minutes.
         let dir = crate::login::cache_dir(&settings)?;
         let file = crate::login::cache::path(&dir, &arn.value);
+        // Under the renewals' lock: a renewal in flight would write the session back
+        // (with its new refresh token) right after it was deleted.
+        let _lock = match std::fs::symlink_metadata(&file) {
+            Ok(_) => Some(crate::files::lock::acquire(
+                &crate::login::cache::lock_path(&dir, &arn.value),
+                crate::files::lock::wait(),
+                || ui::note("waiting for a renewal of the console sign-in session to finish"),
+            )?),
+            Err(_) => None,
+        };
         match std::fs::remove_file(&file) {
             Ok(()) => ui::note(&format!("signed out of {} (deleted {})", arn.value, file.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -344,3 +344,59 @@ fn the_sdks_that_read_login_sessions_share_awsmfas_and_awsmfa_reads_what_they_re
     credential_vars(&w, "dev");
     assert_eq!(token_calls(&w.user.arn, "refresh_token"), 2, "awsmfa renewed with botocore's token");
 }
+
+/// The lock that serialises the renewals of the session in `file`.
+fn renewal_lock(file: &Path) -> PathBuf {
+    file.with_file_name(format!(".{}.awsmfa-lock", file.file_name().unwrap().to_string_lossy()))
+}
+
+/// Holds the renewal lock of `file` (as an awsmfa, the AWS CLI or an SDK renewing it does)
+/// until `release` appears; returns once the lock is held.
+fn hold_renewal_lock(w: &World, file: &Path, release: &Path) -> std::process::Child {
+    let held = w.path("lock-held");
+    let child = w
+        .command("flock")
+        .arg(renewal_lock(file))
+        .args([
+            "sh",
+            "-c",
+            &format!("touch '{}'; while [ ! -e '{}' ]; do sleep 0.05; done", held.display(), release.display()),
+        ])
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !held.exists() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the lock was never held");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+#[test]
+fn logout_during_a_renewal_leaves_no_session_behind() {
+    // A renewal in flight (another awsmfa holding the lock, its new refresh token on its way
+    // to the file) must not bring the session back after `logout` said it was signed out.
+    let w = world(&[]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    sign_in(&w, true).success();
+    let file = session_file(&w);
+    let renewed = std::fs::read_to_string(&file).unwrap();
+    let release = w.path("release");
+    let mut holder = hold_renewal_lock(&w, &file, &release);
+    let bin = assert_cmd::cargo::cargo_bin("awsmfa");
+    let logout = w
+        .command(bin.to_str().unwrap())
+        .args(["logout", "--profile", "dev"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    // The renewal ends: it writes the session it renewed, then lets go of the lock.
+    std::fs::write(&file, &renewed).unwrap();
+    std::fs::write(&release, "").unwrap();
+    holder.wait().unwrap();
+    let out = logout.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!file.exists(), "logout said signed out, yet the session's file (its refresh token) is back");
+}
