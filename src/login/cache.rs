@@ -125,14 +125,20 @@ pub fn load(dir: &Path, arn: &str) -> Result<Loaded> {
     })
 }
 
-/// Writes the file of session `arn` in `dir` (made 0700 if missing).
-pub fn store(dir: &Path, arn: &str, token: &LoginToken) -> Result<PathBuf> {
+/// Checks that `dir` may hold sessions (a directory of ours that nobody else can write to),
+/// and makes it 0700 if missing: before a sign-in, so that no one signs in for nothing.
+pub fn prepare_dir(dir: &Path) -> Result<()> {
     read::check_private_dir_for(
         dir,
         "the console sign-in cache ",
         "use a directory of your own (the default is ~/.aws/login/cache; AWS_LOGIN_CACHE_DIRECTORY overrides)",
     )?;
-    atomic::ensure_dir(dir, 0o700)?;
+    atomic::ensure_dir(dir, 0o700)
+}
+
+/// Writes the file of session `arn` in `dir` (made 0700 if missing).
+pub fn store(dir: &Path, arn: &str, token: &LoginToken) -> Result<PathBuf> {
+    prepare_dir(dir)?;
     let path = path(dir, arn);
     atomic::write(&path, &python_json(token), 0o600, atomic::Links::Replace)?;
     Ok(path)

@@ -75,6 +75,8 @@ pub fn cache_dir(settings: &Settings) -> Result<PathBuf> {
 /// `open` opens the URL in a browser; the URL is always said too.
 pub fn sign_in(settings: &Settings, flow: &Flow, open: &dyn Fn(&str) -> bool) -> Result<SignedIn> {
     let dir = cache_dir(settings)?;
+    // Before the browser: a cache directory that cannot hold the session is said now.
+    cache::prepare_dir(&dir)?;
     let spec = ClientSpec::new(settings, "signin", Signer::Unsigned, Retries::Never)?;
     let base = base_url(settings);
     let pkce = authorize::Pkce::new()?;
@@ -126,7 +128,17 @@ pub fn sign_in(settings: &Settings, flow: &Flow, open: &dyn Fn(&str) -> bool) ->
         id_token: token.id_token.clone(),
         dpop_key: key.to_pem()?.expose().to_string(),
     };
+    // Under the renewals' lock: a renewal of this session's previous sign-in, in flight,
+    // would otherwise write the old session over the one just made.
+    let lock = crate::files::lock::acquire(&cache::lock_path(&dir, &id.subject), crate::files::lock::wait(), || {
+        ui::note("waiting for a renewal of the previous session to finish")
+    });
+    if let Err(err) = &lock {
+        // The sign-in is made and its code spent: kept all the same, rather than lost.
+        ui::warn(&format!("writing the session without its lock: {}", err.message));
+    }
     let file = cache::store(&dir, &id.subject, &record)?;
+    drop(lock);
     let renewable_until =
         id.issued_at.and_then(|iat| time::OffsetDateTime::from_unix_timestamp(iat).ok()).map(|t| t + SESSION_LIMIT);
     Ok(SignedIn { arn: id.subject, file, expires, renewable_until })

@@ -112,7 +112,15 @@ fn a_person_signs_in_in_a_real_browser_and_comes_back_to_awsmfa() {
     // Debian's chromium, headless, through its chromedriver (scripts/ensure-tools installs both).
     cmd.env("SIGNIN_BROWSER", "chromium");
     cmd.args(["login", "--console", "--profile", "dev"]).assert().success();
-    let log = std::fs::read_to_string(w.path("browser.log")).unwrap();
+    // The browser outlives awsmfa (it is left to run): its page is read when it has one.
+    let started = Instant::now();
+    let log = loop {
+        let log = std::fs::read_to_string(w.path("browser.log")).unwrap_or_default();
+        if log.contains("chromium shows:") || started.elapsed() > Duration::from_secs(30) {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     assert!(log.contains("chromium shows: Signed in. You can close this window"), "{log}");
     assert_eq!(credential_vars(&w, "dev")["AWS_ACCESS_KEY_ID"][..4], *"ASIA");
 }
@@ -351,25 +359,46 @@ fn renewal_lock(file: &Path) -> PathBuf {
 }
 
 /// Holds the renewal lock of `file` (as an awsmfa, the AWS CLI or an SDK renewing it does)
-/// until `release` appears; returns once the lock is held.
-fn hold_renewal_lock(w: &World, file: &Path, release: &Path) -> std::process::Child {
+/// until `release` appears; returns once the lock is held. Killed when dropped.
+fn hold_renewal_lock(w: &World, file: &Path, release: &Path) -> Holder {
     let held = w.path("lock-held");
+    let script = "import fcntl, os, sys, time\n\
+        f = open(sys.argv[1], 'a')\n\
+        fcntl.flock(f, fcntl.LOCK_EX)\n\
+        open(sys.argv[2], 'w').close()\n\
+        while not os.path.exists(sys.argv[3]): time.sleep(0.05)\n";
     let child = w
-        .command("flock")
+        .command(common::python())
+        .args(["-c", script])
         .arg(renewal_lock(file))
-        .args([
-            "sh",
-            "-c",
-            &format!("touch '{}'; while [ ! -e '{}' ]; do sleep 0.05; done", held.display(), release.display()),
-        ])
+        .arg(&held)
+        .arg(release)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let holder = Holder(child);
     let started = Instant::now();
     while !held.exists() {
         assert!(started.elapsed() < Duration::from_secs(10), "the lock was never held");
         std::thread::sleep(Duration::from_millis(20));
     }
-    child
+    holder
+}
+
+struct Holder(std::process::Child);
+
+impl Holder {
+    fn wait(&mut self) {
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 #[test]
@@ -395,8 +424,61 @@ fn logout_during_a_renewal_leaves_no_session_behind() {
     // The renewal ends: it writes the session it renewed, then lets go of the lock.
     std::fs::write(&file, &renewed).unwrap();
     std::fs::write(&release, "").unwrap();
-    holder.wait().unwrap();
+    holder.wait();
     let out = logout.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!file.exists(), "logout said signed out, yet the session's file (its refresh token) is back");
+}
+
+#[test]
+fn a_new_sign_in_is_not_overwritten_by_a_renewal_of_the_old_session_in_flight() {
+    // No MFA device: the same device code is not taken twice in one window.
+    let w = world(&["--no-mfa", "--policy", "none"]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    sign_in(&w, false).success();
+    let file = session_file(&w);
+    let old = std::fs::read_to_string(&file).unwrap();
+    // Another awsmfa renews the old session (the lock held) while the person signs in again.
+    let release = w.path("release");
+    let mut holder = hold_renewal_lock(&w, &file, &release);
+    let bin = assert_cmd::cargo::cargo_bin("awsmfa");
+    let mut cmd = w.command(bin.to_str().unwrap());
+    cmd.env("BROWSER", format!("{} {}", common::python(), common::repo().join("tests/support/browser.py").display()))
+        .env("SIGNIN_USER", &w.user.name)
+        .env("SIGNIN_PASSWORD", PASSWORD)
+        .args(["login", "--console", "--profile", "dev"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(w.path("login.err")).unwrap());
+    let mut login = cmd.spawn().unwrap();
+    let started = Instant::now();
+    while token_calls(&w.user.arn, "authorization_code") < 2 {
+        let said = || std::fs::read_to_string(w.path("login.err")).unwrap();
+        assert!(login.try_wait().unwrap().is_none(), "{}", said());
+        assert!(started.elapsed() < Duration::from_secs(30), "the second sign-in never exchanged its code: {}", said());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // The renewal of the old session ends: it writes what it renewed, and lets go.
+    std::fs::write(&file, &old).unwrap();
+    std::fs::write(&release, "").unwrap();
+    holder.wait();
+    let status = login.wait().unwrap();
+    assert!(status.success(), "{}", std::fs::read_to_string(w.path("login.err")).unwrap());
+    let now: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let old: serde_json::Value = serde_json::from_str(&old).unwrap();
+    assert_ne!(now["refreshToken"], old["refreshToken"], "the sign-in just made is the session kept");
+    assert_ne!(now["dpopKey"], old["dpopKey"]);
+}
+
+#[test]
+fn a_cache_directory_others_can_write_to_is_refused_before_the_browser_opens() {
+    let w = world(&[]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    let dir = w.path(".aws/login/cache");
+    std::fs::create_dir_all(&dir).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    sign_in(&w, true).code(3).stderr(predicate::str::contains("others can write to it"));
+    assert!(!w.path("browser.log").exists(), "the person was sent to sign in for nothing");
+    assert_eq!(token_calls(&w.user.arn, "authorization_code"), 0);
 }
