@@ -106,7 +106,13 @@ pub fn sign_in(settings: &Settings, flow: &Flow, open: &dyn Fn(&str) -> bool) ->
     let proof = proof_of(&key);
     let token =
         aws::signin::exchange_code(&spec, client_id, code.expose(), pkce.verifier.expose(), &redirect_uri, proof)?
-            .map_err(|failure| explain(failure, &spec, None, "signin:CreateOAuth2Token"))?;
+            .map_err(|failure| {
+                // The command to run again is this one, for this profile (a bare `awsmfa
+                // login --console` would sign in the default profile instead).
+                let remote = if matches!(flow, Flow::CrossDevice) { " --remote" } else { "" };
+                let again = format!("run `awsmfa login --console{remote} --profile {}` again", settings.profile);
+                explain(failure, &spec, None, again, "signin:CreateOAuth2Token")
+            })?;
     let id = token
         .id_token
         .as_deref()
@@ -153,7 +159,10 @@ pub fn refresh(settings: &Settings, arn: &str, token: &LoginToken) -> Result<Log
     let spec = ClientSpec::new(settings, "signin", Signer::Unsigned, Retries::Standard)?;
     ui::trace(&format!("signin:CreateOAuth2Token (refresh) for {arn} at {}", base_url(settings)));
     let fresh = aws::signin::refresh(&spec, &token.client_id, &Secret::new(&token.refresh_token), proof_of(&key))?
-        .map_err(|failure| explain(failure, &spec, Some((settings, arn)), "signin:CreateOAuth2Token"))?;
+        .map_err(|failure| {
+            let again = format!("sign in again: `awsmfa login --console --profile {}`", settings.base_profile);
+            explain(failure, &spec, Some(arn), again, "signin:CreateOAuth2Token")
+        })?;
     let mut renewed = token.clone();
     renewed.access_token.access_key_id = fresh.access_key_id;
     renewed.access_token.secret_access_key = fresh.secret_access_key.expose().to_string();
@@ -174,12 +183,9 @@ fn proof_of(key: &Arc<DpopKey>) -> aws::signin::Proof {
 }
 
 /// AWS Sign-In's refusals, in words that say what to do.
-fn explain(failure: Failure, spec: &ClientSpec, session: Option<(&Settings, &str)>, action: &str) -> Error {
-    let again = match session {
-        Some((settings, _)) => format!("sign in again: `awsmfa login --console --profile {}`", settings.base_profile),
-        None => "run `awsmfa login --console` again".to_string(),
-    };
-    let whose = session.map(|(_, arn)| format!(" of {arn}")).unwrap_or_default();
+/// `session`: the session renewed (None: a sign-in); `again`: what to run to start over.
+fn explain(failure: Failure, spec: &ClientSpec, session: Option<&str>, again: String, action: &str) -> Error {
+    let whose = session.map(|arn| format!(" of {arn}")).unwrap_or_default();
     match &failure {
         Failure::Service { code, .. } if code == "TOKEN_EXPIRED" => Error::new(
             Kind::Denied,

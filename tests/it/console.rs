@@ -482,3 +482,22 @@ fn a_cache_directory_others_can_write_to_is_refused_before_the_browser_opens() {
     assert!(!w.path("browser.log").exists(), "the person was sent to sign in for nothing");
     assert_eq!(token_calls(&w.user.arn, "authorization_code"), 0);
 }
+
+#[test]
+fn a_code_that_expired_before_its_exchange_says_the_command_for_this_profile() {
+    let w = world(&[]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&code=0", w.user.name));
+    // As pasted, the hint must sign in this profile again, not the default one.
+    sign_in(&w, true).code(5).stderr(
+        predicate::str::contains("the sign-in's code expired")
+            .and(predicate::str::contains("`awsmfa login --console --profile dev`")),
+    );
+    assert!(
+        !w.path(".aws/login/cache")
+            .read_dir()
+            .unwrap()
+            .flatten()
+            .any(|e| e.path().extension().is_some_and(|x| x == "json"))
+    );
+}
