@@ -112,17 +112,35 @@ pub enum Loaded {
     Token(Box<LoginToken>),
 }
 
+/// How often, and how far apart, a file that is not (yet) a session is read again: the
+/// JavaScript SDK writes its renewal in place (truncated, then written), and a reader at that
+/// moment sees an empty or half file.
+const REREADS: u32 = 20;
+const REREAD_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Reads the file of session `arn` in `dir`.
 pub fn load(dir: &Path, arn: &str) -> Result<Loaded> {
     let path = path(dir, arn);
-    Ok(match read::private_file("the console sign-in session", &path, LIMIT)? {
-        read::Private::Missing => Loaded::Missing,
-        read::Private::Unusable(why) => Loaded::Unusable(why),
-        read::Private::Bytes(bytes) => match serde_json::from_slice::<LoginToken>(&bytes) {
-            Ok(token) if token.expires().is_some() => Loaded::Token(Box::new(token)),
-            _ => Loaded::Unusable(format!("ignoring {}: it is not a console sign-in session", path.display())),
-        },
-    })
+    let mut tries = 0;
+    loop {
+        let bytes = match read::private_file("the console sign-in session", &path, LIMIT)? {
+            read::Private::Missing => return Ok(Loaded::Missing),
+            read::Private::Unusable(why) => return Ok(Loaded::Unusable(why)),
+            read::Private::Bytes(bytes) => bytes,
+        };
+        match serde_json::from_slice::<LoginToken>(&bytes) {
+            Ok(token) if token.expires().is_some() => return Ok(Loaded::Token(Box::new(token))),
+            // A file cut short (empty, or the start of a session) may be one being written;
+            // whole JSON that is no session, or no JSON at all, will not become one.
+            Err(e) if e.is_eof() && tries < REREADS => {
+                tries += 1;
+                std::thread::sleep(REREAD_PAUSE);
+                continue;
+            }
+            _ => {}
+        }
+        return Ok(Loaded::Unusable(format!("ignoring {}: it is not a console sign-in session", path.display())));
+    }
 }
 
 /// Checks that `dir` may hold sessions (a directory of ours that nobody else can write to),

@@ -501,3 +501,45 @@ fn a_code_that_expired_before_its_exchange_says_the_command_for_this_profile() {
             .any(|e| e.path().extension().is_some_and(|x| x == "json"))
     );
 }
+
+#[test]
+fn a_session_file_caught_mid_write_by_a_tool_that_writes_in_place_is_read_once_whole() {
+    // The JavaScript SDK renews a session by writing its file in place (writeFile: truncated,
+    // then written): a reader at that moment sees half a file, which is no reason to fail.
+    let w = world(&["--no-mfa", "--policy", "none"]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    sign_in(&w, false).success();
+    let file = session_file(&w);
+    let half = w.path("half-written");
+    let script = "import os, sys, time\n\
+        data = open(sys.argv[1]).read()\n\
+        f = open(sys.argv[1], 'w')\n\
+        f.write(data[:len(data) // 2]); f.flush()\n\
+        open(sys.argv[2], 'w').close()\n\
+        time.sleep(0.4)\n\
+        f.write(data[len(data) // 2:]); f.close()\n";
+    let mut writer = w.command(common::python()).args(["-c", script]).arg(&file).arg(&half).spawn().unwrap();
+    let started = Instant::now();
+    while !half.exists() {
+        assert!(started.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = w.awsmfa().args(["env", "--profile", "dev", "--format", "dotenv"]).output().unwrap();
+    writer.wait().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("AWS_ACCESS_KEY_ID=ASIA"));
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 0, "the session was valid all along");
+}
+
+#[test]
+fn a_session_file_that_is_not_one_is_said_to_be_unusable_not_missing() {
+    let w = world(&["--no-mfa", "--policy", "none"]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    sign_in(&w, false).success();
+    std::fs::write(session_file(&w), "{\"accessToken\": ").unwrap();
+    w.awsmfa().args(["env", "--profile", "dev"]).assert().code(3).stderr(
+        predicate::str::contains("not a console sign-in session")
+            .and(predicate::str::contains("on this machine").not())
+            .and(predicate::str::contains("awsmfa login --console --profile dev")),
+    );
+}
