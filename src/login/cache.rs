@@ -38,6 +38,9 @@ pub struct LoginToken {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
     pub dpop_key: String,
+    /// Whatever else the AWS CLI or an SDK keeps in the file: written back as it was.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 fn sigv4() -> String {
@@ -219,12 +222,23 @@ mod tests {
             refresh_token: "r".into(),
             id_token: Some("h.p.s".into()),
             dpop_key: "-----BEGIN EC PRIVATE KEY-----\nK\n-----END EC PRIVATE KEY-----\n".into(),
+            extra: Default::default(),
         };
         // What Python's json.dumps makes of the same dict (botocore's save_token).
         let python = r#"{"accessToken": {"accessKeyId": "ASIAX", "secretAccessKey": "s", "sessionToken": "t", "accountId": "012345678901", "expiresAt": "2025-11-19T12:15:00Z"}, "tokenType": "aws_sigv4", "clientId": "arn:aws:signin:::devtools/same-device", "refreshToken": "r", "idToken": "h.p.s", "dpopKey": "-----BEGIN EC PRIVATE KEY-----\nK\n-----END EC PRIVATE KEY-----\n"}"#;
         assert_eq!(String::from_utf8(python_json(&token)).unwrap(), python);
         let back: LoginToken = serde_json::from_str(python).unwrap();
         assert_eq!(back.session().unwrap().expiration.unix_timestamp(), 1_763_554_500);
+    }
+
+    #[test]
+    fn a_renewal_keeps_what_other_tools_wrote_in_the_file() {
+        // The AWS CLI or an SDK may keep more in the file than awsmfa knows of: a rewrite
+        // (a renewal) must not drop it, as botocore's `token.update` does not.
+        let text = r#"{"accessToken": {"accessKeyId": "ASIAX", "secretAccessKey": "s", "sessionToken": "t", "accountId": "012345678901", "expiresAt": "2025-11-19T12:15:00Z"}, "tokenType": "aws_sigv4", "clientId": "c", "refreshToken": "r", "idToken": "h.p.s", "dpopKey": "k", "region": "eu-west-1", "future": {"a": [1, 2]}}"#;
+        let token: LoginToken = serde_json::from_str(text).unwrap();
+        let out: serde_json::Value = serde_json::from_slice(&python_json(&token)).unwrap();
+        assert_eq!(out, serde_json::from_str::<serde_json::Value>(text).unwrap());
     }
 
     #[test]

@@ -133,6 +133,7 @@ pub fn sign_in(settings: &Settings, flow: &Flow, open: &dyn Fn(&str) -> bool) ->
         refresh_token: token.refresh_token.expose().to_string(),
         id_token: token.id_token.clone(),
         dpop_key: key.to_pem()?.expose().to_string(),
+        extra: Default::default(),
     };
     // Under the renewals' lock: a renewal of this session's previous sign-in, in flight,
     // would otherwise write the old session over the one just made.
