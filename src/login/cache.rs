@@ -59,7 +59,8 @@ pub struct AccessToken {
 }
 
 impl LoginToken {
-    /// When the credentials end (None: the file's time is not one).
+    /// When the credentials end (None: the file's time is not one awsmfa reads; taken as
+    /// ended, so that the session is renewed).
     pub fn expires(&self) -> Option<OffsetDateTime> {
         clock::parse_rfc3339(&self.access_token.expires_at)
     }
@@ -132,7 +133,9 @@ pub fn load(dir: &Path, arn: &str) -> Result<Loaded> {
             read::Private::Bytes(bytes) => bytes,
         };
         match serde_json::from_slice::<LoginToken>(&bytes) {
-            Ok(token) if token.expires().is_some() => return Ok(Loaded::Token(Box::new(token))),
+            // An end written in a way awsmfa cannot read (botocore and the JavaScript SDK read
+            // more forms) is still a session: the credentials are renewed, with its token.
+            Ok(token) => return Ok(Loaded::Token(Box::new(token))),
             // A file cut short (empty, or the start of a session) may be one being written;
             // whole JSON that is no session, or no JSON at all, will not become one.
             Err(e) if e.is_eof() && tries < REREADS => {

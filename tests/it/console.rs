@@ -543,3 +543,25 @@ fn a_session_file_that_is_not_one_is_said_to_be_unusable_not_missing() {
             .and(predicate::str::contains("awsmfa login --console --profile dev")),
     );
 }
+
+#[test]
+fn a_session_whose_time_is_written_another_way_is_renewed_not_refused() {
+    // botocore (dateutil) and the JavaScript SDK (Date) read times the RFC 3339 parser does
+    // not: a file with one is still a session, renewable, and is renewed rather than lost.
+    let w = world(&["--no-mfa", "--policy", "none"]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    sign_in(&w, false).success();
+    let file = session_file(&w);
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    v["accessToken"]["expiresAt"] = "2030-01-01 00:00:00".into();
+    std::fs::write(&file, v.to_string()).unwrap();
+    w.awsmfa()
+        .args(["status", "--profile", "dev"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("unusable").not());
+    assert_eq!(credential_vars(&w, "dev")["AWS_ACCESS_KEY_ID"][..4], *"ASIA");
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 1, "renewed, as its end could not be read");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert!(v["accessToken"]["expiresAt"].as_str().unwrap().ends_with('Z'));
+}
