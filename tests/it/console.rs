@@ -565,3 +565,20 @@ fn a_session_whose_time_is_written_another_way_is_renewed_not_refused() {
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     assert!(v["accessToken"]["expiresAt"].as_str().unwrap().ends_with('Z'));
 }
+
+#[test]
+fn logout_of_a_session_other_profiles_use_says_they_are_signed_out_too() {
+    let w = world(&["--no-mfa", "--policy", "none"]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    sign_in(&w, false).success();
+    let config = std::fs::read_to_string(w.path(".aws/config")).unwrap();
+    w.config(&format!(
+        "{config}\n[profile ci]\nlogin_session = {}\nregion = us-east-1\n\n[profile other]\nregion = us-east-1\n",
+        w.user.arn
+    ));
+    w.awsmfa().args(["logout", "--profile", "dev"]).assert().success().stderr(
+        predicate::str::contains("signed out of")
+            .and(predicate::str::contains("'ci'"))
+            .and(predicate::str::contains("'other'").not()),
+    );
+}
