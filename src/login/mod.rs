@@ -154,6 +154,9 @@ pub fn sign_in(settings: &Settings, flow: &Flow, open: &dyn Fn(&str) -> bool) ->
 /// The session's credentials renewed (its file rewritten with them and the new refresh token).
 pub fn refresh(settings: &Settings, arn: &str, token: &LoginToken) -> Result<LoginToken> {
     let dir = cache_dir(settings)?;
+    // Before the refresh: its token is good once, and a renewal that cannot be written
+    // would lose the session.
+    cache::prepare_dir(&dir)?;
     let key = Arc::new(DpopKey::from_pem(&token.dpop_key)?);
     // A refresh carries no code: the SDK's retries are safe (AWS Sign-In answers a repeated
     // refresh consistently).

@@ -582,3 +582,20 @@ fn logout_of_a_session_other_profiles_use_says_they_are_signed_out_too() {
             .and(predicate::str::contains("'other'").not()),
     );
 }
+
+#[test]
+fn a_renewal_that_cannot_write_the_session_refuses_before_spending_its_refresh_token() {
+    // Each refresh token is good once: a renewal made but not written loses the session.
+    let w = world(&["--no-mfa", "--policy", "none"]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=120", w.user.name));
+    sign_in(&w, false).success();
+    let dir = w.path(".aws/login/cache");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o775)).unwrap();
+    w.awsmfa().args(["env", "--profile", "dev"]).assert().code(3).stderr(predicate::str::contains("others can write"));
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 0, "no refresh token was spent on a file it cannot write");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert_eq!(credential_vars(&w, "dev")["AWS_ACCESS_KEY_ID"][..4], *"ASIA");
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 1);
+}
