@@ -115,7 +115,8 @@ fn console_state(settings: &crate::profile::Settings, arn: &str) -> Result<Conso
             match token.expires() {
                 Some(until) if until > now => (SessionState::Valid { until }, Some(until), renewable),
                 Some(at) => (SessionState::Expired { at }, None, renewable),
-                None => (SessionState::Unusable, None, renewable),
+                // An end awsmfa cannot read: the next use renews the credentials.
+                None => (SessionState::None, None, renewable),
             }
         }
     };

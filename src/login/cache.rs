@@ -38,6 +38,9 @@ pub struct LoginToken {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
     pub dpop_key: String,
+    /// Whatever else the AWS CLI or an SDK keeps in the file: written back as it was.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 fn sigv4() -> String {
@@ -56,7 +59,8 @@ pub struct AccessToken {
 }
 
 impl LoginToken {
-    /// When the credentials end (None: the file's time is not one).
+    /// When the credentials end (None: the file's time is not one awsmfa reads; taken as
+    /// ended, so that the session is renewed).
     pub fn expires(&self) -> Option<OffsetDateTime> {
         clock::parse_rfc3339(&self.access_token.expires_at)
     }
@@ -112,27 +116,53 @@ pub enum Loaded {
     Token(Box<LoginToken>),
 }
 
+/// How often, and how far apart, a file that is not (yet) a session is read again: the
+/// JavaScript SDK writes its renewal in place (truncated, then written), and a reader at that
+/// moment sees an empty or half file.
+const REREADS: u32 = 20;
+const REREAD_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Reads the file of session `arn` in `dir`.
 pub fn load(dir: &Path, arn: &str) -> Result<Loaded> {
     let path = path(dir, arn);
-    Ok(match read::private_file("the console sign-in session", &path, LIMIT)? {
-        read::Private::Missing => Loaded::Missing,
-        read::Private::Unusable(why) => Loaded::Unusable(why),
-        read::Private::Bytes(bytes) => match serde_json::from_slice::<LoginToken>(&bytes) {
-            Ok(token) if token.expires().is_some() => Loaded::Token(Box::new(token)),
-            _ => Loaded::Unusable(format!("ignoring {}: it is not a console sign-in session", path.display())),
-        },
-    })
+    let mut tries = 0;
+    loop {
+        let bytes = match read::private_file("the console sign-in session", &path, LIMIT)? {
+            read::Private::Missing => return Ok(Loaded::Missing),
+            read::Private::Unusable(why) => return Ok(Loaded::Unusable(why)),
+            read::Private::Bytes(bytes) => bytes,
+        };
+        match serde_json::from_slice::<LoginToken>(&bytes) {
+            // An end written in a way awsmfa cannot read (botocore and the JavaScript SDK read
+            // more forms) is still a session: the credentials are renewed, with its token.
+            Ok(token) => return Ok(Loaded::Token(Box::new(token))),
+            // A file cut short (empty, or the start of a session) may be one being written;
+            // whole JSON that is no session, or no JSON at all, will not become one.
+            Err(e) if e.is_eof() && tries < REREADS => {
+                tries += 1;
+                std::thread::sleep(REREAD_PAUSE);
+                continue;
+            }
+            _ => {}
+        }
+        return Ok(Loaded::Unusable(format!("ignoring {}: it is not a console sign-in session", path.display())));
+    }
 }
 
-/// Writes the file of session `arn` in `dir` (made 0700 if missing).
-pub fn store(dir: &Path, arn: &str, token: &LoginToken) -> Result<PathBuf> {
+/// Checks that `dir` may hold sessions (a directory of ours that nobody else can write to),
+/// and makes it 0700 if missing: before a sign-in, so that no one signs in for nothing.
+pub fn prepare_dir(dir: &Path) -> Result<()> {
     read::check_private_dir_for(
         dir,
         "the console sign-in cache ",
         "use a directory of your own (the default is ~/.aws/login/cache; AWS_LOGIN_CACHE_DIRECTORY overrides)",
     )?;
-    atomic::ensure_dir(dir, 0o700)?;
+    atomic::ensure_dir(dir, 0o700)
+}
+
+/// Writes the file of session `arn` in `dir` (made 0700 if missing).
+pub fn store(dir: &Path, arn: &str, token: &LoginToken) -> Result<PathBuf> {
+    prepare_dir(dir)?;
     let path = path(dir, arn);
     atomic::write(&path, &python_json(token), 0o600, atomic::Links::Replace)?;
     Ok(path)
@@ -195,12 +225,23 @@ mod tests {
             refresh_token: "r".into(),
             id_token: Some("h.p.s".into()),
             dpop_key: "-----BEGIN EC PRIVATE KEY-----\nK\n-----END EC PRIVATE KEY-----\n".into(),
+            extra: Default::default(),
         };
         // What Python's json.dumps makes of the same dict (botocore's save_token).
         let python = r#"{"accessToken": {"accessKeyId": "ASIAX", "secretAccessKey": "s", "sessionToken": "t", "accountId": "012345678901", "expiresAt": "2025-11-19T12:15:00Z"}, "tokenType": "aws_sigv4", "clientId": "arn:aws:signin:::devtools/same-device", "refreshToken": "r", "idToken": "h.p.s", "dpopKey": "-----BEGIN EC PRIVATE KEY-----\nK\n-----END EC PRIVATE KEY-----\n"}"#;
         assert_eq!(String::from_utf8(python_json(&token)).unwrap(), python);
         let back: LoginToken = serde_json::from_str(python).unwrap();
         assert_eq!(back.session().unwrap().expiration.unix_timestamp(), 1_763_554_500);
+    }
+
+    #[test]
+    fn a_renewal_keeps_what_other_tools_wrote_in_the_file() {
+        // The AWS CLI or an SDK may keep more in the file than awsmfa knows of: a rewrite
+        // (a renewal) must not drop it, as botocore's `token.update` does not.
+        let text = r#"{"accessToken": {"accessKeyId": "ASIAX", "secretAccessKey": "s", "sessionToken": "t", "accountId": "012345678901", "expiresAt": "2025-11-19T12:15:00Z"}, "tokenType": "aws_sigv4", "clientId": "c", "refreshToken": "r", "idToken": "h.p.s", "dpopKey": "k", "region": "eu-west-1", "future": {"a": [1, 2]}}"#;
+        let token: LoginToken = serde_json::from_str(text).unwrap();
+        let out: serde_json::Value = serde_json::from_slice(&python_json(&token)).unwrap();
+        assert_eq!(out, serde_json::from_str::<serde_json::Value>(text).unwrap());
     }
 
     #[test]

@@ -75,6 +75,8 @@ pub fn cache_dir(settings: &Settings) -> Result<PathBuf> {
 /// `open` opens the URL in a browser; the URL is always said too.
 pub fn sign_in(settings: &Settings, flow: &Flow, open: &dyn Fn(&str) -> bool) -> Result<SignedIn> {
     let dir = cache_dir(settings)?;
+    // Before the browser: a cache directory that cannot hold the session is said now.
+    cache::prepare_dir(&dir)?;
     let spec = ClientSpec::new(settings, "signin", Signer::Unsigned, Retries::Never)?;
     let base = base_url(settings);
     let pkce = authorize::Pkce::new()?;
@@ -104,7 +106,13 @@ pub fn sign_in(settings: &Settings, flow: &Flow, open: &dyn Fn(&str) -> bool) ->
     let proof = proof_of(&key);
     let token =
         aws::signin::exchange_code(&spec, client_id, code.expose(), pkce.verifier.expose(), &redirect_uri, proof)?
-            .map_err(|failure| explain(failure, &spec, None, "signin:CreateOAuth2Token"))?;
+            .map_err(|failure| {
+                // The command to run again is this one, for this profile (a bare `awsmfa
+                // login --console` would sign in the default profile instead).
+                let remote = if matches!(flow, Flow::CrossDevice) { " --remote" } else { "" };
+                let again = format!("run `awsmfa login --console{remote} --profile {}` again", settings.profile);
+                explain(failure, &spec, None, again, "signin:CreateOAuth2Token")
+            })?;
     let id = token
         .id_token
         .as_deref()
@@ -125,8 +133,19 @@ pub fn sign_in(settings: &Settings, flow: &Flow, open: &dyn Fn(&str) -> bool) ->
         refresh_token: token.refresh_token.expose().to_string(),
         id_token: token.id_token.clone(),
         dpop_key: key.to_pem()?.expose().to_string(),
+        extra: Default::default(),
     };
+    // Under the renewals' lock: a renewal of this session's previous sign-in, in flight,
+    // would otherwise write the old session over the one just made.
+    let lock = crate::files::lock::acquire(&cache::lock_path(&dir, &id.subject), crate::files::lock::wait(), || {
+        ui::note("waiting for a renewal of the previous session to finish")
+    });
+    if let Err(err) = &lock {
+        // The sign-in is made and its code spent: kept all the same, rather than lost.
+        ui::warn(&format!("writing the session without its lock: {}", err.message));
+    }
     let file = cache::store(&dir, &id.subject, &record)?;
+    drop(lock);
     let renewable_until =
         id.issued_at.and_then(|iat| time::OffsetDateTime::from_unix_timestamp(iat).ok()).map(|t| t + SESSION_LIMIT);
     Ok(SignedIn { arn: id.subject, file, expires, renewable_until })
@@ -135,13 +154,19 @@ pub fn sign_in(settings: &Settings, flow: &Flow, open: &dyn Fn(&str) -> bool) ->
 /// The session's credentials renewed (its file rewritten with them and the new refresh token).
 pub fn refresh(settings: &Settings, arn: &str, token: &LoginToken) -> Result<LoginToken> {
     let dir = cache_dir(settings)?;
+    // Before the refresh: its token is good once, and a renewal that cannot be written
+    // would lose the session.
+    cache::prepare_dir(&dir)?;
     let key = Arc::new(DpopKey::from_pem(&token.dpop_key)?);
     // A refresh carries no code: the SDK's retries are safe (AWS Sign-In answers a repeated
     // refresh consistently).
     let spec = ClientSpec::new(settings, "signin", Signer::Unsigned, Retries::Standard)?;
     ui::trace(&format!("signin:CreateOAuth2Token (refresh) for {arn} at {}", base_url(settings)));
     let fresh = aws::signin::refresh(&spec, &token.client_id, &Secret::new(&token.refresh_token), proof_of(&key))?
-        .map_err(|failure| explain(failure, &spec, Some((settings, arn)), "signin:CreateOAuth2Token"))?;
+        .map_err(|failure| {
+            let again = format!("sign in again: `awsmfa login --console --profile {}`", settings.base_profile);
+            explain(failure, &spec, Some(arn), again, "signin:CreateOAuth2Token")
+        })?;
     let mut renewed = token.clone();
     renewed.access_token.access_key_id = fresh.access_key_id;
     renewed.access_token.secret_access_key = fresh.secret_access_key.expose().to_string();
@@ -162,12 +187,9 @@ fn proof_of(key: &Arc<DpopKey>) -> aws::signin::Proof {
 }
 
 /// AWS Sign-In's refusals, in words that say what to do.
-fn explain(failure: Failure, spec: &ClientSpec, session: Option<(&Settings, &str)>, action: &str) -> Error {
-    let again = match session {
-        Some((settings, _)) => format!("sign in again: `awsmfa login --console --profile {}`", settings.base_profile),
-        None => "run `awsmfa login --console` again".to_string(),
-    };
-    let whose = session.map(|(_, arn)| format!(" of {arn}")).unwrap_or_default();
+/// `session`: the session renewed (None: a sign-in); `again`: what to run to start over.
+fn explain(failure: Failure, spec: &ClientSpec, session: Option<&str>, again: String, action: &str) -> Error {
+    let whose = session.map(|arn| format!(" of {arn}")).unwrap_or_default();
     match &failure {
         Failure::Service { code, .. } if code == "TOKEN_EXPIRED" => Error::new(
             Kind::Denied,

@@ -24,23 +24,22 @@ impl Provider for ConsoleSession<'_> {
     fn provide(&self, request: &Request) -> Result<Obtained> {
         let dir = login::cache_dir(self.settings)?;
         let ttl = super::min_ttl(self.settings, request) as i64;
-        let usable = |loaded: cache::Loaded, warned: &mut bool| -> Result<Option<Box<cache::LoginToken>>> {
+        // Why the file is there but no session (None: it is missing): said if it stays so.
+        let mut unusable: Option<String> = None;
+        let mut usable = |loaded: cache::Loaded| -> Result<Option<Box<cache::LoginToken>>> {
             match loaded {
                 cache::Loaded::Token(token) => Ok(Some(token)),
                 cache::Loaded::Missing => Ok(None),
                 cache::Loaded::Unusable(why) => {
-                    if !std::mem::replace(warned, true) {
-                        ui::warn(&why);
-                    }
+                    unusable = Some(why);
                     Ok(None)
                 }
             }
         };
-        let mut warned = false;
         let fresh_enough =
             |token: &cache::LoginToken| token.session().map(|s| s.seconds_left(clock::now()) > ttl).unwrap_or(false);
         if !request.force
-            && let Some(token) = usable(cache::load(&dir, self.arn)?, &mut warned)?
+            && let Some(token) = usable(cache::load(&dir, self.arn)?)?
             && fresh_enough(&token)
         {
             ui::trace("using the console sign-in session's credentials");
@@ -50,10 +49,19 @@ impl Provider for ConsoleSession<'_> {
             ui::trace("another awsmfa is renewing the console sign-in session; waiting for it");
         })?;
         // Renewed meanwhile (by another awsmfa, the AWS CLI or an SDK): use that.
-        let Some(token) = usable(cache::load(&dir, self.arn)?, &mut warned)? else {
-            return Err(Error::config(format!("no console sign-in session {} on this machine", self.arn)).hint(
-                format!("sign in: `awsmfa login --console --profile {}` (or `aws login`)", self.settings.base_profile),
-            ));
+        let Some(token) = usable(cache::load(&dir, self.arn)?)? else {
+            let hint =
+                format!("sign in: `awsmfa login --console --profile {}` (or `aws login`)", self.settings.base_profile);
+            return Err(match unusable {
+                // Said as the file's flaw, not as "no session": the file is there.
+                Some(why) => Error::config(format!(
+                    "cannot use the console sign-in session {}: {}",
+                    self.arn,
+                    why.strip_prefix("ignoring ").unwrap_or(&why)
+                ))
+                .hint(format!("{hint}; the sign-in replaces the file")),
+                None => Error::config(format!("no console sign-in session {} on this machine", self.arn)).hint(hint),
+            });
         };
         if fresh_enough(&token) && !request.force {
             return self.obtained(&token, false);

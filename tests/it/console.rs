@@ -357,3 +357,250 @@ fn the_sdks_that_read_login_sessions_share_awsmfas_and_awsmfa_reads_what_they_re
     credential_vars(&w, "dev");
     assert_eq!(token_calls(&w.user.arn, "refresh_token"), 2, "awsmfa renewed with botocore's token");
 }
+
+/// The lock that serialises the renewals of the session in `file`.
+fn renewal_lock(file: &Path) -> PathBuf {
+    file.with_file_name(format!(".{}.awsmfa-lock", file.file_name().unwrap().to_string_lossy()))
+}
+
+/// Holds the renewal lock of `file` (as an awsmfa, the AWS CLI or an SDK renewing it does)
+/// until `release` appears; returns once the lock is held. Killed when dropped.
+fn hold_renewal_lock(w: &World, file: &Path, release: &Path) -> Holder {
+    let held = w.path("lock-held");
+    let script = "import fcntl, os, sys, time\n\
+        f = open(sys.argv[1], 'a')\n\
+        fcntl.flock(f, fcntl.LOCK_EX)\n\
+        open(sys.argv[2], 'w').close()\n\
+        while not os.path.exists(sys.argv[3]): time.sleep(0.05)\n";
+    let child = w
+        .command(common::python())
+        .args(["-c", script])
+        .arg(renewal_lock(file))
+        .arg(&held)
+        .arg(release)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let holder = Holder(child);
+    let started = Instant::now();
+    while !held.exists() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the lock was never held");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    holder
+}
+
+struct Holder(std::process::Child);
+
+impl Holder {
+    fn wait(&mut self) {
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn logout_during_a_renewal_leaves_no_session_behind() {
+    // A renewal in flight (another awsmfa holding the lock, its new refresh token on its way
+    // to the file) must not bring the session back after `logout` said it was signed out.
+    let w = world(&[]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    sign_in(&w, true).success();
+    let file = session_file(&w);
+    let renewed = std::fs::read_to_string(&file).unwrap();
+    let release = w.path("release");
+    let mut holder = hold_renewal_lock(&w, &file, &release);
+    let bin = assert_cmd::cargo::cargo_bin("awsmfa");
+    let logout = w
+        .command(bin.to_str().unwrap())
+        .args(["logout", "--profile", "dev"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    // The renewal ends: it writes the session it renewed, then lets go of the lock.
+    std::fs::write(&file, &renewed).unwrap();
+    std::fs::write(&release, "").unwrap();
+    holder.wait();
+    let out = logout.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!file.exists(), "logout said signed out, yet the session's file (its refresh token) is back");
+}
+
+#[test]
+fn a_new_sign_in_is_not_overwritten_by_a_renewal_of_the_old_session_in_flight() {
+    // No MFA device: the same device code is not taken twice in one window.
+    let w = world(&["--no-mfa", "--policy", "none"]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    sign_in(&w, false).success();
+    let file = session_file(&w);
+    let old = std::fs::read_to_string(&file).unwrap();
+    // Another awsmfa renews the old session (the lock held) while the person signs in again.
+    let release = w.path("release");
+    let mut holder = hold_renewal_lock(&w, &file, &release);
+    let bin = assert_cmd::cargo::cargo_bin("awsmfa");
+    let mut cmd = w.command(bin.to_str().unwrap());
+    cmd.env("BROWSER", format!("{} {}", common::python(), common::repo().join("tests/support/browser.py").display()))
+        .env("SIGNIN_USER", &w.user.name)
+        .env("SIGNIN_PASSWORD", PASSWORD)
+        .args(["login", "--console", "--profile", "dev"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(w.path("login.err")).unwrap());
+    let mut login = cmd.spawn().unwrap();
+    let started = Instant::now();
+    while token_calls(&w.user.arn, "authorization_code") < 2 {
+        let said = || std::fs::read_to_string(w.path("login.err")).unwrap();
+        assert!(login.try_wait().unwrap().is_none(), "{}", said());
+        assert!(started.elapsed() < Duration::from_secs(30), "the second sign-in never exchanged its code: {}", said());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // The renewal of the old session ends: it writes what it renewed, and lets go.
+    std::fs::write(&file, &old).unwrap();
+    std::fs::write(&release, "").unwrap();
+    holder.wait();
+    let status = login.wait().unwrap();
+    assert!(status.success(), "{}", std::fs::read_to_string(w.path("login.err")).unwrap());
+    let now: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let old: serde_json::Value = serde_json::from_str(&old).unwrap();
+    assert_ne!(now["refreshToken"], old["refreshToken"], "the sign-in just made is the session kept");
+    assert_ne!(now["dpopKey"], old["dpopKey"]);
+}
+
+#[test]
+fn a_cache_directory_others_can_write_to_is_refused_before_the_browser_opens() {
+    let w = world(&[]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    let dir = w.path(".aws/login/cache");
+    std::fs::create_dir_all(&dir).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    sign_in(&w, true).code(3).stderr(predicate::str::contains("others can write to it"));
+    assert!(!w.path("browser.log").exists(), "the person was sent to sign in for nothing");
+    assert_eq!(token_calls(&w.user.arn, "authorization_code"), 0);
+}
+
+#[test]
+fn a_code_that_expired_before_its_exchange_says_the_command_for_this_profile() {
+    let w = world(&[]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&code=0", w.user.name));
+    // As pasted, the hint must sign in this profile again, not the default one.
+    sign_in(&w, true).code(5).stderr(
+        predicate::str::contains("the sign-in's code expired")
+            .and(predicate::str::contains("`awsmfa login --console --profile dev`")),
+    );
+    assert!(
+        !w.path(".aws/login/cache")
+            .read_dir()
+            .unwrap()
+            .flatten()
+            .any(|e| e.path().extension().is_some_and(|x| x == "json"))
+    );
+}
+
+#[test]
+fn a_session_file_caught_mid_write_by_a_tool_that_writes_in_place_is_read_once_whole() {
+    // The JavaScript SDK renews a session by writing its file in place (writeFile: truncated,
+    // then written): a reader at that moment sees half a file, which is no reason to fail.
+    let w = world(&["--no-mfa", "--policy", "none"]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    sign_in(&w, false).success();
+    let file = session_file(&w);
+    let half = w.path("half-written");
+    let script = "import os, sys, time\n\
+        data = open(sys.argv[1]).read()\n\
+        f = open(sys.argv[1], 'w')\n\
+        f.write(data[:len(data) // 2]); f.flush()\n\
+        open(sys.argv[2], 'w').close()\n\
+        time.sleep(0.4)\n\
+        f.write(data[len(data) // 2:]); f.close()\n";
+    let mut writer = w.command(common::python()).args(["-c", script]).arg(&file).arg(&half).spawn().unwrap();
+    let started = Instant::now();
+    while !half.exists() {
+        assert!(started.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = w.awsmfa().args(["env", "--profile", "dev", "--format", "dotenv"]).output().unwrap();
+    writer.wait().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("AWS_ACCESS_KEY_ID=ASIA"));
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 0, "the session was valid all along");
+}
+
+#[test]
+fn a_session_file_that_is_not_one_is_said_to_be_unusable_not_missing() {
+    let w = world(&["--no-mfa", "--policy", "none"]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    sign_in(&w, false).success();
+    std::fs::write(session_file(&w), "{\"accessToken\": ").unwrap();
+    w.awsmfa().args(["env", "--profile", "dev"]).assert().code(3).stderr(
+        predicate::str::contains("not a console sign-in session")
+            .and(predicate::str::contains("on this machine").not())
+            .and(predicate::str::contains("awsmfa login --console --profile dev")),
+    );
+}
+
+#[test]
+fn a_session_whose_time_is_written_another_way_is_renewed_not_refused() {
+    // botocore (dateutil) and the JavaScript SDK (Date) read times the RFC 3339 parser does
+    // not: a file with one is still a session, renewable, and is renewed rather than lost.
+    let w = world(&["--no-mfa", "--policy", "none"]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    sign_in(&w, false).success();
+    let file = session_file(&w);
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    v["accessToken"]["expiresAt"] = "2030-01-01 00:00:00".into();
+    std::fs::write(&file, v.to_string()).unwrap();
+    w.awsmfa()
+        .args(["status", "--profile", "dev"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("unusable").not());
+    assert_eq!(credential_vars(&w, "dev")["AWS_ACCESS_KEY_ID"][..4], *"ASIA");
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 1, "renewed, as its end could not be read");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert!(v["accessToken"]["expiresAt"].as_str().unwrap().ends_with('Z'));
+}
+
+#[test]
+fn logout_of_a_session_other_profiles_use_says_they_are_signed_out_too() {
+    let w = world(&["--no-mfa", "--policy", "none"]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    sign_in(&w, false).success();
+    let config = std::fs::read_to_string(w.path(".aws/config")).unwrap();
+    w.config(&format!(
+        "{config}\n[profile ci]\nlogin_session = {}\nregion = us-east-1\n\n[profile other]\nregion = us-east-1\n",
+        w.user.arn
+    ));
+    w.awsmfa().args(["logout", "--profile", "dev"]).assert().success().stderr(
+        predicate::str::contains("signed out of")
+            .and(predicate::str::contains("'ci'"))
+            .and(predicate::str::contains("'other'").not()),
+    );
+}
+
+#[test]
+fn a_renewal_that_cannot_write_the_session_refuses_before_spending_its_refresh_token() {
+    // Each refresh token is good once: a renewal made but not written loses the session.
+    let w = world(&["--no-mfa", "--policy", "none"]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=120", w.user.name));
+    sign_in(&w, false).success();
+    let dir = w.path(".aws/login/cache");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o775)).unwrap();
+    w.awsmfa().args(["env", "--profile", "dev"]).assert().code(3).stderr(predicate::str::contains("others can write"));
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 0, "no refresh token was spent on a file it cannot write");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert_eq!(credential_vars(&w, "dev")["AWS_ACCESS_KEY_ID"][..4], *"ASIA");
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 1);
+}
