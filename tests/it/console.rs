@@ -599,3 +599,74 @@ fn a_renewal_that_cannot_write_the_session_refuses_before_spending_its_refresh_t
     assert_eq!(credential_vars(&w, "dev")["AWS_ACCESS_KEY_ID"][..4], *"ASIA");
     assert_eq!(token_calls(&w.user.arn, "refresh_token"), 1);
 }
+
+/// AWS Sign-In behind a proxy that, when awsmfa's refresh arrives, first lets `other` (a
+/// command line: another tool sharing the session) renew it, then forwards awsmfa's.
+const RACING_PROXY: &str = r#"
+import http.server, json, os, subprocess, sys, urllib.request
+upstream, other, ready = sys.argv[1], sys.argv[2:], os.environ["PROXY_READY"]
+raced = []
+class Proxy(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if b"refresh_token" in body and not raced:
+            raced.append(subprocess.run(other, capture_output=True).returncode)
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "content-length"}
+        req = urllib.request.Request(upstream + self.path, data=body, headers=headers, method="POST")
+        try:
+            answer = urllib.request.urlopen(req)
+        except urllib.error.HTTPError as e:
+            answer = e
+        data = answer.read()
+        self.send_response(answer.status if hasattr(answer, "status") else answer.code)
+        for k, v in answer.headers.items():
+            if k.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def log_message(self, *a):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Proxy)
+open(ready + ".tmp", "w").write("http://127.0.0.1:%d" % server.server_port)
+os.rename(ready + ".tmp", ready)
+server.serve_forever()
+"#;
+
+#[test]
+fn a_renewal_refused_because_another_tool_just_renewed_uses_that_tools_renewal() {
+    // botocore and the JavaScript SDK take no lock: one may spend the refresh token (good
+    // once) just before awsmfa does. AWS then refuses awsmfa's; the session is not over.
+    let w = world(&["--no-mfa", "--policy", "none"]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=120", w.user.name));
+    sign_in(&w, false).success();
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=900", w.user.name));
+    let ready = w.path("proxy-url");
+    let proxy = w
+        .command(common::python())
+        .args(["-c", RACING_PROXY, common::endpoint(), &common::venv_bin("aws")])
+        .args(["sts", "get-caller-identity", "--profile", "dev", "--output", "json"])
+        .env("PROXY_READY", &ready)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _proxy = Holder(proxy);
+    let started = Instant::now();
+    while !ready.exists() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the proxy did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let url = std::fs::read_to_string(&ready).unwrap();
+    let out = w
+        .awsmfa()
+        .args(["env", "--profile", "dev", "--format", "dotenv"])
+        .env("AWS_ENDPOINT_URL_SIGNIN", &url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 1, "botocore's renewal, awsmfa's refused");
+    let vars = common::parse_vars(&String::from_utf8_lossy(&out.stdout));
+    let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(session_file(&w)).unwrap()).unwrap();
+    assert_eq!(vars["AWS_ACCESS_KEY_ID"], file["accessToken"]["accessKeyId"].as_str().unwrap());
+}
