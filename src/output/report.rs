@@ -214,7 +214,11 @@ impl StatusReport {
                 });
             }
         }
-        let next = if self.console.is_some() {
+        let ended = self.console.as_ref().and_then(|c| c.renewable_until).is_some_and(|t| t <= self.now);
+        let next = if ended {
+            // Past the session's renewals: no use renews it (the line above says so too).
+            "sign in again"
+        } else if self.console.is_some() {
             "awsmfa renews it when it is used"
         } else if self.source_key.is_ok() {
             "run `awsmfa login`"

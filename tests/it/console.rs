@@ -670,3 +670,27 @@ fn a_renewal_refused_because_another_tool_just_renewed_uses_that_tools_renewal()
     let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(session_file(&w)).unwrap()).unwrap();
     assert_eq!(vars["AWS_ACCESS_KEY_ID"], file["accessToken"]["accessKeyId"].as_str().unwrap());
 }
+
+#[test]
+fn status_of_a_session_past_its_renewals_says_to_sign_in_again_not_that_it_renews() {
+    use base64::Engine;
+    let w = world(&["--no-mfa", "--policy", "none"]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    sign_in(&w, false).success();
+    let file = session_file(&w);
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    // Signed in 13 hours ago, its last credentials long gone.
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<String> = v["idToken"].as_str().unwrap().split('.').map(str::to_string).collect();
+    let mut claims: serde_json::Value = serde_json::from_slice(&b64.decode(&parts[1]).unwrap()).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    claims["iat"] = (now - 13 * 3600).into();
+    v["idToken"] = format!("{}.{}.{}", parts[0], b64.encode(claims.to_string()), parts[2]).into();
+    v["accessToken"]["expiresAt"] = "2020-01-01T00:00:00Z".into();
+    std::fs::write(&file, v.to_string()).unwrap();
+    w.awsmfa().args(["status", "--profile", "dev"]).assert().success().stdout(
+        predicate::str::contains("no longer")
+            .and(predicate::str::contains("renews it when it is used").not())
+            .and(predicate::str::contains("sign in again")),
+    );
+}
