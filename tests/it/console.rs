@@ -694,3 +694,19 @@ fn status_of_a_session_past_its_renewals_says_to_sign_in_again_not_that_it_renew
             .and(predicate::str::contains("sign in again")),
     );
 }
+
+#[test]
+fn a_directory_in_place_of_the_sessions_file_is_refused_before_the_browser_opens() {
+    let w = world(&[]);
+    w.config(&format!("[profile dev]\nregion = us-east-1\nlogin_session = {}\n", w.user.arn));
+    let dir = w.path(".aws/login/cache");
+    std::fs::create_dir_all(&dir).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    use sha2::Digest;
+    let name: String = sha2::Sha256::digest(w.user.arn.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::create_dir(dir.join(format!("{name}.json"))).unwrap();
+    sign_in(&w, true).code(3).stderr(predicate::str::contains("a directory"));
+    assert!(!w.path("browser.log").exists(), "the person was sent to sign in for a session that cannot be kept");
+    assert_eq!(token_calls(&w.user.arn, "authorization_code"), 0);
+}
