@@ -157,7 +157,12 @@ pub fn refresh(settings: &Settings, arn: &str, token: &LoginToken) -> Result<Log
     // Before the refresh: its token is good once, and a renewal that cannot be written
     // would lose the session.
     cache::prepare_dir(&dir)?;
-    let key = Arc::new(DpopKey::from_pem(&token.dpop_key)?);
+    let key = Arc::new(DpopKey::from_pem(&token.dpop_key).map_err(|err| {
+        Error::new(err.kind, format!("{} in {}", err.message, cache::path(&dir, arn).display())).hint(format!(
+            "sign in again (the session cannot be renewed without its key): `awsmfa login --console --profile {}`",
+            settings.base_profile
+        ))
+    })?);
     // A refresh carries no code: the SDK's retries are safe (AWS Sign-In answers a repeated
     // refresh consistently).
     let spec = ClientSpec::new(settings, "signin", Signer::Unsigned, Retries::Standard)?;

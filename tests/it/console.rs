@@ -710,3 +710,27 @@ fn a_directory_in_place_of_the_sessions_file_is_refused_before_the_browser_opens
     assert!(!w.path("browser.log").exists(), "the person was sent to sign in for a session that cannot be kept");
     assert_eq!(token_calls(&w.user.arn, "authorization_code"), 0);
 }
+
+#[test]
+fn a_session_whose_key_is_not_one_says_which_file_and_to_sign_in_again() {
+    let w = world(&["--no-mfa", "--policy", "none"]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    sign_in(&w, false).success();
+    let file = session_file(&w);
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    v["dpopKey"] = "-----BEGIN EC PRIVATE KEY-----\nbm90IGEga2V5\n-----END EC PRIVATE KEY-----\n".into();
+    v["accessToken"]["expiresAt"] = "2020-01-01T00:00:00Z".into();
+    std::fs::write(&file, v.to_string()).unwrap();
+    w.awsmfa().args(["env", "--profile", "dev"]).assert().code(3).stderr(
+        predicate::str::contains("dpopKey")
+            .and(predicate::str::contains(file.display().to_string()))
+            .and(predicate::str::contains("hint: sign in again"))
+            .and(predicate::str::contains("awsmfa login --console --profile dev")),
+    );
+    // doctor says so too, not that the next use renews it.
+    w.awsmfa()
+        .args(["doctor", "--profile", "dev"])
+        .assert()
+        .code(8)
+        .stdout(predicate::str::contains("dpopKey").and(predicate::str::contains("next use renews").not()));
+}
