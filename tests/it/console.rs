@@ -734,3 +734,29 @@ fn a_session_whose_key_is_not_one_says_which_file_and_to_sign_in_again() {
         .code(8)
         .stdout(predicate::str::contains("dpopKey").and(predicate::str::contains("next use renews").not()));
 }
+
+#[test]
+fn a_renewal_a_policy_denies_says_so_in_one_sentence_and_what_to_change() {
+    let w = world(&["--no-mfa", "--policy", "none"]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=60", w.user.name));
+    sign_in(&w, false).success();
+    let put = w
+        .command(&common::venv_bin("aws"))
+        .args(["iam", "put-user-policy", "--user-name", &w.user.name, "--policy-name", "no-signin"])
+        .args([
+            "--policy-document",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"signin:*","Resource":"*"}]}"#,
+        ])
+        .env("AWS_ACCESS_KEY_ID", &w.user.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &w.user.secret_access_key)
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    assert!(put.status.success(), "{}", String::from_utf8_lossy(&put.stderr));
+    w.awsmfa().args(["env", "--profile", "dev"]).assert().code(5).stderr(
+        predicate::str::contains(format!("this identity ({}) may not use console sign-in sessions", w.user.arn))
+            .and(predicate::str::contains("allowed of").not())
+            .and(predicate::str::contains("denies signin:*")),
+    );
+}
