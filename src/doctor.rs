@@ -470,6 +470,10 @@ fn console_session(settings: &Settings, arn: &str) -> Vec<Check> {
     };
     let now = crate::clock::now();
     let file = cache::path(&dir, arn);
+    // Every renewal signs with the session's key: without one, no use renews it.
+    if let Err(err) = login::dpop::DpopKey::from_pem(&token.dpop_key) {
+        return vec![check("sign-in", Status::Fail, format!("{} in {}", err.message, file.display()), Some(again))];
+    }
     let renewable = token
         .identity()
         .and_then(|id| id.issued_at)

@@ -76,6 +76,12 @@ fn console(settings: &Settings, args: &LoginArgs) -> Result<()> {
         return Err(Error::config(format!("profile '{profile}' already gets credentials another way ({what})"))
             .hint("sign in into a profile of its own: `awsmfa login --console --profile NAME`"));
     }
+    // The session the profile names is most likely the one signed in again: a directory or
+    // FIFO in place of its file is said now, not once the person has signed in.
+    if let Some(arn) = &settings.login_session {
+        let file = login::cache::path(&login::cache_dir(settings)?, &arn.value);
+        atomic::check_writable(&file, Links::Replace, true)?;
+    }
     let flow = if args.remote { login::Flow::CrossDevice } else { login::Flow::SameDevice };
     let secrets = crate::profile::secret_variables();
     let open = |url: &str| !args.no_browser && crate::platform::open_url(url, settings.browser.as_deref(), &secrets);

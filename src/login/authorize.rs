@@ -97,7 +97,11 @@ pub fn pasted_code(text: &str, state: &str) -> Result<Secret> {
         return Err(Error::config("that is not the code the browser showed")
             .hint("copy the whole code from the sign-in page, then run the command again"));
     };
-    check_state(&got_state, state)?;
+    // The code of another sign-in (an older tab, another terminal's URL): no browser was
+    // opened here, so the way out is this sign-in's URL.
+    check_state(&got_state, state).map_err(|err| {
+        err.hint("paste the code shown after signing in at the URL this command printed, then run it again")
+    })?;
     Ok(Secret::new(code))
 }
 
@@ -281,7 +285,9 @@ mod tests {
         let pasted = STANDARD.encode("state=abc&code=the-code");
         assert_eq!(pasted_code(&pasted, "abc").unwrap().expose(), "the-code");
         assert_eq!(pasted_code(&URL_SAFE_NO_PAD.encode("state=abc&code=x"), "abc").unwrap().expose(), "x");
-        assert_eq!(pasted_code(&pasted, "other").unwrap_err().kind, Kind::Denied);
+        let other = pasted_code(&pasted, "other").unwrap_err();
+        assert_eq!(other.kind, Kind::Denied);
+        assert!(!format!("{other:?}").contains("browser it opens"), "no browser was opened: {other:?}");
         assert_eq!(pasted_code("not base64 at all!", "abc").unwrap_err().kind, Kind::Config);
         assert_eq!(pasted_code(&STANDARD.encode("state=abc"), "abc").unwrap_err().kind, Kind::Config);
     }

@@ -99,7 +99,13 @@ impl IdToken {
         let payload = jwt.split('.').nth(1)?;
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
         let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-        Some(IdToken { subject: claims["sub"].as_str()?.to_string(), issued_at: claims["iat"].as_i64() })
+        // The subject goes into ~/.aws/config (`login_session = ...`) and names a file: an
+        // ARN, one line of printable characters, or no subject at all (a newline in it would
+        // add lines of the server's choosing to the config, `credential_process` included).
+        let subject = claims["sub"].as_str().filter(|s| {
+            s.starts_with("arn:") && s.len() <= 2048 && !s.chars().any(|c| c.is_control() || c.is_whitespace())
+        })?;
+        Some(IdToken { subject: subject.to_string(), issued_at: claims["iat"].as_i64() })
     }
 
     /// The account of the session's ARN.
@@ -254,5 +260,23 @@ mod tests {
         assert_eq!(id.account(), Some("012345678901"));
         assert_eq!(id.issued_at, Some(1_700_000_000));
         assert_eq!(IdToken::parse("garbage"), None);
+    }
+
+    #[test]
+    fn a_subject_that_is_no_arn_on_one_line_is_no_subject() {
+        use base64::Engine;
+        let jwt = |sub: &str| {
+            let claims = serde_json::json!({"sub": sub, "iat": 1});
+            format!("e30.{}.sig", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string()))
+        };
+        for bad in [
+            "arn:aws:iam::1:user/a\n[profile prod]\ncredential_process = sh -c evil",
+            "arn:aws:iam::1:user/a b",
+            "",
+            "user/a",
+        ] {
+            assert_eq!(IdToken::parse(&jwt(bad)), None, "{bad:?}");
+        }
+        assert!(IdToken::parse(&jwt("arn:aws:iam::012345678901:user/alice")).is_some());
     }
 }

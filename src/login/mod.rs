@@ -157,7 +157,12 @@ pub fn refresh(settings: &Settings, arn: &str, token: &LoginToken) -> Result<Log
     // Before the refresh: its token is good once, and a renewal that cannot be written
     // would lose the session.
     cache::prepare_dir(&dir)?;
-    let key = Arc::new(DpopKey::from_pem(&token.dpop_key)?);
+    let key = Arc::new(DpopKey::from_pem(&token.dpop_key).map_err(|err| {
+        Error::new(err.kind, format!("{} in {}", err.message, cache::path(&dir, arn).display())).hint(format!(
+            "sign in again (the session cannot be renewed without its key): `awsmfa login --console --profile {}`",
+            settings.base_profile
+        ))
+    })?);
     // A refresh carries no code: the SDK's retries are safe (AWS Sign-In answers a repeated
     // refresh consistently).
     let spec = ClientSpec::new(settings, "signin", Signer::Unsigned, Retries::Standard)?;
@@ -203,10 +208,13 @@ fn explain(failure: Failure, spec: &ClientSpec, session: Option<&str>, again: St
         Failure::Service { code, .. } if code == "AUTHCODE_EXPIRED" => {
             Error::new(Kind::Denied, "the sign-in's code expired before it was exchanged").hint(again)
         }
-        Failure::Service { code, .. } if code == "INSUFFICIENT_PERMISSIONS" => Error::denied(format!(
-            "this identity may not use console sign-in sessions (signin:CreateOAuth2Token is not allowed{whose})"
-        ))
-        .hint("attach the AWS managed policy SignInLocalDevelopmentAccess to the IAM user (root needs none)"),
+        Failure::Service { code, .. } if code == "INSUFFICIENT_PERMISSIONS" => {
+            let who = session.map(|arn| format!(" ({arn})")).unwrap_or_default();
+            Error::denied(format!(
+                "this identity{who} may not use console sign-in sessions: signin:CreateOAuth2Token is not allowed"
+            ))
+            .hint("allow it for the IAM user (the AWS managed policy SignInLocalDevelopmentAccess; root needs none), and remove any policy that denies signin:*")
+        }
         _ => failure.into_error(action, &spec.describe_endpoint("signin")),
     }
 }

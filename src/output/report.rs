@@ -219,9 +219,13 @@ impl StatusReport {
             }
         }
         let sign_in;
+        let ended = self.console.as_ref().and_then(|c| c.renewable_until).is_some_and(|t| t <= self.now);
         let next = if let Some(console) = self.console.as_ref().filter(|c| !c.signed_in) {
             sign_in = format!("sign in: `{}`", console.sign_in_command);
             sign_in.as_str()
+        } else if ended {
+            // Past the session's renewals: no use renews it (the line above says so too).
+            "sign in again"
         } else if self.console.is_some() {
             "awsmfa renews it when it is used"
         } else if self.source_key.is_ok() {

@@ -8,7 +8,7 @@
 use super::provider::Provider;
 use super::{Obtained, Request};
 use crate::clock;
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::files::lock;
 use crate::login::{self, cache};
 use crate::profile::Settings;
@@ -66,12 +66,41 @@ impl Provider for ConsoleSession<'_> {
         if fresh_enough(&token) && !request.force {
             return self.obtained(&token, false);
         }
-        let renewed = login::refresh(self.settings, self.arn, &token)?;
-        self.obtained(&renewed, true)
+        match login::refresh(self.settings, self.arn, &token) {
+            Ok(renewed) => self.obtained(&renewed, true),
+            // Refused: the AWS CLI, botocore and the JavaScript SDK take no lock, and one of
+            // them may have renewed with this very refresh token (good once) a moment ago.
+            // Its renewal is then in the file, or about to be.
+            Err(err) if err.kind == Kind::Denied => match self.renewed_by_another(&dir, &token, ttl) {
+                Some(theirs) => self.obtained(&theirs, true),
+                None => Err(err),
+            },
+            Err(err) => Err(err),
+        }
     }
 }
 
 impl ConsoleSession<'_> {
+    /// The session as another tool renewed it since `ours` was read (waited for a moment:
+    /// it writes once AWS has answered it), if it did.
+    fn renewed_by_another(
+        &self,
+        dir: &std::path::Path,
+        ours: &cache::LoginToken,
+        ttl: i64,
+    ) -> Option<Box<cache::LoginToken>> {
+        for _ in 0..20 {
+            if let Ok(cache::Loaded::Token(theirs)) = cache::load(dir, self.arn)
+                && theirs.refresh_token != ours.refresh_token
+            {
+                ui::trace("another tool renewed the console sign-in session meanwhile; using its renewal");
+                return theirs.session().is_ok_and(|s| s.seconds_left(clock::now()) > ttl.min(60)).then_some(theirs);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        None
+    }
+
     fn obtained(&self, token: &cache::LoginToken, fresh: bool) -> Result<Obtained> {
         Ok(Obtained { session: token.session()?, serial: self.arn.to_string(), fresh })
     }

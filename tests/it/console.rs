@@ -604,3 +604,164 @@ fn a_renewal_that_cannot_write_the_session_refuses_before_spending_its_refresh_t
     assert_eq!(credential_vars(&w, "dev")["AWS_ACCESS_KEY_ID"][..4], *"ASIA");
     assert_eq!(token_calls(&w.user.arn, "refresh_token"), 1);
 }
+
+/// AWS Sign-In behind a proxy that, when awsmfa's refresh arrives, first lets `other` (a
+/// command line: another tool sharing the session) renew it, then forwards awsmfa's.
+const RACING_PROXY: &str = r#"
+import http.server, json, os, subprocess, sys, urllib.request
+upstream, other, ready = sys.argv[1], sys.argv[2:], os.environ["PROXY_READY"]
+raced = []
+class Proxy(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if b"refresh_token" in body and not raced:
+            raced.append(subprocess.run(other, capture_output=True).returncode)
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "content-length"}
+        req = urllib.request.Request(upstream + self.path, data=body, headers=headers, method="POST")
+        try:
+            answer = urllib.request.urlopen(req)
+        except urllib.error.HTTPError as e:
+            answer = e
+        data = answer.read()
+        self.send_response(answer.status if hasattr(answer, "status") else answer.code)
+        for k, v in answer.headers.items():
+            if k.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def log_message(self, *a):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Proxy)
+open(ready + ".tmp", "w").write("http://127.0.0.1:%d" % server.server_port)
+os.rename(ready + ".tmp", ready)
+server.serve_forever()
+"#;
+
+#[test]
+fn a_renewal_refused_because_another_tool_just_renewed_uses_that_tools_renewal() {
+    // botocore and the JavaScript SDK take no lock: one may spend the refresh token (good
+    // once) just before awsmfa does. AWS then refuses awsmfa's; the session is not over.
+    let w = world(&["--no-mfa", "--policy", "none"]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=120", w.user.name));
+    sign_in(&w, false).success();
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=900", w.user.name));
+    let ready = w.path("proxy-url");
+    let proxy = w
+        .command(common::python())
+        .args(["-c", RACING_PROXY, common::endpoint(), &common::venv_bin("aws")])
+        .args(["sts", "get-caller-identity", "--profile", "dev", "--output", "json"])
+        .env("PROXY_READY", &ready)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _proxy = Holder(proxy);
+    let started = Instant::now();
+    while !ready.exists() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the proxy did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let url = std::fs::read_to_string(&ready).unwrap();
+    let out = w
+        .awsmfa()
+        .args(["env", "--profile", "dev", "--format", "dotenv"])
+        .env("AWS_ENDPOINT_URL_SIGNIN", &url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 1, "botocore's renewal, awsmfa's refused");
+    let vars = common::parse_vars(&String::from_utf8_lossy(&out.stdout));
+    let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(session_file(&w)).unwrap()).unwrap();
+    assert_eq!(vars["AWS_ACCESS_KEY_ID"], file["accessToken"]["accessKeyId"].as_str().unwrap());
+}
+
+#[test]
+fn status_of_a_session_past_its_renewals_says_to_sign_in_again_not_that_it_renews() {
+    use base64::Engine;
+    let w = world(&["--no-mfa", "--policy", "none"]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    sign_in(&w, false).success();
+    let file = session_file(&w);
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    // Signed in 13 hours ago, its last credentials long gone.
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<String> = v["idToken"].as_str().unwrap().split('.').map(str::to_string).collect();
+    let mut claims: serde_json::Value = serde_json::from_slice(&b64.decode(&parts[1]).unwrap()).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    claims["iat"] = (now - 13 * 3600).into();
+    v["idToken"] = format!("{}.{}.{}", parts[0], b64.encode(claims.to_string()), parts[2]).into();
+    v["accessToken"]["expiresAt"] = "2020-01-01T00:00:00Z".into();
+    std::fs::write(&file, v.to_string()).unwrap();
+    w.awsmfa().args(["status", "--profile", "dev"]).assert().success().stdout(
+        predicate::str::contains("no longer")
+            .and(predicate::str::contains("renews it when it is used").not())
+            .and(predicate::str::contains("sign in again")),
+    );
+}
+
+#[test]
+fn a_directory_in_place_of_the_sessions_file_is_refused_before_the_browser_opens() {
+    let w = world(&[]);
+    w.config(&format!("[profile dev]\nregion = us-east-1\nlogin_session = {}\n", w.user.arn));
+    let dir = w.path(".aws/login/cache");
+    std::fs::create_dir_all(&dir).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    use sha2::Digest;
+    let name: String = sha2::Sha256::digest(w.user.arn.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::create_dir(dir.join(format!("{name}.json"))).unwrap();
+    sign_in(&w, true).code(3).stderr(predicate::str::contains("a directory"));
+    assert!(!w.path("browser.log").exists(), "the person was sent to sign in for a session that cannot be kept");
+    assert_eq!(token_calls(&w.user.arn, "authorization_code"), 0);
+}
+
+#[test]
+fn a_session_whose_key_is_not_one_says_which_file_and_to_sign_in_again() {
+    let w = world(&["--no-mfa", "--policy", "none"]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    sign_in(&w, false).success();
+    let file = session_file(&w);
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    v["dpopKey"] = "-----BEGIN EC PRIVATE KEY-----\nbm90IGEga2V5\n-----END EC PRIVATE KEY-----\n".into();
+    v["accessToken"]["expiresAt"] = "2020-01-01T00:00:00Z".into();
+    std::fs::write(&file, v.to_string()).unwrap();
+    w.awsmfa().args(["env", "--profile", "dev"]).assert().code(3).stderr(
+        predicate::str::contains("dpopKey")
+            .and(predicate::str::contains(file.display().to_string()))
+            .and(predicate::str::contains("hint: sign in again"))
+            .and(predicate::str::contains("awsmfa login --console --profile dev")),
+    );
+    // doctor says so too, not that the next use renews it.
+    w.awsmfa()
+        .args(["doctor", "--profile", "dev"])
+        .assert()
+        .code(8)
+        .stdout(predicate::str::contains("dpopKey").and(predicate::str::contains("next use renews").not()));
+}
+
+#[test]
+fn a_renewal_a_policy_denies_says_so_in_one_sentence_and_what_to_change() {
+    let w = world(&["--no-mfa", "--policy", "none"]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=60", w.user.name));
+    sign_in(&w, false).success();
+    let put = w
+        .command(&common::venv_bin("aws"))
+        .args(["iam", "put-user-policy", "--user-name", &w.user.name, "--policy-name", "no-signin"])
+        .args([
+            "--policy-document",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"signin:*","Resource":"*"}]}"#,
+        ])
+        .env("AWS_ACCESS_KEY_ID", &w.user.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &w.user.secret_access_key)
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    assert!(put.status.success(), "{}", String::from_utf8_lossy(&put.stderr));
+    w.awsmfa().args(["env", "--profile", "dev"]).assert().code(5).stderr(
+        predicate::str::contains(format!("this identity ({}) may not use console sign-in sessions", w.user.arn))
+            .and(predicate::str::contains("allowed of").not())
+            .and(predicate::str::contains("denies signin:*")),
+    );
+}
