@@ -159,7 +159,12 @@ impl Callback {
         let result = loop {
             tokio::select! {
                 accepted = listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
+                    let Ok((stream, _)) = accepted else {
+                        // Out of file descriptors (or memory), accept fails again at once:
+                        // a pause, as the credential server makes, instead of a loop at full CPU.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    };
                     let (found, expected) = (found_tx.clone(), expected.clone());
                     connections.spawn(async move {
                         let service = hyper::service::service_fn(move |request: Request<Incoming>| {
