@@ -497,6 +497,10 @@ pub struct LoginArgs {
     /// With --console: do not open a browser, only print the URL
     #[arg(long, requires = "console")]
     pub no_browser: bool,
+    /// With --console: give up after this long without the browser's answer (or the pasted
+    /// code)
+    #[arg(long, requires = "console", default_value = "10m", value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]

@@ -123,6 +123,9 @@ pub struct Range {
 pub const MIN_TTL: Range = Range { min: 0, max: 129_600 };
 /// `keys rotate --wait`: IAM takes seconds to accept a new key; an hour is plenty.
 pub const KEY_WAIT: Range = Range { min: 0, max: 3_600 };
+/// `login --console --timeout`: a person signing in; the code they get lasts 5 minutes, and
+/// an hour is more than any sign-in takes.
+pub const SIGN_IN_WAIT: Range = Range { min: 1, max: 3_600 };
 /// `--timeout` of the instance waits: EC2 takes minutes; a day is the most worth waiting.
 pub const INSTANCE_WAIT: Range = Range { min: 1, max: 86_400 };
 
@@ -208,7 +211,7 @@ mod tests {
         for text in ["9223372036854775808", "99999999999999999999", "99999999999999999999h", "5124095576030432h"] {
             let secs = parse_duration(text).unwrap();
             assert!(secs >= 9_223_372_036_854_775_808, "{text} stays huge, never wraps: {secs}");
-            for range in [MIN_TTL, KEY_WAIT, INSTANCE_WAIT] {
+            for range in [MIN_TTL, KEY_WAIT, INSTANCE_WAIT, SIGN_IN_WAIT] {
                 assert!(!range.contains(secs), "{text}");
             }
         }

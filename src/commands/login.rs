@@ -85,7 +85,8 @@ fn console(settings: &Settings, args: &LoginArgs) -> Result<()> {
     let flow = if args.remote { login::Flow::CrossDevice } else { login::Flow::SameDevice };
     let secrets = crate::profile::secret_variables();
     let open = |url: &str| !args.no_browser && crate::platform::open_url(url, settings.browser.as_deref(), &secrets);
-    let signed = login::sign_in(settings, &flow, &open)?;
+    let wait = crate::profile::check_duration("--timeout", args.timeout, crate::clock::SIGN_IN_WAIT, "10m")?;
+    let signed = login::sign_in(settings, &flow, std::time::Duration::from_secs(wait), &open)?;
     let region = settings
         .own_value(profile, "region")
         .is_none()

@@ -23,9 +23,6 @@ use crate::error::{Error, Kind, Result};
 /// Where the browser is sent back to.
 pub const CALLBACK_PATH: &str = "/oauth/callback";
 
-/// How long a person has to sign in, as the AWS CLI allows.
-pub const SIGN_IN_WAIT: Duration = Duration::from_secs(600);
-
 /// One sign-in's secrets: the PKCE verifier and the `state` that ties the answer to it.
 pub struct Pkce {
     pub verifier: Secret,
@@ -186,8 +183,8 @@ impl Callback {
                 }
                 _ = &mut deadline => {
                     break Err(Error::new(Kind::WaitEnded, format!(
-                        "no answer from the browser within {} minutes", wait.as_secs() / 60
-                    )).hint("run the command again and finish the sign-in in the browser (or use --remote to paste a code)"));
+                        "no answer from the browser within {}", crate::clock::human_duration(wait.as_secs() as i64)
+                    )).hint("run the command again and finish the sign-in in the browser (or raise --timeout, or use --remote to paste a code)"));
                 }
             }
         };

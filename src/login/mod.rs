@@ -73,7 +73,13 @@ pub fn cache_dir(settings: &Settings) -> Result<PathBuf> {
 
 /// Signs in (the browser, the code, the exchange), writes the session's file, and returns it.
 /// `open` opens the URL in a browser; the URL is always said too.
-pub fn sign_in(settings: &Settings, flow: &Flow, open: &dyn Fn(&str) -> bool) -> Result<SignedIn> {
+/// `wait` bounds the person's part: the browser's answer, or the pasted code.
+pub fn sign_in(
+    settings: &Settings,
+    flow: &Flow,
+    wait: std::time::Duration,
+    open: &dyn Fn(&str) -> bool,
+) -> Result<SignedIn> {
     let dir = cache_dir(settings)?;
     // Before the browser: a cache directory that cannot hold the session is said now.
     cache::prepare_dir(&dir)?;
@@ -92,14 +98,22 @@ pub fn sign_in(settings: &Settings, flow: &Flow, open: &dyn Fn(&str) -> bool) ->
                 ui::note(&format!("Open this URL in a browser on this machine to sign in:\n  {url}"));
             }
             ui::note("(or run `awsmfa login --console --remote` to sign in from another device)");
-            let code = aws::block_on(callback.code(&pkce.state, authorize::SIGN_IN_WAIT))??;
+            let code = aws::block_on(callback.code(&pkce.state, wait))??;
             (aws::signin::SAME_DEVICE, redirect_uri, code)
         }
         Flow::CrossDevice => {
             let redirect_uri = format!("{base}/v1/sessions/confirmation");
             let url = authorize::authorize_url(&base, aws::signin::CROSS_DEVICE, &pkce, &redirect_uri);
             ui::note(&format!("Open this URL in a browser on any device and sign in:\n  {url}"));
-            let pasted = crate::ui::term::line("Enter the authorization code displayed in your browser: ")?;
+            let pasted =
+                crate::ui::term::line_within("Enter the authorization code displayed in your browser: ", wait)?
+                    .ok_or_else(|| {
+                        Error::new(
+                            Kind::WaitEnded,
+                            format!("no code pasted within {}", crate::clock::human_duration(wait.as_secs() as i64)),
+                        )
+                        .hint("run the command again and paste the code the browser shows (or raise --timeout)")
+                    })?;
             (aws::signin::CROSS_DEVICE, redirect_uri, authorize::pasted_code(&pasted, &pkce.state)?)
         }
     };

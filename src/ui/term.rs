@@ -37,6 +37,20 @@ pub fn line(question: &str) -> Result<String> {
     Ok(answer.trim_end_matches(['\n', '\r']).to_string())
 }
 
+/// `line`, but None when no line came within `wait` (a pipe left open with nothing written
+/// must not hold awsmfa forever). The read goes on in a thread of its own, abandoned then.
+pub fn line_within(question: &str, wait: std::time::Duration) -> Result<Option<String>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let question = question.to_string();
+    std::thread::spawn(move || {
+        let _ = tx.send(line(&question));
+    });
+    match rx.recv_timeout(wait) {
+        Ok(answer) => answer.map(Some),
+        Err(_) => Ok(None),
+    }
+}
+
 /// Asks a yes/no `question` before `what` on the controlling terminal; "y" or "yes" is yes,
 /// anything else no. Without a terminal it refuses (a script's standard input must not
 /// answer for a person), and says how to go on (`how`).

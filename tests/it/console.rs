@@ -765,3 +765,53 @@ fn a_renewal_a_policy_denies_says_so_in_one_sentence_and_what_to_change() {
             .and(predicate::str::contains("denies signin:*")),
     );
 }
+
+#[test]
+fn a_sign_in_nobody_finishes_ends_at_its_timeout_for_either_flow() {
+    let w = world(&[]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    // Same device, no browser opened, nobody comes back: exit 7, the wait named.
+    let started = Instant::now();
+    w.awsmfa_without_terminal()
+        .args(["login", "--console", "--no-browser", "--timeout", "2s", "--profile", "dev"])
+        .assert()
+        .code(7)
+        .stderr(
+            predicate::str::contains("no answer from the browser within 2s").and(predicate::str::contains("--timeout")),
+        );
+    // Cross device, no terminal, and a standard input left open with nothing written (a
+    // pipe of a job that never answers): it ends too, instead of waiting forever.
+    let bin = assert_cmd::cargo::cargo_bin("awsmfa");
+    let mut child = w
+        .command("setsid")
+        .arg("--wait")
+        .arg(&bin)
+        .args(["login", "--console", "--remote", "--timeout", "2s", "--profile", "dev"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _open_stdin = child.stdin.take();
+    let mut stderr = child.stderr.take().unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("--remote with an open, silent stdin did not end at its --timeout");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut err).unwrap();
+    assert_eq!(status.code(), Some(7), "{err}");
+    assert!(err.contains("no code pasted within 2s"), "{err}");
+    assert!(!w.path(".aws/login/cache").read_dir().is_ok_and(|mut d| d.next().is_some()), "no session was made");
+    w.awsmfa()
+        .args(["login", "--console", "--timeout", "2h", "--profile", "dev"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("--timeout"));
+}
