@@ -54,11 +54,13 @@ impl Provider for ConsoleSession<'_> {
                 format!("sign in: `awsmfa login --console --profile {}` (or `aws login`)", self.settings.base_profile);
             return Err(match unusable {
                 // Said as the file's flaw, not as "no session": the file is there.
-                Some(why) => Error::config(format!(
-                    "cannot use the console sign-in session {}: {}",
-                    self.arn,
-                    why.strip_prefix("ignoring ").unwrap_or(&why)
-                ))
+                Some(why) => Error::config(format!("cannot use the console sign-in session {}: {}", self.arn, {
+                    // The reader's words ("ignoring the console sign-in session PATH: …
+                    // (it will be replaced)") less what this line already says.
+                    let why = why.strip_prefix("ignoring ").unwrap_or(&why);
+                    let why = why.strip_prefix("the console sign-in session ").unwrap_or(why);
+                    why.strip_suffix(" (it will be replaced)").unwrap_or(why).to_string()
+                }))
                 .hint(format!("{hint}; the sign-in replaces the file")),
                 None => Error::config(format!("no console sign-in session {} on this machine", self.arn)).hint(hint),
             });

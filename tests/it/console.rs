@@ -815,3 +815,19 @@ fn a_sign_in_nobody_finishes_ends_at_its_timeout_for_either_flow() {
         .code(3)
         .stderr(predicate::str::contains("--timeout"));
 }
+
+#[test]
+fn a_session_file_others_can_read_is_refused_in_one_plain_sentence() {
+    let w = world(&["--no-mfa", "--policy", "none"]);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    sign_in(&w, false).success();
+    let file = session_file(&w);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = w.awsmfa().args(["env", "--profile", "dev"]).assert().code(3);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let error_line = err.lines().find(|l| l.starts_with("error:")).unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(error_line.matches(&file.display().to_string()).count(), 1, "{err}");
+    assert_eq!(error_line.matches("console sign-in session").count(), 1, "{err}");
+    assert!(err.contains("awsmfa login --console --profile dev"), "{err}");
+}
