@@ -28,6 +28,11 @@ use crate::profile::Settings;
 /// The region calls go to when none is configured (STS and IAM are global there).
 pub const FALLBACK_REGION: &str = "us-east-1";
 
+/// The region calls go to: the profile's (or the environment's), else FALLBACK_REGION.
+pub fn region(settings: &Settings) -> String {
+    settings.region.clone().unwrap_or_else(|| FALLBACK_REGION.to_string())
+}
+
 /// Credentials to sign with.
 pub enum Signer<'a> {
     LongTerm(&'a LongTermKeys),
@@ -84,7 +89,7 @@ pub struct ClientSpec {
 impl ClientSpec {
     pub fn new(settings: &Settings, service: &str, signer: Signer<'_>, retries: Retries) -> Result<Self> {
         Ok(ClientSpec {
-            region: settings.region.clone().unwrap_or_else(|| FALLBACK_REGION.to_string()),
+            region: region(settings),
             endpoint: settings.endpoint(service),
             credentials: signer.credentials()?,
             retries,

@@ -2,8 +2,8 @@
 
 use super::{ec2_session, print_instances};
 use crate::aws;
+use crate::aws::region;
 use crate::cli::{GlobalArgs, InstancesArgs};
-use crate::enforce::region;
 use crate::error::Result;
 use crate::output::report::{ID, LAUNCHED, NAME, STATE, TYPE};
 

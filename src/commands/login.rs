@@ -87,10 +87,7 @@ fn console(settings: &Settings, args: &LoginArgs) -> Result<()> {
     let open = |url: &str| !args.no_browser && crate::platform::open_url(url, settings.browser.as_deref(), &secrets);
     let wait = crate::profile::check_duration("--timeout", args.timeout, crate::clock::SIGN_IN_WAIT, "10m")?;
     let signed = login::sign_in(settings, &flow, std::time::Duration::from_secs(wait), &open)?;
-    let region = settings
-        .own_value(profile, "region")
-        .is_none()
-        .then(|| settings.region.clone().unwrap_or_else(|| crate::aws::FALLBACK_REGION.to_string()));
+    let region = settings.own_value(profile, "region").is_none().then(|| crate::aws::region(settings));
     let previous = settings.login_session.as_ref().map(|s| s.value.clone()).filter(|s| *s != signed.arn);
     files::edit_ini(&settings.config_path, |old| {
         let section = ini::config_section(old, profile);

@@ -52,7 +52,7 @@ pub fn base_url(settings: &Settings) -> String {
     if let Some(url) = settings.endpoint("signin") {
         return url.trim_end_matches('/').to_string();
     }
-    let region = settings.region.clone().unwrap_or_else(|| aws::FALLBACK_REGION.to_string());
+    let region = aws::region(settings);
     let suffix = if region.starts_with("cn-") {
         "signin.amazonaws.cn"
     } else if region.starts_with("us-gov-") {

@@ -14,17 +14,9 @@ const LONGEST: u64 = 16 << 10;
 
 /// Asks `question` and reads one line (without its end).
 pub fn line(question: &str) -> Result<String> {
-    let terminal = Path::new(crate::platform::TERMINAL);
     let mut answer = String::new();
     let read = match crate::platform::terminal() {
-        Some((input, mut output)) => {
-            // One write: a terminal (or a test typing at it) sees the whole question at once.
-            let _ = output.write_all(question.as_bytes());
-            let _ = output.flush();
-            BufReader::new(input.take(LONGEST))
-                .read_line(&mut answer)
-                .map_err(|e| Error::io("read from", terminal, e))?
-        }
+        Some((input, output)) => ask(input, output, question, &mut answer)?,
         None => std::io::stdin()
             .lock()
             .take(LONGEST)
@@ -55,15 +47,22 @@ pub fn line_within(question: &str, wait: std::time::Duration) -> Result<Option<S
 /// anything else no. Without a terminal it refuses (a script's standard input must not
 /// answer for a person), and says how to go on (`how`).
 pub fn confirm(what: &str, question: &str, how: &str) -> Result<bool> {
-    let Some((input, mut output)) = crate::platform::terminal() else {
+    let Some((input, output)) = crate::platform::terminal() else {
         return Err(Error::config(format!("{what} needs a confirmation and there is no terminal to ask on"))
             .hint(how.to_string()));
     };
+    let mut answer = String::new();
+    ask(input, output, question, &mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+}
+
+/// Writes `question` on the terminal and reads one line of at most LONGEST bytes into
+/// `answer`; the bytes read (0 at the end of input).
+fn ask(input: std::fs::File, mut output: std::fs::File, question: &str, answer: &mut String) -> Result<usize> {
+    // One write: a terminal (or a test typing at it) sees the whole question at once.
     let _ = output.write_all(question.as_bytes());
     let _ = output.flush();
-    let mut answer = String::new();
     BufReader::new(input.take(LONGEST))
-        .read_line(&mut answer)
-        .map_err(|e| Error::io("read from", Path::new(crate::platform::TERMINAL), e))?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+        .read_line(answer)
+        .map_err(|e| Error::io("read from", Path::new(crate::platform::TERMINAL), e))
 }

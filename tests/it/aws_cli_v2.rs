@@ -5,10 +5,8 @@
 //! to its `aws` (for example one built from the v2 branch of aws/aws-cli with
 //! `pip install .`); without it the test says so and passes, as a CI machine has none.
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-
 use crate::common::{self, World};
+use std::process::Stdio;
 
 #[test]
 fn the_aws_cli_v2_and_awsmfa_share_a_console_session_both_ways() {
@@ -30,17 +28,7 @@ fn the_aws_cli_v2_and_awsmfa_share_a_console_session_both_ways() {
         .env("BROWSER", "true")
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    let url = loop {
-        let text = std::fs::read_to_string(&out).unwrap_or_default();
-        if let Some(at) = text.find("/v1/authorize?") {
-            let start = text[..at].rfind("http").unwrap();
-            let end = text[at..].find(char::is_whitespace).map(|e| at + e).unwrap_or(text.len());
-            break text[start..end].to_string();
-        }
-        assert!(started.elapsed() < Duration::from_secs(60), "aws login printed no URL: {text}");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let url = crate::console::wait_for_url(&out, &mut login);
     let person = w
         .command(common::python())
         .arg(common::repo().join("tests/support/browser.py"))

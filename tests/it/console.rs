@@ -21,6 +21,13 @@ fn world(extra: &[&str]) -> World {
     World::with_fixture(&args)
 }
 
+/// `world`, with the profile most tests sign in to: `[profile dev]` and its region.
+fn dev_world(extra: &[&str]) -> World {
+    let w = world(extra);
+    w.config("[profile dev]\nregion = us-east-1\n");
+    w
+}
+
 /// The environment of a person who signs in at the browser awsmfa opens.
 fn browser_env(w: &World, cmd: &mut assert_cmd::Command, with_mfa: bool) {
     cmd.env("BROWSER", format!("{} {}", common::python(), common::repo().join("tests/support/browser.py").display()))
@@ -58,8 +65,7 @@ fn caller_arn(out: &[u8]) -> String {
 
 #[test]
 fn a_console_sign_in_gives_a_profile_with_no_keys_that_every_tool_uses() {
-    let w = world(&[]);
-    w.config("[profile dev]\nregion = us-east-1\n");
+    let w = dev_world(&[]);
     sign_in(&w, true).success().stderr(
         predicate::str::contains(format!("signed in as {}", w.user.arn)).and(predicate::str::contains("renewed until")),
     );
@@ -105,8 +111,7 @@ fn a_console_sign_in_gives_a_profile_with_no_keys_that_every_tool_uses() {
 
 #[test]
 fn a_person_signs_in_in_a_real_browser_and_comes_back_to_awsmfa() {
-    let w = world(&[]);
-    w.config("[profile dev]\nregion = us-east-1\n");
+    let w = dev_world(&[]);
     let mut cmd = w.awsmfa();
     browser_env(&w, &mut cmd, true);
     // Debian's chromium, headless, through its chromedriver (scripts/ensure-tools installs both).
@@ -128,24 +133,21 @@ fn a_person_signs_in_in_a_real_browser_and_comes_back_to_awsmfa() {
 
 #[test]
 fn an_mfa_sign_in_passes_verify_and_one_without_mfa_is_denied_ec2() {
-    let w = world(&["--policy", "deny-ec2-unless-mfa"]);
-    w.config("[profile dev]\nregion = us-east-1\n");
+    let w = dev_world(&["--policy", "deny-ec2-unless-mfa"]);
     sign_in(&w, true).success();
     w.awsmfa()
         .args(["verify", "--profile", "dev", "--image-id", "ami-12c6146b"])
         .assert()
         .success()
         .stdout(predicate::str::contains("skipped").and(predicate::str::contains("allowed with MFA")));
-    let w = world(&["--no-mfa", "--policy", "deny-ec2-unless-mfa"]);
-    w.config("[profile dev]\nregion = us-east-1\n");
+    let w = dev_world(&["--no-mfa", "--policy", "deny-ec2-unless-mfa"]);
     sign_in(&w, false).success();
     w.awsmfa().args(["verify", "--profile", "dev", "--image-id", "ami-12c6146b"]).assert().code(5);
 }
 
 #[test]
 fn credentials_near_their_end_are_renewed_once_for_any_number_of_callers() {
-    let w = world(&[]);
-    w.config("[profile dev]\nregion = us-east-1\n");
+    let w = dev_world(&[]);
     // Credentials of 6 minutes: within awsmfa's 5-minute margin after one minute. The hook
     // makes the next ones last 2 minutes, inside the margin at once.
     common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=120", w.user.name));
@@ -185,8 +187,7 @@ fn credentials_near_their_end_are_renewed_once_for_any_number_of_callers() {
 
 #[test]
 fn a_session_past_its_twelve_hours_says_to_sign_in_again() {
-    let w = world(&[]);
-    w.config("[profile dev]\nregion = us-east-1\n");
+    let w = dev_world(&[]);
     common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=60&refresh=0", w.user.name));
     sign_in(&w, true).success();
     w.awsmfa().args(["env", "--profile", "dev"]).assert().code(5).stderr(
@@ -260,7 +261,8 @@ fn a_remote_sign_in_takes_the_code_the_browser_shows_typed_at_the_terminal() {
     );
 }
 
-fn wait_for_url(tee: &Path, child: &mut std::process::Child) -> String {
+/// The authorize URL a sign-in (awsmfa's or the AWS CLI's) prints to `tee`, once it has.
+pub(crate) fn wait_for_url(tee: &Path, child: &mut std::process::Child) -> String {
     let started = Instant::now();
     loop {
         let text = std::fs::read_to_string(tee).unwrap_or_default();
@@ -269,7 +271,7 @@ fn wait_for_url(tee: &Path, child: &mut std::process::Child) -> String {
             let end = text[at..].find(|c: char| c.is_whitespace()).map(|e| at + e).unwrap_or(text.len());
             return text[start..end].to_string();
         }
-        assert!(child.try_wait().unwrap().is_none(), "awsmfa ended before printing the URL: {text}");
+        assert!(child.try_wait().unwrap().is_none(), "the sign-in ended before printing its URL: {text}");
         assert!(started.elapsed() < Duration::from_secs(30), "no URL: {text}");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -314,8 +316,7 @@ fn aws_cli_v1_caller(w: &World, profile: &str) -> String {
 fn the_sdks_that_read_login_sessions_share_awsmfas_and_awsmfa_reads_what_they_renewed() {
     // The JavaScript SDK v3's default chain (fromIni: @aws-sdk/credential-provider-login) and
     // botocore (the AWS CLI v1 here) read the session awsmfa wrote, as it is.
-    let w = world(&[]);
-    w.config("[profile dev]\nregion = us-east-1\n");
+    let w = dev_world(&[]);
     sign_in(&w, true).success();
     let out = w
         .command("node")
@@ -334,8 +335,7 @@ fn the_sdks_that_read_login_sessions_share_awsmfas_and_awsmfa_reads_what_they_re
 
     // Credentials near their end: botocore renews them and rewrites the file its way; awsmfa
     // then uses botocore's credentials and refresh token, with no renewal of its own.
-    let w = world(&[]);
-    w.config("[profile dev]\nregion = us-east-1\n");
+    let w = dev_world(&[]);
     common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=120", w.user.name));
     sign_in(&w, true).success();
     common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=900", w.user.name));
@@ -410,8 +410,7 @@ impl Drop for Holder {
 fn logout_during_a_renewal_leaves_no_session_behind() {
     // A renewal in flight (another awsmfa holding the lock, its new refresh token on its way
     // to the file) must not bring the session back after `logout` said it was signed out.
-    let w = world(&[]);
-    w.config("[profile dev]\nregion = us-east-1\n");
+    let w = dev_world(&[]);
     sign_in(&w, true).success();
     let file = session_file(&w);
     let renewed = std::fs::read_to_string(&file).unwrap();
@@ -438,8 +437,7 @@ fn logout_during_a_renewal_leaves_no_session_behind() {
 #[test]
 fn a_new_sign_in_is_not_overwritten_by_a_renewal_of_the_old_session_in_flight() {
     // No MFA device: the same device code is not taken twice in one window.
-    let w = world(&["--no-mfa", "--policy", "none"]);
-    w.config("[profile dev]\nregion = us-east-1\n");
+    let w = dev_world(&["--no-mfa", "--policy", "none"]);
     sign_in(&w, false).success();
     let file = session_file(&w);
     let old = std::fs::read_to_string(&file).unwrap();
@@ -477,8 +475,7 @@ fn a_new_sign_in_is_not_overwritten_by_a_renewal_of_the_old_session_in_flight() 
 
 #[test]
 fn a_cache_directory_others_can_write_to_is_refused_before_the_browser_opens() {
-    let w = world(&[]);
-    w.config("[profile dev]\nregion = us-east-1\n");
+    let w = dev_world(&[]);
     let dir = w.path(".aws/login/cache");
     std::fs::create_dir_all(&dir).unwrap();
     use std::os::unix::fs::PermissionsExt;
@@ -490,8 +487,7 @@ fn a_cache_directory_others_can_write_to_is_refused_before_the_browser_opens() {
 
 #[test]
 fn a_code_that_expired_before_its_exchange_says_the_command_for_this_profile() {
-    let w = world(&[]);
-    w.config("[profile dev]\nregion = us-east-1\n");
+    let w = dev_world(&[]);
     common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&code=0", w.user.name));
     // As pasted, the hint must sign in this profile again, not the default one.
     sign_in(&w, true).code(5).stderr(
@@ -511,8 +507,7 @@ fn a_code_that_expired_before_its_exchange_says_the_command_for_this_profile() {
 fn a_session_file_caught_mid_write_by_a_tool_that_writes_in_place_is_read_once_whole() {
     // The JavaScript SDK renews a session by writing its file in place (writeFile: truncated,
     // then written): a reader at that moment sees half a file, which is no reason to fail.
-    let w = world(&["--no-mfa", "--policy", "none"]);
-    w.config("[profile dev]\nregion = us-east-1\n");
+    let w = dev_world(&["--no-mfa", "--policy", "none"]);
     sign_in(&w, false).success();
     let file = session_file(&w);
     let half = w.path("half-written");
@@ -538,8 +533,7 @@ fn a_session_file_caught_mid_write_by_a_tool_that_writes_in_place_is_read_once_w
 
 #[test]
 fn a_session_file_that_is_not_one_is_said_to_be_unusable_not_missing() {
-    let w = world(&["--no-mfa", "--policy", "none"]);
-    w.config("[profile dev]\nregion = us-east-1\n");
+    let w = dev_world(&["--no-mfa", "--policy", "none"]);
     sign_in(&w, false).success();
     std::fs::write(session_file(&w), "{\"accessToken\": ").unwrap();
     w.awsmfa().args(["env", "--profile", "dev"]).assert().code(3).stderr(
@@ -553,8 +547,7 @@ fn a_session_file_that_is_not_one_is_said_to_be_unusable_not_missing() {
 fn a_session_whose_time_is_written_another_way_is_renewed_not_refused() {
     // botocore (dateutil) and the JavaScript SDK (Date) read times the RFC 3339 parser does
     // not: a file with one is still a session, renewable, and is renewed rather than lost.
-    let w = world(&["--no-mfa", "--policy", "none"]);
-    w.config("[profile dev]\nregion = us-east-1\n");
+    let w = dev_world(&["--no-mfa", "--policy", "none"]);
     sign_in(&w, false).success();
     let file = session_file(&w);
     let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
@@ -573,8 +566,7 @@ fn a_session_whose_time_is_written_another_way_is_renewed_not_refused() {
 
 #[test]
 fn logout_of_a_session_other_profiles_use_says_they_are_signed_out_too() {
-    let w = world(&["--no-mfa", "--policy", "none"]);
-    w.config("[profile dev]\nregion = us-east-1\n");
+    let w = dev_world(&["--no-mfa", "--policy", "none"]);
     sign_in(&w, false).success();
     let config = std::fs::read_to_string(w.path(".aws/config")).unwrap();
     w.config(&format!(
@@ -591,8 +583,7 @@ fn logout_of_a_session_other_profiles_use_says_they_are_signed_out_too() {
 #[test]
 fn a_renewal_that_cannot_write_the_session_refuses_before_spending_its_refresh_token() {
     // Each refresh token is good once: a renewal made but not written loses the session.
-    let w = world(&["--no-mfa", "--policy", "none"]);
-    w.config("[profile dev]\nregion = us-east-1\n");
+    let w = dev_world(&["--no-mfa", "--policy", "none"]);
     common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=120", w.user.name));
     sign_in(&w, false).success();
     let dir = w.path(".aws/login/cache");
@@ -642,8 +633,7 @@ server.serve_forever()
 fn a_renewal_refused_because_another_tool_just_renewed_uses_that_tools_renewal() {
     // botocore and the JavaScript SDK take no lock: one may spend the refresh token (good
     // once) just before awsmfa does. AWS then refuses awsmfa's; the session is not over.
-    let w = world(&["--no-mfa", "--policy", "none"]);
-    w.config("[profile dev]\nregion = us-east-1\n");
+    let w = dev_world(&["--no-mfa", "--policy", "none"]);
     common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=120", w.user.name));
     sign_in(&w, false).success();
     common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=900", w.user.name));
@@ -679,8 +669,7 @@ fn a_renewal_refused_because_another_tool_just_renewed_uses_that_tools_renewal()
 #[test]
 fn status_of_a_session_past_its_renewals_says_to_sign_in_again_not_that_it_renews() {
     use base64::Engine;
-    let w = world(&["--no-mfa", "--policy", "none"]);
-    w.config("[profile dev]\nregion = us-east-1\n");
+    let w = dev_world(&["--no-mfa", "--policy", "none"]);
     sign_in(&w, false).success();
     let file = session_file(&w);
     let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
@@ -718,8 +707,7 @@ fn a_directory_in_place_of_the_sessions_file_is_refused_before_the_browser_opens
 
 #[test]
 fn a_session_whose_key_is_not_one_says_which_file_and_to_sign_in_again() {
-    let w = world(&["--no-mfa", "--policy", "none"]);
-    w.config("[profile dev]\nregion = us-east-1\n");
+    let w = dev_world(&["--no-mfa", "--policy", "none"]);
     sign_in(&w, false).success();
     let file = session_file(&w);
     let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
@@ -742,8 +730,7 @@ fn a_session_whose_key_is_not_one_says_which_file_and_to_sign_in_again() {
 
 #[test]
 fn a_renewal_a_policy_denies_says_so_in_one_sentence_and_what_to_change() {
-    let w = world(&["--no-mfa", "--policy", "none"]);
-    w.config("[profile dev]\nregion = us-east-1\n");
+    let w = dev_world(&["--no-mfa", "--policy", "none"]);
     common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=60", w.user.name));
     sign_in(&w, false).success();
     let put = w
@@ -768,8 +755,7 @@ fn a_renewal_a_policy_denies_says_so_in_one_sentence_and_what_to_change() {
 
 #[test]
 fn a_sign_in_nobody_finishes_ends_at_its_timeout_for_either_flow() {
-    let w = world(&[]);
-    w.config("[profile dev]\nregion = us-east-1\n");
+    let w = dev_world(&[]);
     // Same device, no browser opened, nobody comes back: exit 7, the wait named.
     let started = Instant::now();
     w.awsmfa_without_terminal()
@@ -818,8 +804,7 @@ fn a_sign_in_nobody_finishes_ends_at_its_timeout_for_either_flow() {
 
 #[test]
 fn a_session_file_others_can_read_is_refused_in_one_plain_sentence() {
-    let w = world(&["--no-mfa", "--policy", "none"]);
-    w.config("[profile dev]\nregion = us-east-1\n");
+    let w = dev_world(&["--no-mfa", "--policy", "none"]);
     sign_in(&w, false).success();
     let file = session_file(&w);
     use std::os::unix::fs::PermissionsExt;
