@@ -293,6 +293,16 @@ class Callback(BaseHTTPRequestHandler):
         pass
 
 
+def wait_for(browser, element_id, seconds=30):
+    """The element of the page a click leads to, once it is there (a loaded machine may
+    still show the page before)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+    return WebDriverWait(browser, seconds).until(
+        expected_conditions.presence_of_element_located((By.ID, element_id)))
+
+
 def callback_path():
     """What the browser brought to the callback (it asks for a favicon too)."""
     paths = [p for p in Callback.got if p.startswith("/oauth/callback")]
@@ -335,12 +345,12 @@ def test_a_person_signs_in_at_the_page_in_chromium(endpoint, signin_user, chromi
         chromium.find_element(By.ID, "username").send_keys(signin_user["user_name"])
         chromium.find_element(By.ID, "password").send_keys("wrong")
         chromium.find_element(By.ID, "signin").click()
-        assert "incorrect" in chromium.find_element(By.ID, "error").text
+        assert "incorrect" in wait_for(chromium, "error").text
         assert chromium.find_element(By.ID, "username").get_attribute("value") == signin_user["user_name"]
         chromium.find_element(By.ID, "password").send_keys(PASSWORD)
         chromium.find_element(By.ID, "mfa_code").send_keys(fixture.totp(signin_user["seed"]))
         chromium.find_element(By.ID, "signin").click()
-        assert "Signed in" in chromium.find_element(By.ID, "done").text
+        assert "Signed in" in wait_for(chromium, "done").text
     finally:
         server.shutdown()
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(callback_path()).query))
@@ -357,7 +367,7 @@ def test_cancel_in_chromium_sends_access_denied(endpoint, signin_user, chromium)
     try:
         chromium.get(authorize_url(endpoint, pkce, f"http://127.0.0.1:{server.server_port}/oauth/callback"))
         chromium.find_element(By.ID, "cancel").click()
-        chromium.find_element(By.ID, "done")
+        wait_for(chromium, "done")
     finally:
         server.shutdown()
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(callback_path()).query))

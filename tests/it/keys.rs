@@ -498,7 +498,9 @@ fn rotate_refuses_a_third_key_and_names_the_two() {
 fn rotate_waits_while_iam_does_not_know_the_new_key_yet() {
     let w = World::new();
     imported(&w);
-    hook("POST", &format!("/_awsmfa/key-delay?user={}&seconds=3", w.user.name));
+    // Long enough that even a loaded machine proves the key before IAM knows it (at 3 s, a
+    // busy run's first proof came late and found the key known already).
+    hook("POST", &format!("/_awsmfa/key-delay?user={}&seconds=10", w.user.name));
     awsmfa(&w)
         .args(["keys", "rotate", "work", "-v", "--code", &w.code(0)])
         .assert()
