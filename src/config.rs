@@ -15,6 +15,20 @@ use aws_types::os_shim_internal::{Env, Fs};
 
 use crate::error::{Error, Result};
 
+/// A setting's value and the place it came from ("--serial", "AWS_REGION", "mfa_serial in
+/// [profile work] of ~/.aws/config"), so that an error can name where to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub origin: String,
+}
+
+impl<T> Sourced<T> {
+    pub fn new(value: T, origin: impl Into<String>) -> Self {
+        Sourced { value, origin: origin.into() }
+    }
+}
+
 /// Which of the two files a value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {

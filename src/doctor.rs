@@ -88,7 +88,7 @@ pub fn run(env: &Environment, settings: crate::error::Result<Settings>, image_id
     out.push(session(&settings, keys));
     out.push(credential_process(&settings));
     // The network: one GetCallerIdentity proves the keys and the endpoint and reads AWS's clock.
-    let spec = match ClientSpec::new(&settings, "sts", Signer::LongTerm(keys), Retries::Standard) {
+    let spec = match ClientSpec::new(&settings.client, "sts", Signer::LongTerm(keys), Retries::Standard) {
         Ok(spec) => spec,
         Err(err) => {
             out.push(from_error("keys", &err));
@@ -171,7 +171,7 @@ fn profile(env: &Environment, settings: &Settings) -> Check {
     }
     detail.push_str(&format!(
         ", region {}",
-        settings.region.clone().unwrap_or_else(|| format!("{} (none set)", aws::FALLBACK_REGION))
+        settings.client.region.clone().unwrap_or_else(|| format!("{} (none set)", aws::FALLBACK_REGION))
     ));
     check("profile", Status::Ok, detail, None)
 }
@@ -221,7 +221,7 @@ fn keystore(settings: &Settings) -> Check {
 }
 
 fn session(settings: &Settings, keys: &crate::credentials::LongTermKeys) -> Check {
-    let (cache, key) = crate::session::cache_for(settings, keys);
+    let (cache, key) = crate::session::cache_for(&settings.session(), keys);
     let now = crate::clock::now();
     match cache.load(&key) {
         Ok(c) if c.session.seconds_left(now) > 0 => check(
@@ -323,7 +323,7 @@ fn locate_program(program: &str) -> Option<std::path::PathBuf> {
     if program.contains('/') {
         return Path::new(program).is_file().then(|| program.into());
     }
-    std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(program)).find(|p| p.is_file())
+    crate::profile::search_path().into_iter().map(|d| d.join(program)).find(|p| p.is_file())
 }
 
 /// How long a `credential_process` program may take to say its version.
@@ -377,7 +377,7 @@ fn clock(offset: Option<i64>) -> Check {
 }
 
 fn mfa_device(settings: &Settings, spec: &ClientSpec) -> Check {
-    let iam = spec.with_service(settings, "iam");
+    let iam = spec.with_service(&settings.client, "iam");
     let devices = match aws::iam::list_mfa_devices(&iam, None) {
         Ok(Ok(devices)) => devices,
         Ok(Err(failure)) => {
@@ -451,7 +451,7 @@ fn policy(settings: &Settings, image_id: Option<&str>) -> Check {
 fn console_session(settings: &Settings, arn: &str) -> Vec<Check> {
     use crate::login::{self, cache};
     let again = format!("sign in again: `awsmfa login --console --profile {}`", settings.base_profile);
-    let dir = match login::cache_dir(settings) {
+    let dir = match login::cache_dir(&settings.login()) {
         Ok(dir) => dir,
         Err(err) => return vec![from_error("sign-in", &err)],
     };
@@ -506,7 +506,7 @@ fn console_session(settings: &Settings, arn: &str) -> Vec<Check> {
             return out;
         }
     };
-    let spec = match ClientSpec::new(settings, "sts", Signer::Session(&session), Retries::Standard) {
+    let spec = match ClientSpec::new(&settings.client, "sts", Signer::Session(&session), Retries::Standard) {
         Ok(spec) => spec,
         Err(err) => {
             out.push(from_error("keys", &err));

@@ -14,14 +14,14 @@ use crate::session::Session;
 
 /// EC2 signed with `session` (the post-test, and every launch).
 pub fn ec2_with_session(settings: &Settings, session: &Session) -> Result<Ec2> {
-    let spec = ClientSpec::new(settings, "ec2", Signer::Session(session), Retries::Standard)?;
-    Ok(Ec2::new(&spec, &crate::aws::region(settings), settings.poll_interval))
+    let spec = ClientSpec::new(&settings.client, "ec2", Signer::Session(session), Retries::Standard)?;
+    Ok(Ec2::new(&spec, &crate::aws::region(&settings.client), settings.poll_interval))
 }
 
 /// EC2 signed with the long-term keys alone, no MFA (the pre-test).
 pub fn ec2_without_mfa(settings: &Settings) -> Result<Ec2> {
-    let spec = ClientSpec::new(settings, "ec2", Signer::LongTerm(settings.keys()?), Retries::Standard)?;
-    Ok(Ec2::new(&spec, &crate::aws::region(settings), settings.poll_interval))
+    let spec = ClientSpec::new(&settings.client, "ec2", Signer::LongTerm(settings.keys()?), Retries::Standard)?;
+    Ok(Ec2::new(&spec, &crate::aws::region(&settings.client), settings.poll_interval))
 }
 
 /// The pre-test: may the long-term keys launch `launch`? Denied is the passing answer.

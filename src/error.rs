@@ -101,6 +101,11 @@ impl Error {
         self.hint = Some(hint.into());
         self
     }
+    /// The same error again, without its cause: for a problem found once, while the plan
+    /// was made, and said wherever it matters (the long-term keys that are missing).
+    pub fn again(&self) -> Self {
+        Error { kind: self.kind, message: self.message.clone(), hint: self.hint.clone(), source: None }
+    }
     /// Keeps `cause` as this error's source, for `--verbose` and for callers that match on it.
     pub fn because(mut self, cause: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
         self.source = Some(cause.into());

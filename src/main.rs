@@ -7,6 +7,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     // Before anything can hold a secret (or crash): no core file of this process.
     awsmfa::platform::forbid_core_files();
+    awsmfa::ui::set_terminal(awsmfa::profile::terminal());
     let cli = awsmfa::cli::Cli::parse();
     let code = match awsmfa::commands::run(cli) {
         Ok(code) => code,

@@ -204,8 +204,8 @@ pub fn rotate(
     {
         carry_session(settings, keys, &j.old_key_id, &keys.access_key_id);
     }
-    let got = session::get_session(settings, request)?;
-    let spec = ClientSpec::new(settings, "iam", Signer::Session(&got.session), Retries::Standard)?;
+    let got = session::get_session(&settings.session(), request)?;
+    let spec = ClientSpec::new(&settings.client, "iam", Signer::Session(&got.session), Retries::Standard)?;
     let iam = Iam { spec: &spec, endpoint: spec.describe_endpoint("iam") };
     let user_arn = caller_arn(settings, Signer::Session(&got.session))?;
 
@@ -339,7 +339,7 @@ pub fn rotate(
     if caller_arn(settings, Signer::Session(&got.session)).is_err() {
         let mut new_keys = keys.clone();
         new_keys.access_key_id = new_id.clone();
-        let (cache, key) = session::mfa_cache_key(settings, &new_keys);
+        let (cache, key) = session::mfa_cache_key(&settings.session(), &new_keys);
         cache.remove(&key)?;
     }
     if let Home::Keystore(backend) = &home {
@@ -363,7 +363,7 @@ fn carry_session(settings: &Settings, keys: &LongTermKeys, old_id: &str, new_id:
     let with_id = |id: &str| {
         let mut k = keys.clone();
         k.access_key_id = id.to_string();
-        session::mfa_cache_key(settings, &k)
+        session::mfa_cache_key(&settings.session(), &k)
     };
     let (cache, old_key) = with_id(old_id);
     let (_, new_key) = with_id(new_id);
@@ -454,7 +454,7 @@ fn write_journal(path: &Path, journal: &Journal) -> Result<()> {
 
 /// The ARN that `signer` signs as.
 fn caller_arn(settings: &Settings, signer: Signer<'_>) -> Result<String> {
-    let spec = ClientSpec::new(settings, "sts", signer, Retries::Standard)?;
+    let spec = ClientSpec::new(&settings.client, "sts", signer, Retries::Standard)?;
     aws::sts::caller_identity(&spec)?
         .map(|identity| identity.arn)
         .map_err(|f| f.into_error("sts:GetCallerIdentity", &spec.describe_endpoint("sts")))
@@ -466,7 +466,7 @@ fn prove(settings: &Settings, keys: &LongTermKeys, user_arn: &str, wait: Duratio
     let started = Instant::now();
     let mut pause = Duration::from_secs(1);
     loop {
-        let spec = ClientSpec::new(settings, "sts", Signer::LongTerm(keys), Retries::Never)?;
+        let spec = ClientSpec::new(&settings.client, "sts", Signer::LongTerm(keys), Retries::Never)?;
         match aws::sts::caller_identity(&spec)? {
             Ok(identity) if identity.arn == user_arn => return Ok(()),
             Ok(identity) => {

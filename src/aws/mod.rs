@@ -21,16 +21,40 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 
+use crate::config::Sourced;
 use crate::credentials::{LongTermKeys, Session};
 use crate::error::{Error, Result};
-use crate::profile::Settings;
 
 /// The region calls go to when none is configured (STS and IAM are global there).
 pub const FALLBACK_REGION: &str = "us-east-1";
 
 /// The region calls go to: the profile's (or the environment's), else FALLBACK_REGION.
-pub fn region(settings: &Settings) -> String {
-    settings.region.clone().unwrap_or_else(|| FALLBACK_REGION.to_string())
+pub fn region(config: &ClientConfig) -> String {
+    config.region.clone().unwrap_or_else(|| FALLBACK_REGION.to_string())
+}
+
+/// This layer's part of the plan: what every client is built from, resolved (and checked)
+/// by `profile` from the flags, the environment and the AWS files.
+#[derive(Debug, Clone, Default)]
+pub struct ClientConfig {
+    /// `--region`, AWS_REGION, AWS_DEFAULT_REGION or the profile's; None: FALLBACK_REGION.
+    pub region: Option<String>,
+    /// The endpoint override of each service that has one (AWS_ENDPOINT_URL_<SERVICE>,
+    /// AWS_ENDPOINT_URL, endpoint_url), unless endpoint overrides are ignored.
+    pub endpoints: Vec<(&'static str, String)>,
+    /// The CA bundle to trust instead of the system's roots (AWS_CA_BUNDLE, `ca_bundle`).
+    pub ca_bundle: Option<Sourced<String>>,
+    /// The AWS CLI's `cli_connect_timeout` / `cli_read_timeout`: None when not set,
+    /// Some(None) when set to 0 (no limit).
+    pub connect_timeout: Option<Option<Duration>>,
+    pub read_timeout: Option<Option<Duration>>,
+}
+
+impl ClientConfig {
+    /// The endpoint override for `service` ("sts", "iam", "ec2", "signin"), if any.
+    pub fn endpoint(&self, service: &str) -> Option<String> {
+        self.endpoints.iter().find(|(s, _)| *s == service).map(|(_, url)| url.clone())
+    }
 }
 
 /// Credentials to sign with.
@@ -87,22 +111,22 @@ pub struct ClientSpec {
 }
 
 impl ClientSpec {
-    pub fn new(settings: &Settings, service: &str, signer: Signer<'_>, retries: Retries) -> Result<Self> {
+    pub fn new(config: &ClientConfig, service: &str, signer: Signer<'_>, retries: Retries) -> Result<Self> {
         Ok(ClientSpec {
-            region: region(settings),
-            endpoint: settings.endpoint(service),
+            region: region(config),
+            endpoint: config.endpoint(service),
             credentials: signer.credentials()?,
             retries,
-            timeouts: timeouts(settings),
-            http_client: https_client(settings)?,
+            timeouts: timeouts(config),
+            http_client: https_client(config)?,
         })
     }
 
     /// The same credentials and region, for another service (its own endpoint override).
-    pub fn with_service(&self, settings: &Settings, service: &str) -> Self {
+    pub fn with_service(&self, config: &ClientConfig, service: &str) -> Self {
         ClientSpec {
             region: self.region.clone(),
-            endpoint: settings.endpoint(service),
+            endpoint: config.endpoint(service),
             credentials: self.credentials.clone(),
             retries: self.retries,
             timeouts: self.timeouts.clone(),
@@ -164,9 +188,9 @@ use client;
 /// Connect and read limits from the profile (0: none), else the defaults. A whole call,
 /// retries included, ends when one attempt could have: a silent endpoint does not get
 /// faster by being asked again, and the caller may hold a lock.
-fn timeouts(settings: &Settings) -> TimeoutConfig {
-    let connect = settings.connect_timeout.unwrap_or(Some(DEFAULT_CONNECT_TIMEOUT));
-    let read = settings.read_timeout.unwrap_or(Some(DEFAULT_READ_TIMEOUT));
+fn timeouts(config: &ClientConfig) -> TimeoutConfig {
+    let connect = config.connect_timeout.unwrap_or(Some(DEFAULT_CONNECT_TIMEOUT));
+    let read = config.read_timeout.unwrap_or(Some(DEFAULT_READ_TIMEOUT));
     let shown = |d: Option<Duration>| d.map(|d| format!("{}s", d.as_secs_f64())).unwrap_or_else(|| "none".into());
     let _ = LIMITS.set(format!("cli_connect_timeout {}, cli_read_timeout {}", shown(connect), shown(read)));
     let mut b = TimeoutConfig::builder();
@@ -186,10 +210,10 @@ fn timeouts(settings: &Settings) -> TimeoutConfig {
 /// toolchain for its TLS (aws-lc-sys needs cmake-like builds, nasm and, for macOS, zig).
 /// With AWS_CA_BUNDLE (or the profile's `ca_bundle`), as the AWS CLI does, it trusts the
 /// certificates of that PEM file and nothing else; otherwise the system's roots.
-fn https_client(settings: &Settings) -> Result<SharedHttpClient> {
+fn https_client(config: &ClientConfig) -> Result<SharedHttpClient> {
     let builder = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring));
-    let Some(bundle) = settings.ca_bundle() else { return Ok(builder.build_https()) };
+    let Some(bundle) = &config.ca_bundle else { return Ok(builder.build_https()) };
     let path = std::path::Path::new(&bundle.value);
     // Read like the AWS files: bounded, never blocking on a FIFO.
     let named = |e: Error| Error::config(format!("CA bundle: {} (from {})", e.message, bundle.origin));

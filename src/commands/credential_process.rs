@@ -8,6 +8,6 @@ use crate::session;
 
 pub fn run(global: &GlobalArgs, args: CredentialProcessArgs) -> Result<i32> {
     let settings = settings(global, &args.session)?;
-    let got = session::get_session(&settings, &request(&args.session, false)?)?;
+    let got = session::get_session(&settings.session(), &request(&args.session, false)?)?;
     print(output::credential_process_json(&got.session).as_bytes())
 }

@@ -25,7 +25,7 @@ pub fn run(global: &GlobalArgs, args: EnrollArgs) -> Result<i32> {
     crate::platform::make_undumpable();
     let settings = super::profile_settings(global)?;
     let keys = settings.keys()?;
-    let spec = ClientSpec::new(&settings, "iam", Signer::LongTerm(keys), Retries::Standard)?;
+    let spec = ClientSpec::new(&settings.client, "iam", Signer::LongTerm(keys), Retries::Standard)?;
     let iam = Iam::new(&spec);
     let shows = std::io::stdout().is_terminal() || args.show_secret;
     if args.serial.is_none() && !shows && args.seed_out.is_none() {
@@ -35,7 +35,7 @@ pub fn run(global: &GlobalArgs, args: EnrollArgs) -> Result<i32> {
     // Claimed now, before IAM makes a device: a file made at that path meanwhile would
     // otherwise be overwritten with the seed.
     let mut seed_out = args.seed_out.as_deref().map(atomic::NewFile::create).transpose()?;
-    let caller = iam.caller(&settings)?;
+    let caller = iam.caller(&settings.client)?;
     let user = match (&args.user, &caller.user) {
         (Some(user), _) => user.clone(),
         (None, Some(user)) => user.clone(),

@@ -7,6 +7,6 @@ use crate::session;
 
 pub fn run(global: &GlobalArgs, args: EnvArgs) -> Result<i32, crate::error::Error> {
     let settings = settings(global, &args.session)?;
-    let got = session::get_session(&settings, &request(&args.session, false)?)?;
-    print(output::render(args.format, &got.session, settings.region.as_deref())?.as_bytes())
+    let got = session::get_session(&settings.session(), &request(&args.session, false)?)?;
+    print(output::render(args.format, &got.session, settings.client.region.as_deref())?.as_bytes())
 }

@@ -72,7 +72,7 @@ pub fn run(global: &GlobalArgs, args: ExecArgs) -> Result<i32> {
             .hint("exit that shell first, or pass --force to run anyway"));
     }
     let request = request(&args.session, false)?;
-    let got = session::get_session(&settings, &request)?;
+    let got = session::get_session(&settings.session(), &request)?;
     if args.server {
         return with_server(settings, request, &args);
     }
@@ -82,7 +82,7 @@ pub fn run(global: &GlobalArgs, args: ExecArgs) -> Result<i32> {
     for name in CLEARED {
         command.env_remove(name);
     }
-    for (name, value) in output::variables(&got.session, settings.region.as_deref()) {
+    for (name, value) in output::variables(&got.session, settings.client.region.as_deref()) {
         command.env(name, value);
     }
     for (name, value) in settings.endpoint_variables() {
@@ -118,8 +118,8 @@ fn cannot_run(program: &std::ffi::OsStr, err: std::io::Error) -> Error {
 /// `exec --server`: the command gets a local credential endpoint instead of keys, and
 /// awsmfa stays to serve it until the command ends, then exits with the command's code.
 fn with_server(settings: Settings, request: Request, args: &ExecArgs) -> Result<i32> {
-    let margin = std::time::Duration::from_secs(session::min_ttl(&settings, &request));
-    let region = settings.region.clone();
+    let margin = std::time::Duration::from_secs(session::min_ttl(&settings.session(), &request));
+    let region = settings.client.region.clone();
     let profile = settings.profile.clone();
     let endpoint_variables = settings.endpoint_variables();
     let source = super::credential_source(Arc::new(settings), request);

@@ -11,6 +11,6 @@ pub fn run(global: &GlobalArgs, args: InstancesArgs) -> Result<i32> {
     let (settings, ec2) = ec2_session(global, &args.session)?;
     let found = aws::block_on(ec2.describe(&[], !args.all))??;
     let which = if args.all { "no instances" } else { "no instances launched by awsmfa" };
-    let none = format!("{which} in {} (launch one with `awsmfa launch`)", region(&settings));
+    let none = format!("{which} in {} (launch one with `awsmfa launch`)", region(&settings.client));
     print_instances(&found, args.json, &[ID, STATE, TYPE, LAUNCHED, NAME], &none)
 }

@@ -303,7 +303,7 @@ fn write_profile(settings: &Settings, name: &str, backend: Backend, key_id: &str
 
 /// Proves keys with sts:GetCallerIdentity (allowed to every key, MFA or not); their ARN.
 fn prove(settings: &Settings, keys: &LongTermKeys) -> Result<String> {
-    let spec = ClientSpec::new(settings, "sts", Signer::LongTerm(keys), Retries::Standard)?;
+    let spec = ClientSpec::new(&settings.client, "sts", Signer::LongTerm(keys), Retries::Standard)?;
     let identity = aws::sts::caller_identity(&spec)?.map_err(|f| {
         f.into_error("sts:GetCallerIdentity", &spec.describe_endpoint("sts"))
             .hint("check the key id and the secret: nothing was stored")

@@ -30,7 +30,7 @@ pub fn run(global: &GlobalArgs, args: LoginArgs) -> Result<i32> {
         }
         settings = super::settings(global, &args.session)?;
     }
-    let got = session::get_session(&settings, &request(&args.session, args.force)?)?;
+    let got = session::get_session(&settings.session(), &request(&args.session, args.force)?)?;
     let now = clock::now();
     let until = format!(
         "{} ({} left)",
@@ -79,15 +79,15 @@ fn console(settings: &Settings, args: &LoginArgs) -> Result<()> {
     // The session the profile names is most likely the one signed in again: a directory or
     // FIFO in place of its file is said now, not once the person has signed in.
     if let Some(arn) = &settings.login_session {
-        let file = login::cache::path(&login::cache_dir(settings)?, &arn.value);
+        let file = login::cache::path(&login::cache_dir(&settings.login())?, &arn.value);
         atomic::check_writable(&file, Links::Replace, true)?;
     }
     let flow = if args.remote { login::Flow::CrossDevice } else { login::Flow::SameDevice };
     let secrets = crate::profile::secret_variables();
     let open = |url: &str| !args.no_browser && crate::platform::open_url(url, settings.browser.as_deref(), &secrets);
     let wait = crate::profile::check_duration("--timeout", args.timeout, crate::clock::SIGN_IN_WAIT, "10m")?;
-    let signed = login::sign_in(settings, &flow, std::time::Duration::from_secs(wait), &open)?;
-    let region = settings.own_value(profile, "region").is_none().then(|| crate::aws::region(settings));
+    let signed = login::sign_in(&settings.login(), &flow, std::time::Duration::from_secs(wait), &open)?;
+    let region = settings.own_value(profile, "region").is_none().then(|| crate::aws::region(&settings.client));
     let previous = settings.login_session.as_ref().map(|s| s.value.clone()).filter(|s| *s != signed.arn);
     files::edit_ini(&settings.config_path, |old| {
         let section = ini::config_section(old, profile);

@@ -22,7 +22,7 @@ pub fn run(global: &GlobalArgs, args: LogoutArgs) -> Result<i32> {
         // As `aws logout`: the session's file goes (its refresh token with it); the profile
         // keeps login_session, for the next sign-in. AWS offers the devtools clients no way
         // to revoke: credentials already handed out last their 15 minutes.
-        let dir = crate::login::cache_dir(&settings)?;
+        let dir = crate::login::cache_dir(&settings.login())?;
         let file = crate::login::cache::path(&dir, &arn.value);
         // Under the renewals' lock: a renewal in flight would write the session back
         // (with its new refresh token) right after it was deleted.
@@ -56,13 +56,13 @@ pub fn run(global: &GlobalArgs, args: LogoutArgs) -> Result<i32> {
             Err(e) => return Err(crate::error::Error::io("delete", &file, e)),
         }
         if !settings.roles.is_empty() {
-            let (cache, key) = session::console_role_cache(&settings, &arn.value);
+            let (cache, key) = session::console_role_cache(&settings.session(), &arn.value);
             cache.remove(&key)?;
         }
     } else {
         match settings.keys() {
             Ok(keys) => {
-                let (cache, key) = session::cache_for(&settings, keys);
+                let (cache, key) = session::cache_for(&settings.session(), keys);
                 if cache.remove(&key)? {
                     ui::note(&format!("deleted the cached session of profile '{}'", settings.profile));
                 } else {

@@ -70,6 +70,8 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "Console sign-in sessions (default: ~/.aws/login/cache), as the AWS CLI's aws login.",
     ),
     ("BROWSER", "The browser login --console opens (else the system's default)."),
+    ("NO_COLOR", "Set (to anything): messages on stderr without colour."),
+    ("TERM", "dumb: messages without colour, and no spinner while instances start or stop."),
     (
         "DBUS_SESSION_BUS_ADDRESS",
         "A desktop session: the keychain (Secret Service) is the default keystore when it is set.",

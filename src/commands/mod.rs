@@ -119,7 +119,7 @@ fn credential_source(settings: std::sync::Arc<Settings>, request: Request) -> st
     let role = settings.roles.last().map(|h| h.role_arn.clone());
     let request = Request { code: None, ..request };
     std::sync::Arc::new(move || {
-        let got = crate::session::get_session(&settings, &request)?;
+        let got = crate::session::get_session(&settings.session(), &request)?;
         Ok((got.session, role.clone()))
     })
 }
@@ -145,7 +145,7 @@ fn ec2_session(global: &GlobalArgs, session: &SessionArgs) -> Result<(Settings, 
 
 /// EC2 signed with the settings' session (cached, or logging in now).
 fn ec2_signed(settings: &Settings, session: &SessionArgs) -> Result<Ec2> {
-    let got = crate::session::get_session(settings, &request(session, false)?)?;
+    let got = crate::session::get_session(&settings.session(), &request(session, false)?)?;
     ec2_for(settings, &got.session)
 }
 

@@ -42,9 +42,9 @@ pub fn run(global: &GlobalArgs, args: PolicyArgs) -> Result<i32> {
     };
     let settings = settings(global, &args.session)?;
     let keys = settings.keys()?;
-    let spec = ClientSpec::new(&settings, "iam", Signer::LongTerm(keys), Retries::Standard)?;
+    let spec = ClientSpec::new(&settings.client, "iam", Signer::LongTerm(keys), Retries::Standard)?;
     let iam = Iam::new(&spec);
-    let caller = iam.caller(&settings)?;
+    let caller = iam.caller(&settings.client)?;
     let me = caller.user.clone().unwrap_or_default();
     let signed = Signed { settings: &settings, args: &args, spec: std::cell::RefCell::new(spec.clone()) };
     // IAM names are case-insensitive: `--user ALICE` is alice, and so are her groups.
@@ -132,9 +132,9 @@ impl Signed<'_> {
             Ok(v) => return Ok(v),
             Err(Failure::Service { code, .. }) if code == "AccessDenied" && !self.upgraded() => {
                 ui::note(&format!("{action} is denied without MFA; going on with an MFA session"));
-                let got = session::get_session(self.settings, &request(&self.args.session, false)?)?;
+                let got = session::get_session(&self.settings.session(), &request(&self.args.session, false)?)?;
                 *self.spec.borrow_mut() =
-                    ClientSpec::new(self.settings, "iam", Signer::Session(&got.session), Retries::Standard)?;
+                    ClientSpec::new(&self.settings.client, "iam", Signer::Session(&got.session), Retries::Standard)?;
                 match f(&self.spec.borrow())? {
                     Ok(v) => return Ok(v),
                     Err(failure) => failure,
@@ -241,7 +241,7 @@ fn prove(settings: &Settings, args: &PolicyArgs, image: &str) -> Result<i32> {
         }
     }
     ui::note("pre-test: long-term keys may not launch (dry run denied): ok");
-    let got = session::get_session(settings, &request(&args.session, false)?)?;
+    let got = session::get_session(&settings.session(), &request(&args.session, false)?)?;
     match crate::enforce::post_test(settings, &got.session, &launch)? {
         ProbeResult::Allowed => {
             ui::note("post-test: the MFA session may launch (dry run allowed): ok; MFA is enforced and working");

@@ -18,8 +18,8 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> Result<i32> {
     let settings = settings(global, &args.session)?;
     let request = request(&args.session, false)?;
     // Logged in now, on this terminal: a missing code is said before anything is served.
-    session::get_session(&settings, &request)?;
-    let margin = Duration::from_secs(session::min_ttl(&settings, &request));
+    session::get_session(&settings.session(), &request)?;
+    let margin = Duration::from_secs(session::min_ttl(&settings.session(), &request));
     let preferred = settings.preferred_over_endpoint.clone();
     let source = credential_source(Arc::new(settings), request);
     aws::block_on(async move {

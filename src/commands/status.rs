@@ -26,13 +26,13 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<i32> {
         (Some(c), _) if settings.roles.is_empty() => (Some(c.file.clone()), None),
         (Some(_), _) => {
             let (cache, key) = session::console_role_cache(
-                &settings,
+                &settings.session(),
                 &settings.login_session.as_ref().expect("a console session").value,
             );
             (Some(cache.path(&key)), Some(cache.load(&key)))
         }
         (None, Ok(keys)) => {
-            let (cache, key) = session::cache_for(&settings, keys);
+            let (cache, key) = session::cache_for(&settings.session(), keys);
             (Some(cache.path(&key)), Some(cache.load(&key)))
         }
         (None, Err(_)) => (None, None),
@@ -60,7 +60,7 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<i32> {
     // With roles, the MFA session behind them says whether the next role needs a new code.
     let mfa_until = match (&keys, settings.roles.is_empty() || settings.direct) {
         (Ok(keys), false) => {
-            let (cache, key) = session::mfa_cache_key(&settings, keys);
+            let (cache, key) = session::mfa_cache_key(&settings.session(), keys);
             cache.load(&key).ok().map(|c| c.session.expiration).filter(|t| *t > now)
         }
         _ => None,
@@ -75,7 +75,7 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<i32> {
         profile: settings.profile.clone(),
         source_key: keys.map(|k| (key_tail(&k.access_key_id), k.origin.to_string())).map_err(|e| e.message),
         serial,
-        region: settings.region.clone(),
+        region: settings.client.region.clone(),
         roles: settings.roles.iter().map(|h| h.role_arn.clone()).collect(),
         direct: settings.direct,
         mfa_until: mfa_until.or(console.as_ref().and_then(|c| c.valid_until).filter(|_| !settings.roles.is_empty())),
@@ -101,7 +101,7 @@ struct Console {
 }
 
 fn console_state(settings: &crate::profile::Settings, arn: &str) -> Result<Console> {
-    let dir = login::cache_dir(settings)?;
+    let dir = login::cache_dir(&settings.login())?;
     let now = clock::now();
     let (state, valid_until, renewable_until) = match cache::load(&dir, arn)? {
         cache::Loaded::Missing => (SessionState::None, None, None),

@@ -86,7 +86,7 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
     }
 
     // 2. The MFA session.
-    let got = match session::get_session(&settings, &request(&args.session, false)?) {
+    let got = match session::get_session(&settings.session(), &request(&args.session, false)?) {
         Ok(got) => got,
         Err(err) => {
             report.step("session", "MFA session", short(&err.message), false, "error");
@@ -166,7 +166,9 @@ fn denied_with_mfa(
 ) -> Error {
     let err = Error::denied("denied even with MFA: a policy denies ec2:RunInstances to the MFA session");
     let Some(encoded) = encoded else { return err.hint(format!("AWS said: {message}")) };
-    let Ok(spec) = ClientSpec::new(settings, "sts", Signer::Session(session), Retries::Standard) else { return err };
+    let Ok(spec) = ClientSpec::new(&settings.client, "sts", Signer::Session(session), Retries::Standard) else {
+        return err;
+    };
     match aws::block_on(aws::sts::decode_authorization_message(&spec, encoded)) {
         Ok(Ok(decoded)) => {
             let compact = serde_json::from_str::<serde_json::Value>(&decoded)

@@ -13,18 +13,31 @@ pub mod authorize;
 pub mod cache;
 pub mod dpop;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::aws::{self, ClientSpec, Failure, Retries, Signer};
+use crate::aws::{self, ClientConfig, ClientSpec, Failure, Retries, Signer};
 use crate::clock;
 use crate::credentials::Secret;
 use crate::error::{Error, Kind, Result};
-use crate::profile::Settings;
 use crate::ui;
 
 use cache::{AccessToken, LoginToken};
 use dpop::DpopKey;
+
+/// This layer's part of the plan, resolved by `profile`.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan<'a> {
+    /// How AWS Sign-In is reached (its endpoint override, the region, the CA bundle).
+    pub client: &'a ClientConfig,
+    /// Where sessions are kept (AWS_LOGIN_CACHE_DIRECTORY, else ~/.aws/login/cache); None
+    /// when there is no home to find it in.
+    pub cache: Option<&'a Path>,
+    /// The profile asked for, and the one whose `login_session` names the session (the
+    /// same, unless the first is a role profile): the hints say them.
+    pub profile: &'a str,
+    pub base_profile: &'a str,
+}
 
 /// How a session's sign-in begins.
 pub enum Flow {
@@ -48,11 +61,11 @@ pub const SESSION_LIMIT: time::Duration = time::Duration::hours(12);
 
 /// The sign-in base URL for the settings: the `signin` endpoint override (AWS_ENDPOINT_URL_SIGNIN,
 /// AWS_ENDPOINT_URL, endpoint_url), else AWS Sign-In's host of the region's partition.
-pub fn base_url(settings: &Settings) -> String {
-    if let Some(url) = settings.endpoint("signin") {
+pub fn base_url(client: &ClientConfig) -> String {
+    if let Some(url) = client.endpoint("signin") {
         return url.trim_end_matches('/').to_string();
     }
-    let region = aws::region(settings);
+    let region = aws::region(client);
     let suffix = if region.starts_with("cn-") {
         "signin.amazonaws.cn"
     } else if region.starts_with("us-gov-") {
@@ -64,8 +77,8 @@ pub fn base_url(settings: &Settings) -> String {
 }
 
 /// Where console sign-in sessions are kept, or why there is no such place.
-pub fn cache_dir(settings: &Settings) -> Result<PathBuf> {
-    settings.login_cache.clone().ok_or_else(|| {
+pub fn cache_dir(plan: &Plan) -> Result<PathBuf> {
+    plan.cache.map(Path::to_path_buf).ok_or_else(|| {
         Error::config("no place for console sign-in sessions: HOME is not set")
             .hint("set HOME, or AWS_LOGIN_CACHE_DIRECTORY")
     })
@@ -74,17 +87,12 @@ pub fn cache_dir(settings: &Settings) -> Result<PathBuf> {
 /// Signs in (the browser, the code, the exchange), writes the session's file, and returns it.
 /// `open` opens the URL in a browser; the URL is always said too.
 /// `wait` bounds the person's part: the browser's answer, or the pasted code.
-pub fn sign_in(
-    settings: &Settings,
-    flow: &Flow,
-    wait: std::time::Duration,
-    open: &dyn Fn(&str) -> bool,
-) -> Result<SignedIn> {
-    let dir = cache_dir(settings)?;
+pub fn sign_in(plan: &Plan, flow: &Flow, wait: std::time::Duration, open: &dyn Fn(&str) -> bool) -> Result<SignedIn> {
+    let dir = cache_dir(plan)?;
     // Before the browser: a cache directory that cannot hold the session is said now.
     cache::prepare_dir(&dir)?;
-    let spec = ClientSpec::new(settings, "signin", Signer::Unsigned, Retries::Never)?;
-    let base = base_url(settings);
+    let spec = ClientSpec::new(plan.client, "signin", Signer::Unsigned, Retries::Never)?;
+    let base = base_url(plan.client);
     let pkce = authorize::Pkce::new()?;
     let key = Arc::new(DpopKey::generate()?);
     let (client_id, redirect_uri, code) = match flow {
@@ -124,7 +132,7 @@ pub fn sign_in(
                 // The command to run again is this one, for this profile (a bare `awsmfa
                 // login --console` would sign in the default profile instead).
                 let remote = if matches!(flow, Flow::CrossDevice) { " --remote" } else { "" };
-                let again = format!("run `awsmfa login --console{remote} --profile {}` again", settings.profile);
+                let again = format!("run `awsmfa login --console{remote} --profile {}` again", plan.profile);
                 explain(failure, &spec, None, again, "signin:CreateOAuth2Token")
             })?;
     let id = token
@@ -166,24 +174,24 @@ pub fn sign_in(
 }
 
 /// The session's credentials renewed (its file rewritten with them and the new refresh token).
-pub fn refresh(settings: &Settings, arn: &str, token: &LoginToken) -> Result<LoginToken> {
-    let dir = cache_dir(settings)?;
+pub fn refresh(plan: &Plan, arn: &str, token: &LoginToken) -> Result<LoginToken> {
+    let dir = cache_dir(plan)?;
     // Before the refresh: its token is good once, and a renewal that cannot be written
     // would lose the session.
     cache::prepare_dir(&dir)?;
     let key = Arc::new(DpopKey::from_pem(&token.dpop_key).map_err(|err| {
         Error::new(err.kind, format!("{} in {}", err.message, cache::path(&dir, arn).display())).hint(format!(
             "sign in again (the session cannot be renewed without its key): `awsmfa login --console --profile {}`",
-            settings.base_profile
+            plan.base_profile
         ))
     })?);
     // A refresh carries no code: the SDK's retries are safe (AWS Sign-In answers a repeated
     // refresh consistently).
-    let spec = ClientSpec::new(settings, "signin", Signer::Unsigned, Retries::Standard)?;
-    ui::trace(&format!("signin:CreateOAuth2Token (refresh) for {arn} at {}", base_url(settings)));
+    let spec = ClientSpec::new(plan.client, "signin", Signer::Unsigned, Retries::Standard)?;
+    ui::trace(&format!("signin:CreateOAuth2Token (refresh) for {arn} at {}", base_url(plan.client)));
     let fresh = aws::signin::refresh(&spec, &token.client_id, &Secret::new(&token.refresh_token), proof_of(&key))?
         .map_err(|failure| {
-            let again = format!("sign in again: `awsmfa login --console --profile {}`", settings.base_profile);
+            let again = format!("sign in again: `awsmfa login --console --profile {}`", plan.base_profile);
             explain(failure, &spec, Some(arn), again, "signin:CreateOAuth2Token")
         })?;
     let mut renewed = token.clone();

@@ -1,13 +1,12 @@
 //! Finding the MFA device when none is configured: `iam:ListMFADevices` for the calling
 //! user. One device is used (and named); several or none are explained.
 
-use crate::aws::{self, ClientSpec, Retries, Signer};
+use crate::aws::{self, ClientConfig, ClientSpec, Retries, Signer};
 use crate::credentials::LongTermKeys;
 use crate::error::{Error, Result};
-use crate::profile::Settings;
 
-pub fn discover_serial(settings: &Settings, keys: &LongTermKeys) -> Result<String> {
-    let spec = ClientSpec::new(settings, "iam", Signer::LongTerm(keys), Retries::Standard)?;
+pub fn discover_serial(client: &ClientConfig, keys: &LongTermKeys) -> Result<String> {
+    let spec = ClientSpec::new(client, "iam", Signer::LongTerm(keys), Retries::Standard)?;
     let serials = aws::iam::list_mfa_devices(&spec, None)?.map_err(|f| {
         f.into_error("iam:ListMFADevices", &spec.describe_endpoint("iam"))
             .hint("set mfa_serial in the profile, or pass --serial ARN, so awsmfa need not look it up")

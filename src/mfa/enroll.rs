@@ -31,8 +31,8 @@ impl<'a> Iam<'a> {
         Iam { spec, endpoint: spec.describe_endpoint("iam") }
     }
 
-    pub fn caller(&self, settings: &crate::profile::Settings) -> Result<Caller> {
-        let sts = self.spec.with_service(settings, "sts");
+    pub fn caller(&self, client: &aws::ClientConfig) -> Result<Caller> {
+        let sts = self.spec.with_service(client, "sts");
         let identity = aws::sts::caller_identity(&sts)?
             .map_err(|f| f.into_error("sts:GetCallerIdentity", &sts.describe_endpoint("sts")))?;
         Ok(Caller { account: identity.account, arn: identity.arn, user: identity.user })

@@ -11,8 +11,21 @@ pub mod totp;
 use std::io::IsTerminal;
 use std::process::Stdio;
 
+use crate::config::Sourced;
+use crate::credentials::Secret;
 use crate::error::{Error, Result};
-use crate::profile::{Settings, Sourced};
+
+/// This layer's part of the plan: the code sources configured (besides `--code` and the
+/// terminal), resolved by `profile`.
+#[derive(Debug, Default)]
+pub struct Sources {
+    /// A code from AWS_MFA_TOKEN_CODE (the recipe's variable).
+    pub env_code: Option<String>,
+    /// The profile's `mfa_process`, already allowed to run (the AWS files are the user's).
+    pub process: Option<Sourced<String>>,
+    /// A TOTP seed from AWSMFA_TOTP_SECRET.
+    pub totp_seed: Option<Secret>,
+}
 
 /// A well-formed code: six ASCII digits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,17 +172,17 @@ impl CodeSource for TotpCode {
 
 /// Picks the source: `--code`, AWS_MFA_TOKEN_CODE, the profile's `mfa_process`,
 /// AWSMFA_TOTP_SECRET, else a prompt on the terminal (or an error naming all four).
-pub fn choose(settings: &Settings, flag: Option<&str>) -> Result<Box<dyn CodeSource>> {
+pub fn choose(sources: &Sources, flag: Option<&str>) -> Result<Box<dyn CodeSource>> {
     if let Some(code) = flag {
         return Ok(Box::new(GivenCode { code: Sourced { value: code.to_string(), origin: "--code".into() } }));
     }
-    if let Some(code) = &settings.env_code {
+    if let Some(code) = &sources.env_code {
         return Ok(Box::new(GivenCode { code: Sourced { value: code.clone(), origin: "AWS_MFA_TOKEN_CODE".into() } }));
     }
-    if let Some(command) = &settings.mfa_process {
+    if let Some(command) = &sources.process {
         return Ok(Box::new(ProcessCode { command: command.clone() }));
     }
-    if let Some(seed) = &settings.totp_seed {
+    if let Some(seed) = &sources.totp_seed {
         return Ok(Box::new(TotpCode::from_base32(seed.expose())?));
     }
     match prompt::TtyPrompt::open() {

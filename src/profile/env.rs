@@ -54,6 +54,8 @@ const VARIABLES: &[(&str, bool)] = &[
     ("AWSMFA_KEYSTORE_PASSPHRASE", true),
     ("DBUS_SESSION_BUS_ADDRESS", false),
     ("BROWSER", false),
+    ("NO_COLOR", false),
+    ("TERM", false),
     (crate::clock::TEST_CLOCK_VARIABLE, false),
 ];
 
@@ -65,6 +67,23 @@ pub fn variable_names() -> impl Iterator<Item = &'static str> {
 /// The variables awsmfa reads that hold secrets: never handed to a program that did not ask.
 pub fn secret_variables() -> Vec<&'static str> {
     VARIABLES.iter().filter(|(_, secret)| *secret).map(|(name, _)| *name).collect()
+}
+
+/// What NO_COLOR and TERM allow the messages on stderr (colour, a spinner), for `main` to
+/// give `ui` before anything is printed. Read on its own, before `Environment::from_process`:
+/// it holds whatever the bytes (a non-UTF-8 TERM is not dumb, it is no reason to stop), and
+/// the error that a bad variable gives is printed already with these settings.
+pub fn terminal() -> crate::ui::Terminal {
+    crate::ui::Terminal {
+        no_colour: std::env::var_os("NO_COLOR").is_some(),
+        dumb: std::env::var_os("TERM").is_some_and(|t| t == "dumb"),
+    }
+}
+
+/// The directories of PATH, where a program named without a directory is found (as the
+/// shell finds it); read as bytes, since a directory's name need not be UTF-8.
+pub fn search_path() -> Vec<std::path::PathBuf> {
+    std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default()
 }
 
 impl Environment {

@@ -9,23 +9,14 @@ use crate::config::{AwsFiles, FileKind, Origin, Source};
 use crate::credentials::{KeyOrigin, LongTermKeys, Secret};
 use crate::error::{Error, Result};
 use crate::keystore::{self, Backend};
+use crate::{aws, mfa};
 
 mod chain;
 mod env;
-pub use env::{Environment, secret_variables, variable_names};
+pub use env::{Environment, search_path, secret_variables, terminal, variable_names};
 
-/// A value and the place it came from, for messages.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sourced<T> {
-    pub value: T,
-    pub origin: String,
-}
-
-impl<T> Sourced<T> {
-    fn new(value: T, origin: impl Into<String>) -> Self {
-        Sourced { value, origin: origin.into() }
-    }
-}
+pub use crate::config::Sourced;
+pub use crate::session::role::RoleHop;
 
 /// What the user asked for on the command line; `None` means "not given".
 #[derive(Debug, Default, Clone)]
@@ -38,17 +29,6 @@ pub struct Overrides {
     pub role_arn: Option<String>,
     /// Assume the role directly with the MFA code on the long-term keys (`--direct`).
     pub direct: bool,
-}
-
-/// One AssumeRole on the way from the long-term keys to the credentials asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoleHop {
-    pub role_arn: String,
-    /// The profile that names this role ("--role-arn" for an ad-hoc one).
-    pub profile: String,
-    pub external_id: Option<String>,
-    pub session_name: Option<String>,
-    pub duration: Option<Sourced<u64>>,
 }
 
 #[derive(Debug)]
@@ -69,18 +49,12 @@ pub struct Settings {
     pub config_path: PathBuf,
     pub credentials_path: PathBuf,
     pub cache_dir: PathBuf,
-    pub region: Option<String>,
+    /// What AWS clients are built from (region, endpoints, CA bundle, timeouts): `aws`'s part.
+    pub client: aws::ClientConfig,
     pub serial: Option<Sourced<String>>,
-    pub mfa_process: Option<Sourced<String>>,
+    /// Where MFA codes come from, besides `--code` and the terminal: `mfa`'s part.
+    pub codes: mfa::Sources,
     pub duration: Option<Sourced<u64>>,
-    /// The AWS CLI's `cli_connect_timeout` / `cli_read_timeout`, in seconds: None when not
-    /// set, Some(None) when set to 0 (no limit).
-    pub connect_timeout: Option<Option<std::time::Duration>>,
-    pub read_timeout: Option<Option<std::time::Duration>>,
-    /// A code from AWS_MFA_TOKEN_CODE (the recipe's variable).
-    pub env_code: Option<String>,
-    /// A TOTP seed from AWSMFA_TOTP_SECRET.
-    pub totp_seed: Option<Secret>,
     /// Reuse a cached session only while it has more than this left (AWSMFA_MIN_TTL).
     pub min_ttl: Option<u64>,
     /// How long to wait for another awsmfa's login (AWSMFA_LOCK_TIMEOUT).
@@ -96,7 +70,6 @@ pub struct Settings {
     /// a container endpoint (`serve` warns: such a client never asks it).
     pub preferred_over_endpoint: Option<PreferredCredentials>,
     endpoints: Endpoints,
-    ca_bundle: Option<Sourced<String>>,
     /// The keystore's file and passphrase (AWSMFA_KEYSTORE_FILE, AWSMFA_KEYSTORE_PASSPHRASE).
     pub keystore: keystore::Options,
     /// Where `keys add` / `keys import` put keys: AWSMFA_KEYSTORE, else the default.
@@ -341,14 +314,14 @@ impl Settings {
             config_path: paths.config.clone(),
             credentials_path: paths.credentials.clone(),
             cache_dir: paths.cache_dir.clone(),
-            region: None,
+            client: aws::ClientConfig::default(),
             serial: None,
-            mfa_process: None,
+            codes: mfa::Sources {
+                env_code: env.get("AWS_MFA_TOKEN_CODE").map(str::to_string),
+                process: None,
+                totp_seed: env.get("AWSMFA_TOTP_SECRET").map(Secret::new),
+            },
             duration: None,
-            connect_timeout: None,
-            read_timeout: None,
-            env_code: env.get("AWS_MFA_TOKEN_CODE").map(str::to_string),
-            totp_seed: env.get("AWSMFA_TOTP_SECRET").map(Secret::new),
             min_ttl: None,
             lock_timeout: std::time::Duration::from_secs(DEFAULT_LOCK_TIMEOUT),
             poll_interval: std::time::Duration::from_secs(2),
@@ -356,7 +329,6 @@ impl Settings {
             recipe_key_name: env.get("SENZING_AWS_KEYPAIR").map(str::to_string),
             preferred_over_endpoint: preferred_over_endpoint(env, &files),
             endpoints: Endpoints::default(),
-            ca_bundle: None,
             keystore: keystore::Options {
                 file: paths.keystore.clone(),
                 passphrase: env.get("AWSMFA_KEYSTORE_PASSPHRASE").map(Secret::new),
@@ -393,7 +365,7 @@ impl Settings {
             return Err(Error::config(format!("{:?} (from {}) is not a region name", r.value, r.origin))
                 .hint("a region looks like us-east-1 or eu-west-1"));
         }
-        settings.region = region.map(|r| r.value);
+        settings.client.region = region.map(|r| r.value);
         settings.endpoints = Endpoints {
             ignore: env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| v.eq_ignore_ascii_case("true"))
                 || settings
@@ -411,9 +383,11 @@ impl Settings {
         for service in SERVICES {
             settings.check_endpoint(service)?;
         }
-        settings.ca_bundle = env.sourced("AWS_CA_BUNDLE").or_else(|| settings.profile_value("ca_bundle"));
-        settings.connect_timeout = settings.timeout_setting("cli_connect_timeout")?;
-        settings.read_timeout = settings.timeout_setting("cli_read_timeout")?;
+        settings.client.endpoints =
+            SERVICES.iter().filter_map(|service| Some((*service, settings.endpoint(service)?))).collect();
+        settings.client.ca_bundle = env.sourced("AWS_CA_BUNDLE").or_else(|| settings.profile_value("ca_bundle"));
+        settings.client.connect_timeout = settings.timeout_setting("cli_connect_timeout")?;
+        settings.client.read_timeout = settings.timeout_setting("cli_read_timeout")?;
         settings.serial = match &overrides.serial {
             Some(s) => Some(Sourced::new(s.clone(), "--serial")),
             None => env
@@ -421,10 +395,10 @@ impl Settings {
                 .or_else(|| settings.profile_value("mfa_serial"))
                 .or_else(|| settings.profile_value("aws_mfa_device")),
         };
-        settings.mfa_process = settings.profile_value("mfa_process");
         settings.commands_untrusted = loaded.untrusted.clone();
-        if let Some(command) = &settings.mfa_process {
+        if let Some(command) = settings.profile_value("mfa_process") {
             settings.may_run(&format!("mfa_process ({})", command.origin))?;
+            settings.codes.process = Some(command);
         }
         // --duration is for the credentials asked for: the MFA session, or the last role.
         settings.duration = match overrides.duration {
@@ -583,6 +557,36 @@ impl Settings {
             .map(|file| self.files.origin(file, name).to_string())
     }
 
+    /// `session`'s part of the plan: what getting credentials needs, and nothing else.
+    pub fn session(&self) -> crate::session::Plan<'_> {
+        crate::session::Plan {
+            base_profile: &self.base_profile,
+            keys: self.keys(),
+            login_session: self.login_session.as_ref().map(|s| s.value.as_str()),
+            roles: &self.roles,
+            direct: self.direct,
+            serial: self.serial.as_ref(),
+            duration: self.duration.as_ref(),
+            cache_dir: &self.cache_dir,
+            min_ttl: self.min_ttl,
+            lock_timeout: self.lock_timeout,
+            client: &self.client,
+            codes: &self.codes,
+            login: self.login(),
+        }
+    }
+
+    /// `login`'s part of the plan: where console sign-in sessions live and how AWS Sign-In
+    /// is reached.
+    pub fn login(&self) -> crate::login::Plan<'_> {
+        crate::login::Plan {
+            client: &self.client,
+            cache: self.login_cache.as_deref(),
+            profile: &self.profile,
+            base_profile: &self.base_profile,
+        }
+    }
+
     /// The long-term keys to call STS with, or an error that says how to provide them.
     pub fn keys(&self) -> Result<&LongTermKeys> {
         match &self.keys {
@@ -696,7 +700,7 @@ impl Settings {
 
     /// The endpoint for `service` ("sts", "iam", "ec2") as the AWS CLI finds it:
     /// AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, then the profile's endpoint_url.
-    pub fn endpoint(&self, service: &str) -> Option<String> {
+    fn endpoint(&self, service: &str) -> Option<String> {
         if self.endpoints.ignore {
             return None;
         }
@@ -707,12 +711,6 @@ impl Settings {
             .map(|(_, url)| url.clone())
             .or_else(|| self.endpoints.all.clone())
             .or_else(|| self.profile_value("endpoint_url").map(|v| v.value))
-    }
-
-    /// The CA bundle to trust for HTTPS, as the AWS CLI finds it: AWS_CA_BUNDLE, then the
-    /// profile's `ca_bundle`.
-    pub fn ca_bundle(&self) -> Option<&Sourced<String>> {
-        self.ca_bundle.as_ref()
     }
 
     /// The endpoint and CA bundle awsmfa used, as the variables that give them to a child
@@ -729,7 +727,7 @@ impl Settings {
         {
             vars.push(("AWS_ENDPOINT_URL", url));
         }
-        if let Some(bundle) = &self.ca_bundle {
+        if let Some(bundle) = &self.client.ca_bundle {
             vars.push(("AWS_CA_BUNDLE", bundle.value.clone()));
         }
         vars
@@ -796,7 +794,7 @@ mod tests {
                 config: "[default]\nregion = us-east-2\n",
                 credentials: "",
                 overrides: Overrides { region: Some("ap-south-1".into()), ..Default::default() },
-                expect: |r| assert_eq!(ok(r).region.as_deref(), Some("ap-south-1")),
+                expect: |r| assert_eq!(ok(r).client.region.as_deref(), Some("ap-south-1")),
             },
             Case {
                 name: "AWS_REGION beats AWS_DEFAULT_REGION beats the profile",
@@ -804,7 +802,7 @@ mod tests {
                 config: "[default]\nregion = us-east-2\n",
                 credentials: "",
                 overrides: Overrides::default(),
-                expect: |r| assert_eq!(ok(r).region.as_deref(), Some("eu-west-1")),
+                expect: |r| assert_eq!(ok(r).client.region.as_deref(), Some("eu-west-1")),
             },
             Case {
                 name: "AWS_PROFILE names the profile, AWS_DEFAULT_PROFILE only without it",
@@ -830,7 +828,7 @@ mod tests {
                     let serial = s.serial.unwrap();
                     assert_eq!(serial.value, "arn:aws:iam::1:mfa/a");
                     assert_eq!(serial.origin, "mfa_serial in [profile w-long-term] of /home/u/.aws/config");
-                    assert_eq!(s.region.as_deref(), Some("eu-west-1"));
+                    assert_eq!(s.client.region.as_deref(), Some("eu-west-1"));
                 },
             },
             Case {
@@ -935,8 +933,8 @@ mod tests {
                 overrides: Overrides::default(),
                 expect: |r| {
                     let s = ok(r);
-                    assert_eq!(s.endpoint("sts").as_deref(), Some("http://127.0.0.1:1"));
-                    assert_eq!(s.endpoint("ec2").as_deref(), Some("http://127.0.0.1:2"));
+                    assert_eq!(s.client.endpoint("sts").as_deref(), Some("http://127.0.0.1:1"));
+                    assert_eq!(s.client.endpoint("ec2").as_deref(), Some("http://127.0.0.1:2"));
                 },
             },
             Case {
@@ -945,7 +943,7 @@ mod tests {
                 config: "",
                 credentials: "",
                 overrides: Overrides::default(),
-                expect: |r| assert_eq!(ok(r).endpoint("sts"), None),
+                expect: |r| assert_eq!(ok(r).client.endpoint("sts"), None),
             },
             Case {
                 name: "a child gets the profile's endpoint and CA bundle as variables",
@@ -1005,8 +1003,8 @@ mod tests {
                 overrides: Overrides::default(),
                 expect: |r| {
                     let s = ok(r);
-                    assert_eq!(s.connect_timeout, Some(Some(std::time::Duration::from_millis(1500))));
-                    assert_eq!(s.read_timeout, Some(None));
+                    assert_eq!(s.client.connect_timeout, Some(Some(std::time::Duration::from_millis(1500))));
+                    assert_eq!(s.client.read_timeout, Some(None));
                 },
             },
             Case {
@@ -1026,7 +1024,7 @@ mod tests {
                     assert_eq!(s.lock_timeout, std::time::Duration::from_secs(7));
                     assert_eq!(s.poll_interval, std::time::Duration::from_millis(500));
                     assert_eq!(s.min_ttl, Some(600));
-                    assert_eq!(s.env_code.as_deref(), Some("123456"));
+                    assert_eq!(s.codes.env_code.as_deref(), Some("123456"));
                     assert_eq!(s.inside_exec.as_deref(), Some("outer"));
                 },
             },
@@ -1064,7 +1062,7 @@ mod tests {
                 config: "[default]\nregion = us-east-1\n[profile default]\nregion = eu-west-3\n",
                 credentials: "",
                 overrides: Overrides::default(),
-                expect: |r| assert_eq!(ok(r).region.as_deref(), Some("eu-west-3")),
+                expect: |r| assert_eq!(ok(r).client.region.as_deref(), Some("eu-west-3")),
             },
         ]
     }

@@ -5,25 +5,25 @@
 //! between them (the lock beside the file), and a renewal made by the AWS CLI or an SDK is
 //! used as it is.
 
+use super::Plan;
 use super::provider::Provider;
 use super::{Obtained, Request};
 use crate::clock;
 use crate::error::{Error, Kind, Result};
 use crate::files::lock;
 use crate::login::{self, cache};
-use crate::profile::Settings;
 use crate::ui;
 
 pub struct ConsoleSession<'a> {
-    pub settings: &'a Settings,
+    pub plan: &'a Plan<'a>,
     /// The session's ARN (`login_session`).
     pub arn: &'a str,
 }
 
 impl Provider for ConsoleSession<'_> {
     fn provide(&self, request: &Request) -> Result<Obtained> {
-        let dir = login::cache_dir(self.settings)?;
-        let ttl = super::min_ttl(self.settings, request) as i64;
+        let dir = login::cache_dir(&self.plan.login)?;
+        let ttl = super::min_ttl(self.plan, request) as i64;
         // Why the file is there but no session (None: it is missing): said if it stays so.
         let mut unusable: Option<String> = None;
         let mut usable = |loaded: cache::Loaded| -> Result<Option<Box<cache::LoginToken>>> {
@@ -51,7 +51,7 @@ impl Provider for ConsoleSession<'_> {
         // Renewed meanwhile (by another awsmfa, the AWS CLI or an SDK): use that.
         let Some(token) = usable(cache::load(&dir, self.arn)?)? else {
             let hint =
-                format!("sign in: `awsmfa login --console --profile {}` (or `aws login`)", self.settings.base_profile);
+                format!("sign in: `awsmfa login --console --profile {}` (or `aws login`)", self.plan.base_profile);
             return Err(match unusable {
                 // Said as the file's flaw, not as "no session": the file is there.
                 Some(why) => Error::config(format!("cannot use the console sign-in session {}: {}", self.arn, {
@@ -68,7 +68,7 @@ impl Provider for ConsoleSession<'_> {
         if fresh_enough(&token) && !request.force {
             return self.obtained(&token, false);
         }
-        match login::refresh(self.settings, self.arn, &token) {
+        match login::refresh(&self.plan.login, self.arn, &token) {
             Ok(renewed) => self.obtained(&renewed, true),
             // Refused: the AWS CLI, botocore and the JavaScript SDK take no lock, and one of
             // them may have renewed with this very refresh token (good once) a moment ago.

@@ -6,12 +6,12 @@
 
 use time::OffsetDateTime;
 
+use super::Plan;
 use super::cache::{CacheKey, Cached as CachedRecord, Rejected, SessionCache};
 use super::{Obtained, Request};
 use crate::clock;
 use crate::error::Result;
 use crate::files::lock;
-use crate::profile::Settings;
 use crate::ui;
 
 /// How long before expiry a cached session stops being handed out, unless asked otherwise.
@@ -26,7 +26,7 @@ pub trait Provider {
 /// find them missing at once make one call of `inner` between them (the others wait on the
 /// lock and take what the first stored).
 pub struct Cached<'a> {
-    pub settings: &'a Settings,
+    pub plan: &'a Plan<'a>,
     pub cache: SessionCache,
     pub key: CacheKey,
     pub inner: Box<dyn Provider + 'a>,
@@ -35,7 +35,7 @@ pub struct Cached<'a> {
 impl Provider for Cached<'_> {
     fn provide(&self, request: &Request) -> Result<Obtained> {
         let (cache, key) = (&self.cache, &self.key);
-        let ttl = super::min_ttl(self.settings, request);
+        let ttl = super::min_ttl(self.plan, request);
         let mut warned = false;
         if !request.force
             && let Some(c) = usable(cache.load(key), clock::now(), ttl, &mut warned)?
@@ -46,7 +46,7 @@ impl Provider for Cached<'_> {
         // A directory or FIFO where the session goes is found now, not after STS took a code.
         cache.check_storable(key)?;
         let mut waited = false;
-        let _lock = lock::acquire(&cache.lock_path(key), self.settings.lock_timeout, || {
+        let _lock = lock::acquire(&cache.lock_path(key), self.plan.lock_timeout, || {
             waited = true;
             ui::trace("another awsmfa is logging in; waiting for its session");
         })?;

@@ -5,13 +5,24 @@
 
 use super::provider::Provider;
 use super::sts;
-use super::{LongTermKeys, Obtained, Request, Session};
+use super::{LongTermKeys, Obtained, Plan, Request, Session};
 use crate::aws::{self, ClientSpec, Failure, Retries, Signer};
 use crate::clock;
+use crate::config::Sourced;
 use crate::error::{Error, Result};
 use crate::mfa::MfaCode;
-use crate::profile::{RoleHop, Settings};
 use crate::ui;
+
+/// One AssumeRole on the way from the long-term keys to the credentials asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleHop {
+    pub role_arn: String,
+    /// The profile that names this role ("--role-arn" for an ad-hoc one).
+    pub profile: String,
+    pub external_id: Option<String>,
+    pub session_name: Option<String>,
+    pub duration: Option<Sourced<u64>>,
+}
 
 /// AWS's limit for a role assumed with another role's credentials.
 pub const CHAINED_MAX: u64 = 3_600;
@@ -51,9 +62,8 @@ fn check_arn(hop: &RoleHop) -> Result<()> {
 
 /// The chain's roles with the duration to ask for each, every ARN and duration checked
 /// before anything is sent.
-pub fn checked_hops(settings: &Settings) -> Result<Vec<(&RoleHop, u64)>> {
-    settings
-        .roles
+pub fn checked_hops<'a>(plan: &Plan<'a>) -> Result<Vec<(&'a RoleHop, u64)>> {
+    plan.roles
         .iter()
         .enumerate()
         .map(|(i, hop)| {
@@ -65,7 +75,7 @@ pub fn checked_hops(settings: &Settings) -> Result<Vec<(&RoleHop, u64)>> {
 
 /// A role assumed with the credentials of `inner` (the MFA session, or the role before).
 pub struct AssumeRole<'a> {
-    pub settings: &'a Settings,
+    pub plan: &'a Plan<'a>,
     pub inner: Box<dyn Provider + 'a>,
     pub hop: &'a RoleHop,
     pub duration: u64,
@@ -74,10 +84,10 @@ pub struct AssumeRole<'a> {
 impl Provider for AssumeRole<'_> {
     fn provide(&self, request: &Request) -> Result<Obtained> {
         let base = self.inner.provide(&request.reusing())?;
-        let spec = ClientSpec::new(self.settings, "sts", Signer::Session(&base.session), Retries::Standard)?;
+        let spec = ClientSpec::new(self.plan.client, "sts", Signer::Session(&base.session), Retries::Standard)?;
         let session = match assume(&spec, self.hop, self.duration, None)? {
             Ok(session) => session,
-            Err(failure) => return Err(explain(failure, self.settings, &spec, self.hop, self.duration)),
+            Err(failure) => return Err(explain(failure, self.plan, &spec, self.hop, self.duration)),
         };
         Ok(Obtained { session, serial: base.serial, fresh: true })
     }
@@ -86,7 +96,7 @@ impl Provider for AssumeRole<'_> {
 /// The first role assumed with the MFA code on the long-term keys (`--direct`): no MFA
 /// session, so up to the role's MaxSessionDuration.
 pub struct DirectRole<'a> {
-    pub settings: &'a Settings,
+    pub plan: &'a Plan<'a>,
     pub keys: &'a LongTermKeys,
     pub hop: &'a RoleHop,
     pub duration: u64,
@@ -94,20 +104,20 @@ pub struct DirectRole<'a> {
 
 impl Provider for DirectRole<'_> {
     fn provide(&self, request: &Request) -> Result<Obtained> {
-        let (settings, keys) = (self.settings, self.keys);
+        let (plan, keys) = (self.plan, self.keys);
         // A call that carries a code is never retried.
-        let spec = ClientSpec::new(settings, "sts", Signer::LongTerm(keys), Retries::Never)?;
-        let serial = sts::serial(settings, keys)?;
-        let mut codes = sts::Codes::new(settings, request, &serial)?;
+        let spec = ClientSpec::new(plan.client, "sts", Signer::LongTerm(keys), Retries::Never)?;
+        let serial = sts::serial(plan, keys)?;
+        let mut codes = sts::Codes::new(plan, request, &serial)?;
         let code = codes.next(None)?;
         match assume(&spec, self.hop, self.duration, Some((&serial, &code)))? {
             Ok(session) => Ok(Obtained { session, serial, fresh: true }),
             Err(failure @ Failure::Service { .. }) if failure.is_mfa_refusal() => {
                 codes.settle(&failure)?;
                 let endpoint = spec.describe_endpoint("sts");
-                Err(sts::explain(failure, settings, keys, &serial, &endpoint, "sts:AssumeRole"))
+                Err(sts::explain(failure, plan, keys, &serial, &endpoint, "sts:AssumeRole"))
             }
-            Err(failure) => Err(explain(failure, settings, &spec, self.hop, self.duration)),
+            Err(failure) => Err(explain(failure, plan, &spec, self.hop, self.duration)),
         }
     }
 }
@@ -132,7 +142,7 @@ fn assume(
 }
 
 /// AssumeRole's failures: the trust policy, the duration limits, and the rest.
-fn explain(failure: Failure, settings: &Settings, sts: &ClientSpec, hop: &RoleHop, duration: u64) -> Error {
+fn explain(failure: Failure, plan: &Plan, sts: &ClientSpec, hop: &RoleHop, duration: u64) -> Error {
     match &failure {
         Failure::Service { code, message } if code == "AccessDenied" => Error::denied(format!(
             "cannot assume role {} (profile {}): {message}",
@@ -140,7 +150,7 @@ fn explain(failure: Failure, settings: &Settings, sts: &ClientSpec, hop: &RoleHo
         ))
         .hint("the role's trust policy must allow this principal (and may require MFA: use the MFA session, not --direct without a code)"),
         Failure::Service { code, message } if code == "ValidationError" && message.contains("MaxSessionDuration") => {
-            let max = role_max_session(&sts.with_service(settings, "iam"), &hop.role_arn);
+            let max = role_max_session(&sts.with_service(plan.client, "iam"), &hop.role_arn);
             let said = match max {
                 Some(max) => format!("the role's maximum session is {}", clock::human_duration(max as i64)),
                 None => "AWS did not say the role's maximum (iam:GetRole was not allowed)".to_string(),
@@ -164,7 +174,6 @@ fn role_max_session(spec: &ClientSpec, role_arn: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::Sourced;
 
     fn hop(arn: &str, duration: Option<u64>) -> RoleHop {
         RoleHop {

@@ -4,12 +4,11 @@
 
 use super::provider::Provider;
 use super::used_codes::UsedCodes;
-use super::{LongTermKeys, Obtained, Request, Session};
+use super::{LongTermKeys, Obtained, Plan, Request, Session};
 use crate::aws::{self, ClientSpec, Failure, Retries, Signer};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::mfa::{self, MfaCode};
-use crate::profile::Settings;
 use crate::ui;
 
 pub const MIN_DURATION: u64 = 900;
@@ -17,8 +16,8 @@ pub const MAX_DURATION: u64 = 129_600;
 pub const DEFAULT_DURATION: u64 = 43_200;
 
 /// The requested MFA session length, checked against STS's limits before any call.
-pub fn duration(settings: &Settings) -> Result<u64> {
-    let Some(d) = &settings.duration else { return Ok(DEFAULT_DURATION) };
+pub fn duration(plan: &Plan) -> Result<u64> {
+    let Some(d) = plan.duration else { return Ok(DEFAULT_DURATION) };
     if !(MIN_DURATION..=MAX_DURATION).contains(&d.value) {
         return Err(Error::config(format!(
             "session duration {}s (from {}) is outside what STS allows",
@@ -31,7 +30,7 @@ pub fn duration(settings: &Settings) -> Result<u64> {
 
 /// GetSessionToken with a fresh MFA code on the long-term keys: the MFA session.
 pub struct SessionToken<'a> {
-    pub settings: &'a Settings,
+    pub plan: &'a Plan<'a>,
     pub keys: &'a LongTermKeys,
     /// Checked before any call (`duration`).
     pub duration: u64,
@@ -39,11 +38,11 @@ pub struct SessionToken<'a> {
 
 impl Provider for SessionToken<'_> {
     fn provide(&self, request: &Request) -> Result<Obtained> {
-        let (settings, keys) = (self.settings, self.keys);
+        let (plan, keys) = (self.plan, self.keys);
         // The client first: a bad CA bundle or endpoint is found before a code is spent.
-        let spec = ClientSpec::new(settings, "sts", Signer::LongTerm(keys), Retries::Never)?;
-        let serial = serial(settings, keys)?;
-        let mut codes = Codes::new(settings, request, &serial)?;
+        let spec = ClientSpec::new(plan.client, "sts", Signer::LongTerm(keys), Retries::Never)?;
+        let serial = serial(plan, keys)?;
+        let mut codes = Codes::new(plan, request, &serial)?;
         let mut code = codes.next(None)?;
         let mut retried = false;
         let session = loop {
@@ -62,7 +61,7 @@ impl Provider for SessionToken<'_> {
                 Err(failure) => {
                     codes.settle(&failure)?;
                     let endpoint = spec.describe_endpoint("sts");
-                    return Err(explain(failure, settings, keys, &serial, &endpoint, "sts:GetSessionToken"));
+                    return Err(explain(failure, plan, keys, &serial, &endpoint, "sts:GetSessionToken"));
                 }
             }
         };
@@ -82,10 +81,10 @@ fn code_refused(failure: &Failure) -> bool {
 }
 
 /// The MFA device: configured, or the user's only one.
-pub fn serial(settings: &Settings, keys: &LongTermKeys) -> Result<String> {
-    match &settings.serial {
+pub fn serial(plan: &Plan, keys: &LongTermKeys) -> Result<String> {
+    match plan.serial {
         Some(s) => Ok(s.value.clone()),
-        None => mfa::device::discover_serial(settings, keys),
+        None => mfa::device::discover_serial(plan.client, keys),
     }
 }
 
@@ -100,9 +99,9 @@ pub struct Codes<'a> {
 }
 
 impl<'a> Codes<'a> {
-    pub fn new(settings: &Settings, request: &Request, serial: &'a str) -> Result<Self> {
-        let source = mfa::choose(settings, request.code.as_deref())?;
-        Ok(Codes { source, used: UsedCodes::load(&settings.cache_dir, serial)?, serial, claimed: None })
+    pub fn new(plan: &Plan, request: &Request, serial: &'a str) -> Result<Self> {
+        let source = mfa::choose(plan.codes, request.code.as_deref())?;
+        Ok(Codes { source, used: UsedCodes::load(plan.cache_dir, serial)?, serial, claimed: None })
     }
 
     fn unattended(&self) -> bool {
@@ -165,13 +164,13 @@ fn call_get_session_token(
 /// GetSessionToken's (and a direct AssumeRole's) MFA failures, in words that say what to do.
 pub fn explain(
     failure: Failure,
-    settings: &Settings,
+    plan: &Plan,
     keys: &LongTermKeys,
     serial: &str,
     endpoint: &str,
     action: &str,
 ) -> Error {
-    let serial_origin = settings.serial.as_ref().map(|s| s.origin.clone()).unwrap_or_else(|| "ListMFADevices".into());
+    let serial_origin = plan.serial.map(|s| s.origin.clone()).unwrap_or_else(|| "ListMFADevices".into());
     match &failure {
         Failure::Service { message, .. } if failure.is_mfa_refusal() => {
             if message.contains("serial number is valid") {

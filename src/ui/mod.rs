@@ -11,6 +11,23 @@ use crate::error::Error;
 pub mod term;
 
 static VERBOSE: AtomicBool = AtomicBool::new(false);
+/// What the terminal allows, as `profile` read it (NO_COLOR, TERM): nothing until told.
+static NO_COLOUR: AtomicBool = AtomicBool::new(true);
+static DUMB: AtomicBool = AtomicBool::new(true);
+
+/// What the user's terminal settings allow: colour (no NO_COLOR, TERM not dumb), and
+/// redrawing a line (TERM not dumb). Read by `profile` (the one reader of the environment)
+/// and set once by `main`, before anything is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Terminal {
+    pub no_colour: bool,
+    pub dumb: bool,
+}
+
+pub fn set_terminal(terminal: Terminal) {
+    NO_COLOUR.store(terminal.no_colour, Ordering::Relaxed);
+    DUMB.store(terminal.dumb, Ordering::Relaxed);
+}
 
 pub fn set_verbose(on: bool) {
     VERBOSE.store(on, Ordering::Relaxed);
@@ -22,9 +39,7 @@ pub fn verbose() -> bool {
 }
 
 fn colour() -> bool {
-    std::env::var_os("NO_COLOR").is_none()
-        && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
-        && std::io::stderr().is_terminal()
+    !NO_COLOUR.load(Ordering::Relaxed) && !DUMB.load(Ordering::Relaxed) && std::io::stderr().is_terminal()
 }
 
 /// Writes `text` to stderr in one write, ignoring failure (a closed pipe, a full disk).
@@ -82,7 +97,7 @@ pub struct Spinner {
 
 impl Spinner {
     pub fn new() -> Self {
-        let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+        let dumb = DUMB.load(Ordering::Relaxed);
         Spinner { on: std::io::stderr().is_terminal() && !dumb, frame: 0, started: std::time::Instant::now() }
     }
 

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Top to bottom, as in src/lib.rs.
+/// Top to bottom, as in src/lib.rs. `profile` is above the layers that take a part of its
+/// plan (`session::Plan`, `mfa::Sources`, `login::Plan`, `aws::ClientConfig`): they cannot
+/// reach the whole of it.
 const LAYERS: &[&str] = &[
     "commands",
     "cli",
@@ -14,12 +16,12 @@ const LAYERS: &[&str] = &[
     "doctor",
     "enforce",
     "output",
+    "profile",
     "session",
     "ec2",
     "mfa",
     "login",
     "aws",
-    "profile",
     "keystore",
     "config",
     "files",
@@ -141,4 +143,29 @@ fn only_the_aws_module_names_an_sdk_service_crate() {
         }
     }
     assert!(wrong.is_empty(), "AWS calls belong in src/aws/ (typed, one place each):\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn only_profile_env_reads_the_environment() {
+    // Every variable is read in one place (src/profile/env.rs), listed with whether it is a
+    // secret; the rest of awsmfa gets what it needs from the plan. Children's environments
+    // (`Command::env`) are written, not read, and are not matched here.
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let mut wrong = Vec::new();
+    for file in files {
+        let rel = file.strip_prefix(&src).unwrap().to_string_lossy().into_owned();
+        if rel == "profile/env.rs" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        for (n, line) in code.lines().enumerate() {
+            if ["env::var(", "env::var_os(", "env::vars(", "env::vars_os("].iter().any(|read| line.contains(read)) {
+                wrong.push(format!("{rel}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "read variables in src/profile/env.rs (and list them there):\n{}", wrong.join("\n"));
 }
