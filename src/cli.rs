@@ -422,6 +422,15 @@ pub enum KeystoreChoice {
     File,
 }
 
+impl From<KeystoreChoice> for crate::keystore::Backend {
+    fn from(choice: KeystoreChoice) -> Self {
+        match choice {
+            KeystoreChoice::Keychain => crate::keystore::Backend::Keychain,
+            KeystoreChoice::File => crate::keystore::Backend::File,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct KeysAddArgs {
     #[command(flatten)]
@@ -501,6 +510,11 @@ pub struct LoginArgs {
     /// code)
     #[arg(long, requires = "console", default_value = "10m", value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: u64,
+    /// With --console: keep the session (its refresh token and key) in the keystore, not in
+    /// the AWS CLI's plain file; other tools reach it through credential_process, which this
+    /// writes into the profile. Without a value: AWSMFA_KEYSTORE, else the default
+    #[arg(long, requires = "console", value_enum, num_args = 0..=1, value_name = "KEYSTORE")]
+    pub keystore: Option<Option<KeystoreChoice>>,
 }
 
 #[derive(Debug, Args)]

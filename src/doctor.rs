@@ -446,39 +446,50 @@ fn policy(settings: &Settings, image_id: Option<&str>) -> Check {
     }
 }
 
+/// Session `arn` where the profile keeps it (the AWS CLI's file, or the keystore), and that
+/// place for messages (when it is not there: where it was looked for, "on this machine").
+/// A file that is not a session is an error.
+fn kept_or_file(
+    plan: &crate::login::Plan,
+    arn: &str,
+) -> crate::error::Result<(Option<Box<crate::login::cache::LoginToken>>, String)> {
+    use crate::login::{self, cache};
+    if let Some(kept) = &plan.kept {
+        let keystore = kept.keystore();
+        return Ok(match login::kept::load(&keystore, arn)? {
+            Some(token) => (Some(Box::new(token)), keystore.describe()),
+            None => (None, format!("in {}", keystore.describe())),
+        });
+    }
+    let dir = login::cache_dir(plan)?;
+    let place = cache::path(&dir, arn).display().to_string();
+    match cache::load(&dir, arn)? {
+        cache::Loaded::Token(token) => Ok((Some(token), place)),
+        cache::Loaded::Missing => Ok((None, "on this machine".into())),
+        cache::Loaded::Unusable(why) => Err(crate::error::Error::config(why)),
+    }
+}
+
 /// A console sign-in session: its file, until when AWS renews it, and (while its
 /// credentials last) that AWS takes them. Nothing is renewed here: doctor writes nothing.
 fn console_session(settings: &Settings, arn: &str) -> Vec<Check> {
-    use crate::login::{self, cache};
-    let again = format!("sign in again: `awsmfa login --console --profile {}`", settings.base_profile);
-    let dir = match login::cache_dir(&settings.login()) {
-        Ok(dir) => dir,
-        Err(err) => return vec![from_error("sign-in", &err)],
-    };
-    let token = match cache::load(&dir, arn) {
-        Ok(cache::Loaded::Token(token)) => token,
-        Ok(cache::Loaded::Missing) => {
-            return vec![check(
-                "sign-in",
-                Status::Fail,
-                format!("no console sign-in session {arn} on this machine"),
-                Some(again),
-            )];
+    use crate::login;
+    let plan = settings.login();
+    let keystore_flag = if plan.kept.is_some() { " --keystore" } else { "" };
+    let again = format!("sign in again: `awsmfa login --console{keystore_flag} --profile {}`", settings.base_profile);
+    let (token, place) = match kept_or_file(&plan, arn) {
+        Ok((Some(token), place)) => (token, place),
+        Ok((None, place)) => {
+            return vec![check("sign-in", Status::Fail, format!("no console sign-in session {arn} {place}"), Some(again))];
         }
-        Ok(cache::Loaded::Unusable(why)) => return vec![check("sign-in", Status::Fail, why, Some(again))],
-        Err(err) => return vec![from_error("sign-in", &err)],
+        Err(err) => return vec![check("sign-in", Status::Fail, err.message, err.hint.or(Some(again)))],
     };
     let now = crate::clock::now();
-    let file = cache::path(&dir, arn);
     // Every renewal signs with the session's key: without one, no use renews it.
     if let Err(err) = login::dpop::DpopKey::from_pem(&token.dpop_key) {
-        return vec![check("sign-in", Status::Fail, format!("{} in {}", err.message, file.display()), Some(again))];
+        return vec![check("sign-in", Status::Fail, format!("{} in {place}", err.message), Some(again))];
     }
-    let renewable = token
-        .identity()
-        .and_then(|id| id.issued_at)
-        .and_then(|iat| time::OffsetDateTime::from_unix_timestamp(iat).ok())
-        .map(|t| t + login::SESSION_LIMIT);
+    let renewable = login::renewable_until(&token);
     let mut out = vec![match renewable {
         Some(t) if t <= now => check(
             "sign-in",
@@ -489,10 +500,10 @@ fn console_session(settings: &Settings, arn: &str) -> Vec<Check> {
         Some(t) => check(
             "sign-in",
             Status::Ok,
-            format!("{arn} in {}, renewable until {}", file.display(), crate::clock::human_utc(t)),
+            format!("{arn} in {place}, renewable until {}", crate::clock::human_utc(t)),
             None,
         ),
-        None => check("sign-in", Status::Ok, format!("{arn} in {} (signed in by another tool)", file.display()), None),
+        None => check("sign-in", Status::Ok, format!("{arn} in {place} (signed in by another tool)"), None),
     }];
     let session = match token.session() {
         Ok(s) if s.seconds_left(now) > 0 => s,

@@ -111,7 +111,7 @@ fn console(settings: &Settings, args: &LoginArgs) -> Result<()> {
     ui::note(&format!(
         "profile '{profile}' uses it (login_session in {}); the session is in {}",
         settings.config_path.display(),
-        signed.file.display()
+        signed.place
     ));
     Ok(())
 }

@@ -22,8 +22,12 @@ const LIMIT: u64 = 64 << 10;
 /// The file of session `arn` in `dir`: the lowercase hex SHA-256 of the ARN, as every SDK
 /// names it.
 pub fn path(dir: &Path, arn: &str) -> PathBuf {
-    let digest = Sha256::digest(arn.trim().as_bytes());
-    dir.join(format!("{}.json", digest.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+    dir.join(format!("{}.json", digest(arn)))
+}
+
+/// The lowercase hex SHA-256 of session `arn`, as every SDK names its file.
+pub fn digest(arn: &str) -> String {
+    Sha256::digest(arn.trim().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The file's contents, field for field.

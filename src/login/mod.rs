@@ -12,6 +12,7 @@
 pub mod authorize;
 pub mod cache;
 pub mod dpop;
+pub mod kept;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -37,6 +38,9 @@ pub struct Plan<'a> {
     /// same, unless the first is a role profile): the hints say them.
     pub profile: &'a str,
     pub base_profile: &'a str,
+    /// The session is kept in the keystore instead (`awsmfa_login_keystore` in the profile,
+    /// `login --console --keystore`).
+    pub kept: Option<kept::Kept<'a>>,
 }
 
 /// How a session's sign-in begins.
@@ -50,7 +54,10 @@ pub enum Flow {
 /// A console sign-in made.
 pub struct SignedIn {
     pub arn: String,
-    pub file: PathBuf,
+    /// Where the session is kept, for people: its file, or the keystore.
+    pub place: String,
+    /// Its first credentials.
+    pub session: crate::credentials::Session,
     /// When the credentials end (15 minutes), and when the session can no longer be renewed.
     pub expires: time::OffsetDateTime,
     pub renewable_until: Option<time::OffsetDateTime>,
@@ -88,9 +95,18 @@ pub fn cache_dir(plan: &Plan) -> Result<PathBuf> {
 /// `open` opens the URL in a browser; the URL is always said too.
 /// `wait` bounds the person's part: the browser's answer, or the pasted code.
 pub fn sign_in(plan: &Plan, flow: &Flow, wait: std::time::Duration, open: &dyn Fn(&str) -> bool) -> Result<SignedIn> {
-    let dir = cache_dir(plan)?;
-    // Before the browser: a cache directory that cannot hold the session is said now.
-    cache::prepare_dir(&dir)?;
+    // Before the browser: a place that cannot keep the session is said now.
+    let dir = match &plan.kept {
+        None => {
+            let dir = cache_dir(plan)?;
+            cache::prepare_dir(&dir)?;
+            Some(dir)
+        }
+        Some(kept) => {
+            kept.keystore().check()?;
+            None
+        }
+    };
     let spec = ClientSpec::new(plan.client, "signin", Signer::Unsigned, Retries::Never)?;
     let base = base_url(plan.client);
     let pkce = authorize::Pkce::new()?;
@@ -159,18 +175,36 @@ pub fn sign_in(plan: &Plan, flow: &Flow, wait: std::time::Duration, open: &dyn F
     };
     // Under the renewals' lock: a renewal of this session's previous sign-in, in flight,
     // would otherwise write the old session over the one just made.
-    let lock = crate::files::lock::acquire(&cache::lock_path(&dir, &id.subject), crate::files::lock::wait(), || {
+    let lock_path = match (&dir, &plan.kept) {
+        (Some(dir), _) => cache::lock_path(dir, &id.subject),
+        (None, Some(kept)) => kept.lock_path(&id.subject),
+        (None, None) => unreachable!("a sign-in keeps its session in a file or the keystore"),
+    };
+    let lock = crate::files::lock::acquire(&lock_path, crate::files::lock::wait(), || {
         ui::note("waiting for a renewal of the previous session to finish")
     });
     if let Err(err) = &lock {
         // The sign-in is made and its code spent: kept all the same, rather than lost.
         ui::warn(&format!("writing the session without its lock: {}", err.message));
     }
-    let file = cache::store(&dir, &id.subject, &record)?;
+    let place = match (&dir, &plan.kept) {
+        (Some(dir), _) => cache::store(dir, &id.subject, &record)?.display().to_string(),
+        (None, Some(kept)) => {
+            let keystore = kept.keystore();
+            kept::store(&keystore, &id.subject, &record)?;
+            keystore.describe()
+        }
+        (None, None) => unreachable!("a sign-in keeps its session in a file or the keystore"),
+    };
     drop(lock);
-    let renewable_until =
-        id.issued_at.and_then(|iat| time::OffsetDateTime::from_unix_timestamp(iat).ok()).map(|t| t + SESSION_LIMIT);
-    Ok(SignedIn { arn: id.subject, file, expires, renewable_until })
+    let renewable_until = renewable_until(&record);
+    Ok(SignedIn { arn: id.subject, place, session: record.session()?, expires, renewable_until })
+}
+
+/// Until when AWS renews the session: 12 hours after its sign-in (the idToken's `iat`).
+pub fn renewable_until(token: &LoginToken) -> Option<time::OffsetDateTime> {
+    let iat = token.identity()?.issued_at?;
+    time::OffsetDateTime::from_unix_timestamp(iat).ok().map(|t| t + SESSION_LIMIT)
 }
 
 /// The session's credentials renewed (its file rewritten with them and the new refresh token).
@@ -179,8 +213,17 @@ pub fn refresh(plan: &Plan, arn: &str, token: &LoginToken) -> Result<LoginToken>
     // Before the refresh: its token is good once, and a renewal that cannot be written
     // would lose the session.
     cache::prepare_dir(&dir)?;
+    let renewed = renew(plan, arn, token, &cache::path(&dir, arn).display().to_string())?;
+    cache::store(&dir, arn, &renewed)?;
+    Ok(renewed)
+}
+
+/// The session's credentials renewed through AWS Sign-In, not yet stored anywhere: the
+/// caller keeps the result (its refresh token replaces the one spent). `place` is where the
+/// session is kept, for the error of a damaged key.
+pub fn renew(plan: &Plan, arn: &str, token: &LoginToken, place: &str) -> Result<LoginToken> {
     let key = Arc::new(DpopKey::from_pem(&token.dpop_key).map_err(|err| {
-        Error::new(err.kind, format!("{} in {}", err.message, cache::path(&dir, arn).display())).hint(format!(
+        Error::new(err.kind, format!("{} in {place}", err.message)).hint(format!(
             "sign in again (the session cannot be renewed without its key): `awsmfa login --console --profile {}`",
             plan.base_profile
         ))
@@ -200,7 +243,6 @@ pub fn refresh(plan: &Plan, arn: &str, token: &LoginToken) -> Result<LoginToken>
     renewed.access_token.session_token = fresh.session_token.expose().to_string();
     renewed.access_token.expires_at = clock::iso_utc_z(clock::now() + time::Duration::seconds(fresh.expires_in));
     renewed.refresh_token = fresh.refresh_token.expose().to_string();
-    cache::store(&dir, arn, &renewed)?;
     Ok(renewed)
 }
 

@@ -79,6 +79,10 @@ pub struct Settings {
     pub login_session: Option<Sourced<String>>,
     /// Where console sign-in sessions live (AWS_LOGIN_CACHE_DIRECTORY).
     pub login_cache: Option<PathBuf>,
+    /// The keystore that keeps the base profile's console sign-in session instead of the
+    /// AWS CLI's file (`awsmfa_login_session` + `awsmfa_login_keystore`, written by
+    /// `login --console --keystore`); `login_session` then names that session.
+    pub login_keystore: Option<Sourced<Backend>>,
     /// The browser a console sign-in opens (BROWSER), else the system's.
     pub browser: Option<String>,
     files: AwsFiles,
@@ -347,6 +351,7 @@ impl Settings {
             keys: Err(KeyProblem::Incomplete(None)),
             login_session: None,
             login_cache: paths.login_cache.clone(),
+            login_keystore: None,
             browser: env.get("BROWSER").map(str::to_string),
             files,
             commands_untrusted: None,
@@ -424,7 +429,37 @@ impl Settings {
         // A console sign-in session (`aws login`) as the base of the chain, as aws-config takes
         // it: before the profile's static keys.
         settings.login_session = settings.value_in(&settings.base_profile.clone(), "login_session");
+        settings.resolve_kept_login()?;
         Ok(settings)
+    }
+
+    /// A console sign-in session kept in the keystore: `awsmfa_login_session = ARN` and
+    /// `awsmfa_login_keystore = keychain|file` in the base profile, together.
+    fn resolve_kept_login(&mut self) -> Result<()> {
+        let base = self.base_profile.clone();
+        let (arn, backend) = match (self.value_in(&base, "awsmfa_login_session"), self.value_in(&base, "awsmfa_login_keystore")) {
+            (None, None) => return Ok(()),
+            (Some(arn), Some(backend)) => (arn, backend),
+            (Some(one), None) | (None, Some(one)) => {
+                let missing = if one.origin.starts_with("awsmfa_login_session") { "awsmfa_login_keystore" } else { "awsmfa_login_session" };
+                return Err(Error::config(format!("{} is set, but not {missing}: they go together", one.origin))
+                    .hint(format!("sign in again to set both: `awsmfa login --console --keystore --profile {base}`")));
+            }
+        };
+        if let Some(file) = &self.login_session {
+            return Err(Error::config(format!(
+                "profile '{base}' names two console sign-in sessions: {} and {}",
+                file.origin, arn.origin
+            ))
+            .hint(format!("keep one: sign in again (`awsmfa login --console [--keystore] --profile {base}`) to have the profile name only it")));
+        }
+        let Some(parsed) = Backend::parse(&backend.value) else {
+            return Err(Error::config(format!("{:?} ({}) is not a keystore", backend.value, backend.origin))
+                .hint("use keychain (the OS keychain) or file (an encrypted file)"));
+        };
+        self.login_session = Some(arn);
+        self.login_keystore = Some(Sourced::new(parsed, backend.origin));
+        Ok(())
     }
 
     fn duration_in(&self, profile: &str) -> Result<Option<Sourced<u64>>> {
@@ -584,6 +619,11 @@ impl Settings {
             cache: self.login_cache.as_deref(),
             profile: &self.profile,
             base_profile: &self.base_profile,
+            kept: self.login_keystore.as_ref().map(|b| crate::login::kept::Kept {
+                backend: b.value,
+                options: &self.keystore,
+                lock_dir: &self.cache_dir,
+            }),
         }
     }
 

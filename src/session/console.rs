@@ -104,6 +104,55 @@ impl ConsoleSession<'_> {
     }
 
     fn obtained(&self, token: &cache::LoginToken, fresh: bool) -> Result<Obtained> {
-        Ok(Obtained { session: token.session()?, serial: self.arn.to_string(), fresh })
+        obtained(self.arn, token, fresh)
     }
+}
+
+/// `KeptSession`: a console sign-in session kept in the keystore (`awsmfa_login_keystore`).
+/// Its credentials are handed out from awsmfa's session cache (the `Cached` around it), so
+/// the keystore is opened only to renew them: read the record, renew it through AWS Sign-In
+/// when it nears its end, and keep the renewal (with the new refresh token) in its place.
+pub struct KeptSession<'a> {
+    pub plan: &'a Plan<'a>,
+    pub arn: &'a str,
+    pub kept: login::kept::Kept<'a>,
+}
+
+impl Provider for KeptSession<'_> {
+    fn provide(&self, request: &Request) -> Result<Obtained> {
+        let keystore = self.kept.keystore();
+        // The cache's lock is held; this one also keeps a sign-in from being overwritten
+        // by the renewal of the session it replaces.
+        let _lock = lock::acquire(&self.kept.lock_path(self.arn), lock::wait(), || {
+            ui::trace("a sign-in of this session is being kept; waiting for it");
+        })?;
+        let token = login::kept::load(&keystore, self.arn)?.ok_or_else(|| {
+            Error::config(format!("{} keeps no console sign-in session {}", keystore.describe(), self.arn)).hint(
+                format!("sign in: `awsmfa login --console --keystore --profile {}`", self.plan.base_profile),
+            )
+        })?;
+        let ttl = super::min_ttl(self.plan, request) as i64;
+        if !request.force && token.session().is_ok_and(|s| s.seconds_left(clock::now()) > ttl) {
+            return obtained(self.arn, &token, false);
+        }
+        // Before the refresh: its token is good once, and a renewal the keystore cannot keep
+        // would lose the session.
+        keystore.check()?;
+        let renewed = login::renew(&self.plan.login, self.arn, &token, &keystore.describe())?;
+        if let Err(err) = login::kept::store(&keystore, self.arn, &renewed) {
+            // The old refresh token is spent: these credentials are all there is. Handed out
+            // (they last 15 minutes) with the truth about what comes after.
+            ui::warn(&format!(
+                "{} (the renewed session could not be kept: its credentials last until {}, then sign in again with `awsmfa login --console --keystore --profile {}`)",
+                err.message,
+                renewed.expires().map(clock::human_utc).unwrap_or_else(|| "soon".into()),
+                self.plan.base_profile
+            ));
+        }
+        obtained(self.arn, &renewed, true)
+    }
+}
+
+fn obtained(arn: &str, token: &cache::LoginToken, fresh: bool) -> Result<Obtained> {
+    Ok(Obtained { session: token.session()?, serial: arn.to_string(), fresh })
 }

@@ -135,7 +135,15 @@ fn console_providers<'a>(plan: &'a Plan<'a>, arn: &'a str) -> Result<Box<dyn Pro
         .hint("leave out --direct: the role is assumed with the signed-in session"));
     }
     let hops = role::checked_hops(plan)?;
-    let mut chain: Box<dyn Provider + 'a> = Box::new(console::ConsoleSession { plan, arn });
+    let mut chain: Box<dyn Provider + 'a> = match plan.login.kept {
+        None => Box::new(console::ConsoleSession { plan, arn }),
+        // Kept in the keystore: its credentials are cached by awsmfa, as an MFA session is.
+        Some(kept) => {
+            let (cache, key) = kept_cache(plan, arn);
+            let inner = Box::new(console::KeptSession { plan, arn, kept });
+            Box::new(Cached { plan, cache, key, inner })
+        }
+    };
     if hops.is_empty() {
         return Ok(chain);
     }
@@ -144,6 +152,12 @@ fn console_providers<'a>(plan: &'a Plan<'a>, arn: &'a str) -> Result<Box<dyn Pro
     }
     let (cache, key) = console_role_cache(plan, arn);
     Ok(Box::new(Cached { plan, cache, key, inner: chain }))
+}
+
+/// Where the credentials of console sign-in session `arn`, kept in the keystore, are cached.
+pub fn kept_cache(plan: &Plan, arn: &str) -> (SessionCache, CacheKey) {
+    let key = CacheKey { source_access_key_id: format!("login:{arn}"), serial: None, roles: RoleChain::default() };
+    (SessionCache::new(plan.cache_dir), key)
 }
 
 /// Where the role sessions assumed with console sign-in session `arn` are cached.

@@ -15,21 +15,21 @@ use crate::common::{self, World};
 const PASSWORD: &str = "correct-horse-9";
 
 /// A user with a console password (and an MFA device, unless `--no-mfa` is in `extra`).
-fn world(extra: &[&str]) -> World {
+pub(crate) fn world(extra: &[&str]) -> World {
     let mut args = vec!["--password", PASSWORD];
     args.extend_from_slice(extra);
     World::with_fixture(&args)
 }
 
 /// `world`, with the profile most tests sign in to: `[profile dev]` and its region.
-fn dev_world(extra: &[&str]) -> World {
+pub(crate) fn dev_world(extra: &[&str]) -> World {
     let w = world(extra);
     w.config("[profile dev]\nregion = us-east-1\n");
     w
 }
 
 /// The environment of a person who signs in at the browser awsmfa opens.
-fn browser_env(w: &World, cmd: &mut assert_cmd::Command, with_mfa: bool) {
+pub(crate) fn browser_env(w: &World, cmd: &mut assert_cmd::Command, with_mfa: bool) {
     cmd.env("BROWSER", format!("{} {}", common::python(), common::repo().join("tests/support/browser.py").display()))
         .env("SIGNIN_USER", &w.user.name)
         .env("SIGNIN_PASSWORD", PASSWORD)
@@ -53,11 +53,11 @@ fn session_file(w: &World) -> PathBuf {
     files.into_iter().find(|p| p.extension().is_some_and(|e| e == "json")).unwrap()
 }
 
-fn token_calls(arn: &str, grant: &str) -> u64 {
+pub(crate) fn token_calls(arn: &str, grant: &str) -> u64 {
     common::hook("GET", "/_awsmfa/stats")["signin_token"][arn][grant].as_u64().unwrap_or(0)
 }
 
-fn caller_arn(out: &[u8]) -> String {
+pub(crate) fn caller_arn(out: &[u8]) -> String {
     let v: serde_json::Value =
         serde_json::from_slice(out).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(out)));
     v["Arn"].as_str().unwrap().to_string()

@@ -105,7 +105,7 @@ fn extra_key(user: &str) -> (String, String) {
 }
 
 /// Every file under `dir` (bytes), for "the secret is nowhere on disk".
-fn files_holding(dir: &Path, needle: &str) -> Vec<PathBuf> {
+pub(crate) fn files_holding(dir: &Path, needle: &str) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -364,7 +364,7 @@ fn remove_restores_the_keys_or_asks_first() {
 
 /// A private D-Bus session with gnome-keyring's Secret Service, unlocked with a test
 /// password, for this test binary (it ends when the binary does). Its bus address.
-fn secret_service() -> &'static str {
+pub(crate) fn secret_service() -> &'static str {
     static BUS: OnceLock<String> = OnceLock::new();
     static DAEMON: std::sync::Mutex<Option<std::process::Child>> = std::sync::Mutex::new(None);
     BUS.get_or_init(|| {

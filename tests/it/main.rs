@@ -12,6 +12,7 @@ mod console;
 mod ec2;
 mod handoff;
 mod keys;
+mod kept;
 mod layers;
 mod login;
 mod newcomer;

@@ -1,0 +1,218 @@
+//! Console sign-in sessions kept in the keystore (`login --console --keystore`): the refresh
+//! token and the DPoP key in the encrypted file or the OS keychain (a real Secret Service),
+//! never in plain text on disk; every tool reaches the session through awsmfa's
+//! `credential_process`, which the sign-in writes into the profile.
+
+use std::process::Stdio;
+
+use predicates::prelude::*;
+
+use crate::common::{self, World};
+use crate::console::{browser_env, caller_arn, dev_world, token_calls};
+use crate::keys::{files_holding, secret_service};
+
+const PASS: &str = "kept-session-passphrase";
+
+/// `awsmfa` with the file keystore's passphrase.
+fn awsmfa(w: &World) -> assert_cmd::Command {
+    let mut cmd = w.awsmfa();
+    cmd.env("AWSMFA_KEYSTORE_PASSPHRASE", PASS);
+    cmd
+}
+
+/// `awsmfa login --console --keystore KEYSTORE --profile dev` with a person at the browser.
+fn sign_in(w: &World, keystore: &str, extra_env: &[(&str, &str)]) -> assert_cmd::assert::Assert {
+    let mut cmd = awsmfa(w);
+    browser_env(w, &mut cmd, true);
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    cmd.args(["login", "--console", "--keystore", keystore, "--profile", "dev"]).assert()
+}
+
+/// Nothing under HOME holds a session's secrets in the clear (the AWS CLI's file would).
+fn assert_no_plain_session(w: &World) {
+    for needle in ["BEGIN EC PRIVATE KEY", "refreshToken", "dpopKey"] {
+        assert_eq!(files_holding(w.home.path(), needle), Vec::<std::path::PathBuf>::new(), "{needle} on disk");
+    }
+}
+
+fn access_key(out: &[u8]) -> String {
+    let v: serde_json::Value =
+        serde_json::from_slice(out).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(out)));
+    v["AccessKeyId"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_session_kept_in_the_file_keystore_leaves_no_refresh_token_on_disk_and_every_tool_gets_it() {
+    let w = dev_world(&[]);
+    sign_in(&w, "file", &[]).success().stderr(
+        predicate::str::contains(format!("signed in as {}", w.user.arn))
+            .and(predicate::str::contains("the file keystore"))
+            .and(predicate::str::contains("credential_process")),
+    );
+    let bin = assert_cmd::cargo::cargo_bin("awsmfa");
+    let config = std::fs::read_to_string(w.path(".aws/config")).unwrap();
+    assert_eq!(
+        config,
+        format!(
+            "[profile dev]\nregion = us-east-1\nawsmfa_login_session = {}\nawsmfa_login_keystore = file\ncredential_process = {} credential-process --profile dev\n",
+            w.user.arn,
+            bin.canonicalize().unwrap().display()
+        )
+    );
+    assert!(!w.path(".aws/login/cache").exists(), "no AWS CLI session file");
+    assert_no_plain_session(&w);
+    use std::os::unix::fs::PermissionsExt;
+    let store = w.path(".aws/awsmfa-keys.age");
+    assert_eq!(std::fs::metadata(&store).unwrap().permissions().mode() & 0o777, 0o600);
+    // The AWS CLI (v1: it knows nothing of login sessions) signs as the user through the
+    // profile's credential_process, with no passphrase: the sign-in's credentials are cached.
+    let out = w
+        .command(&common::venv_bin("aws"))
+        .args(["sts", "get-caller-identity", "--profile", "dev", "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(caller_arn(&out.stdout), w.user.arn);
+    w.awsmfa().args(["status", "--profile", "dev"]).assert().success().stdout(
+        predicate::str::contains(format!("console session {}", w.user.arn))
+            .and(predicate::str::contains("kept in the file keystore")),
+    );
+    assert_eq!(token_calls(&w.user.arn, "authorization_code"), 1);
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 0, "valid credentials are used as they are");
+}
+
+#[test]
+fn kept_credentials_near_their_end_are_renewed_once_and_the_new_refresh_token_is_kept() {
+    let w = dev_world(&[]);
+    // Credentials of 2 minutes: inside awsmfa's 5-minute margin at once.
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=120", w.user.name));
+    sign_in(&w, "file", &[]).success();
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=900", w.user.name));
+    let bin = assert_cmd::cargo::cargo_bin("awsmfa");
+    let children: Vec<_> = (0..5)
+        .map(|_| {
+            w.command(bin.to_str().unwrap())
+                .env("AWSMFA_KEYSTORE_PASSPHRASE", PASS)
+                .args(["credential-process", "--profile", "dev"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let keys: Vec<String> = children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            access_key(&out.stdout)
+        })
+        .collect();
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 1, "one renewal for five callers");
+    assert!(keys.windows(2).all(|k| k[0] == k[1]), "all five got the renewed credentials: {keys:?}");
+    // The renewal's refresh token was kept: a second renewal works (the first token is
+    // spent; AWS refuses it).
+    awsmfa(&w).args(["login", "--profile", "dev", "--force"]).assert().success();
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 2);
+    assert_no_plain_session(&w);
+    // Cached now: no passphrase is needed.
+    let out = w.awsmfa().args(["credential-process", "--profile", "dev"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn a_renewal_without_the_passphrase_says_how_to_give_it_and_spends_nothing() {
+    let w = dev_world(&[]);
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=120", w.user.name));
+    sign_in(&w, "file", &[]).success();
+    w.awsmfa_without_terminal()
+        .args(["credential-process", "--profile", "dev"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("AWSMFA_KEYSTORE_PASSPHRASE"));
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 0);
+}
+
+#[test]
+fn roles_start_from_a_kept_session_and_logout_removes_it() {
+    let w = dev_world(&[]);
+    sign_in(&w, "file", &[]).success();
+    let (role_arn, _) = common::role(&[&w.user.arn], &["--no-mfa"]);
+    let config = std::fs::read_to_string(w.path(".aws/config")).unwrap();
+    w.config(&format!("{config}[profile admin]\nrole_arn = {role_arn}\nsource_profile = dev\n"));
+    let out = awsmfa(&w).args(["credential-process", "--profile", "admin"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(common::assume_role_calls(&role_arn), 1);
+    awsmfa(&w).args(["logout", "--profile", "dev"]).assert().success();
+    awsmfa(&w).args(["credential-process", "--profile", "dev"]).assert().code(3).stderr(
+        predicate::str::contains("keeps no console sign-in session")
+            .and(predicate::str::contains("awsmfa login --console --keystore --profile dev")),
+    );
+    assert_no_plain_session(&w);
+}
+
+#[test]
+fn the_os_keychain_keeps_a_session_through_a_real_secret_service() {
+    let w = dev_world(&[]);
+    let bus = secret_service();
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=120", w.user.name));
+    sign_in(&w, "keychain", &[("DBUS_SESSION_BUS_ADDRESS", bus)])
+        .success()
+        .stderr(predicate::str::contains("Secret Service"));
+    assert!(std::fs::read_to_string(w.path(".aws/config")).unwrap().contains("awsmfa_login_keystore = keychain"));
+    assert_no_plain_session(&w);
+    assert!(!w.path(".aws/awsmfa-keys.age").exists());
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=900", w.user.name));
+    let out = w
+        .awsmfa()
+        .env("DBUS_SESSION_BUS_ADDRESS", bus)
+        .args(["credential-process", "--profile", "dev"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 1, "renewed from the keychain's session");
+    w.awsmfa().env("DBUS_SESSION_BUS_ADDRESS", bus).args(["logout", "--profile", "dev"]).assert().success();
+    w.awsmfa()
+        .env("DBUS_SESSION_BUS_ADDRESS", bus)
+        .args(["login", "--profile", "dev", "--force"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("keeps no console sign-in session"));
+}
+
+#[test]
+fn a_profile_says_plainly_when_its_kept_session_lines_do_not_fit_together() {
+    let w = dev_world(&[]);
+    let arn = w.user.arn.clone();
+    w.config(&format!("[profile dev]\nawsmfa_login_session = {arn}\n"));
+    w.awsmfa().args(["env", "--profile", "dev"]).assert().code(3).stderr(
+        predicate::str::contains("not awsmfa_login_keystore").and(predicate::str::contains("--keystore --profile dev")),
+    );
+    w.config(&format!("[profile dev]\nawsmfa_login_session = {arn}\nawsmfa_login_keystore = vault\n"));
+    w.awsmfa().args(["env", "--profile", "dev"]).assert().code(3).stderr(predicate::str::contains("is not a keystore"));
+    w.config(&format!(
+        "[profile dev]\nlogin_session = {arn}\nawsmfa_login_session = {arn}\nawsmfa_login_keystore = file\n"
+    ));
+    w.awsmfa().args(["env", "--profile", "dev"]).assert().code(3).stderr(predicate::str::contains("two console sign-in sessions"));
+}
+
+#[test]
+fn a_sign_in_does_not_switch_where_a_profile_keeps_its_session_behind_the_users_back() {
+    let w = dev_world(&[]);
+    // Kept in the keystore: a plain sign-in is refused (the keystore's session would stay).
+    sign_in(&w, "file", &[]).success();
+    let before = std::fs::read_to_string(w.path(".aws/config")).unwrap();
+    let mut cmd = awsmfa(&w);
+    browser_env(&w, &mut cmd, true);
+    cmd.args(["login", "--console", "--profile", "dev"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("keeps its console sign-in session in the file keystore"));
+    assert_eq!(std::fs::read_to_string(w.path(".aws/config")).unwrap(), before);
+    // Signing in again the same way replaces the session (its credential_process is ours).
+    sign_in(&w, "file", &[]).success();
+    assert_eq!(std::fs::read_to_string(w.path(".aws/config")).unwrap(), before);
+    assert_eq!(token_calls(&w.user.arn, "authorization_code"), 2);
+}
