@@ -1,7 +1,7 @@
 //! `awsmfa login`: get (or reuse) the MFA session; optionally write it to a credentials
 //! profile and to the JSON file the manual recipe saved.
 
-use super::{SESSION_KEYS, check_session_profile, refuse_long_term_section, request, settings};
+use super::{request, settings};
 use crate::cli::{GlobalArgs, LoginArgs};
 use crate::clock;
 use crate::error::{Error, Result};
@@ -10,14 +10,14 @@ use crate::files::{self, ini};
 use crate::login;
 use crate::output;
 use crate::profile::Settings;
-use crate::session::{self, Session};
+use crate::session;
 use crate::ui;
 
 pub fn run(global: &GlobalArgs, args: LoginArgs) -> Result<i32> {
     let mut settings = settings(global, &args.session)?;
     // Everything that can be checked is checked before a code is spent.
     if let Some(name) = &args.write_profile {
-        check_session_profile(&settings, name, "write the session into")?;
+        session::write::check_profile(&settings, name, "write the session into")?;
         atomic::check_writable(&settings.credentials_path, Links::Follow, true)?;
     }
     if let Some(path) = &args.save_json {
@@ -46,7 +46,7 @@ pub fn run(global: &GlobalArgs, args: LoginArgs) -> Result<i32> {
         ui::note(&format!("already logged in: session valid until {until} (use --force to renew)"));
     }
     if let Some(name) = &args.write_profile {
-        write_profile(&settings, name, &got.session)?;
+        session::write::write(&settings, name, &got.session)?;
         ui::note(&format!("wrote profile [{name}] in {}", settings.credentials_path.display()));
     }
     if let Some(path) = &args.save_json {
@@ -126,20 +126,4 @@ fn other_credentials(settings: &Settings, profile: &str) -> Option<String> {
         .into_iter()
         .find(|key| settings.own_value(profile, key).is_some())
         .map(|key| format!("{key} is set"))
-}
-
-fn write_profile(settings: &Settings, name: &str, session: &Session) -> Result<()> {
-    let note = format!("{}; expires {}", ini::NOTE_PREFIX, clock::iso_utc(session.expiration));
-    let keys = [
-        (SESSION_KEYS[0], Some(session.access_key_id.as_str())),
-        (SESSION_KEYS[1], Some(session.secret_access_key.expose())),
-        (SESSION_KEYS[2], Some(session.session_token.expose())),
-        (SESSION_KEYS[3], None),
-    ];
-    files::edit_ini(&settings.credentials_path, |old| {
-        // Checked again under the lock: another writer may have changed the file since.
-        refuse_long_term_section(old, settings, name)?;
-        Ok(Some(ini::set_keys(old, name, &keys, Some(&note))))
-    })?;
-    Ok(())
 }

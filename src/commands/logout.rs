@@ -1,10 +1,8 @@
 //! `awsmfa logout`: delete cached sessions, and on request the session keys that
 //! `login --write-profile` wrote. Needs no long-term keys: logging out is always possible.
 
-use super::{SESSION_KEYS, check_session_profile, refuse_long_term_section};
 use crate::cli::{GlobalArgs, LogoutArgs};
 use crate::error::Result;
-use crate::files::{self, ini};
 use crate::session;
 use crate::session::cache::SessionCache;
 use crate::ui;
@@ -12,7 +10,7 @@ use crate::ui;
 pub fn run(global: &GlobalArgs, args: LogoutArgs) -> Result<i32> {
     let settings = super::profile_settings(global)?;
     if let Some(name) = &args.write_profile {
-        check_session_profile(&settings, name, "delete the session keys of")?;
+        session::write::check_profile(&settings, name, "delete the session keys of")?;
     }
     let cache = SessionCache::new(&settings.cache_dir);
     if args.all {
@@ -77,11 +75,7 @@ pub fn run(global: &GlobalArgs, args: LogoutArgs) -> Result<i32> {
         }
     }
     if let Some(name) = &args.write_profile {
-        let changed = files::edit_ini(&settings.credentials_path, |old| {
-            refuse_long_term_section(old, &settings, name)?;
-            Ok(ini::remove_keys(old, name, &SESSION_KEYS))
-        })?;
-        if changed {
+        if session::write::remove(&settings, name)? {
             ui::note(&format!("removed the session keys of [{name}] from {}", settings.credentials_path.display()));
         } else {
             ui::note(&format!("no [{name}] in {}", settings.credentials_path.display()));

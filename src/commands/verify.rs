@@ -122,7 +122,7 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
             let mut ctrl_c = ec2::CtrlC::watch()?;
             let launched = ec2.launch(&spec).await?;
             let ids: Vec<String> = launched.iter().map(|i| i.id.clone()).collect();
-            let running = super::wait_with_spinner(&ec2, &ids, "running", timeout, &mut ctrl_c).await?;
+            let running = ec2.wait_with_spinner(&ids, "running", timeout, &mut ctrl_c).await?;
             Ok::<_, Error>((ids, running))
         })?;
         let (ids, running) = match result {
@@ -139,7 +139,7 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> Result<i32> {
             let done = aws::block_on(async {
                 let mut ctrl_c = ec2::CtrlC::watch()?;
                 ec2.terminate(&ids).await?;
-                super::wait_with_spinner(&ec2, &ids, "terminated", timeout, &mut ctrl_c).await
+                ec2.wait_with_spinner(&ids, "terminated", timeout, &mut ctrl_c).await
             })?;
             match done {
                 Ok(Some(gone)) => {

@@ -1,7 +1,8 @@
 //! Getting a `Session`: providers (`provider`: one trait; `sts`: the MFA session; `role`:
-//! roles), where sessions are kept (`cache`), and the record of MFA codes already spent
-//! (`used_codes`). `get_session` composes the providers the plan asks for. The credential
-//! types themselves live in `credentials`, a leaf every layer may use.
+//! roles), where sessions are kept (`cache`), the record of MFA codes already spent
+//! (`used_codes`), and a session written into a credentials profile (`write`).
+//! `get_session` composes the providers the plan asks for. The credential types themselves
+//! live in `credentials`, a leaf every layer may use.
 
 pub mod cache;
 pub mod console;
@@ -9,6 +10,7 @@ pub mod provider;
 pub mod role;
 pub mod sts;
 pub mod used_codes;
+pub mod write;
 
 pub use crate::credentials::{KeyOrigin, LongTermKeys, Secret, Session, key_tail};
 
