@@ -132,17 +132,12 @@ fn ec2_session(global: &GlobalArgs, session: &SessionArgs) -> Result<(Settings, 
 /// EC2 signed with the settings' session (cached, or logging in now).
 fn ec2_signed(settings: &Settings, session: &SessionArgs) -> Result<Ec2> {
     let got = crate::session::get_session(settings, &request(session, false)?)?;
-    ec2_for(settings, &got.session)
+    crate::enforce::ec2_with_session(settings, &got.session)
 }
 
 /// Instances as JSON (`--json`) or as a table with `columns`; `none` when there are none.
 fn print_instances(instances: &[InstanceInfo], json: bool, columns: &[Column], none: &str) -> Result<i32> {
     print(report::instances(instances, json, columns, none).as_bytes())
-}
-
-/// EC2 signed with `session`, in the settings' region.
-fn ec2_for(settings: &Settings, session: &crate::session::Session) -> Result<Ec2> {
-    crate::enforce::ec2_with_session(settings, session)
 }
 
 /// What to launch: the instance flags, the recipe's key pair when `--key-name` is not given.
