@@ -12,6 +12,7 @@
 pub mod authorize;
 pub mod cache;
 pub mod dpop;
+pub mod profile;
 
 use std::path::PathBuf;
 use std::sync::Arc;
