@@ -92,19 +92,7 @@ impl VerifyReport {
     }
 }
 
-/// The cached session of a profile, as `status` finds it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionState {
-    Valid {
-        until: OffsetDateTime,
-    },
-    Expired {
-        at: OffsetDateTime,
-    },
-    /// A cache file that cannot be used (it is replaced at the next login).
-    Unusable,
-    None,
-}
+pub use crate::session::status::SessionState;
 
 impl SessionState {
     fn name(&self) -> &'static str {
