@@ -22,4 +22,3 @@ pub fn run(args: ManArgs) -> Result<i32> {
     }
     super::print(written.as_bytes())
 }
-

@@ -141,7 +141,12 @@ fn print_instances(instances: &[InstanceInfo], json: bool, columns: &[Column], n
 }
 
 /// What to launch: the instance flags, the recipe's key pair when `--key-name` is not given.
-fn launch_spec(settings: &Settings, instance: &InstanceArgs, count: i32, tags: Vec<(String, String)>) -> Result<LaunchSpec> {
+fn launch_spec(
+    settings: &Settings,
+    instance: &InstanceArgs,
+    count: i32,
+    tags: Vec<(String, String)>,
+) -> Result<LaunchSpec> {
     let key_name = instance.key_name.clone().or_else(|| settings.recipe_key_name.clone());
     LaunchSpec::tagged(instance.image_id.clone(), key_name, instance.instance_type.clone(), count, tags)
 }

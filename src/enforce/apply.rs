@@ -52,7 +52,13 @@ pub fn target(name: &str, user: Option<&str>, group: Option<&str>) -> Result<Tar
 }
 
 /// Attaches `doc` (`text` as sent) as `plan` says; the dry run's plan, when `plan.dry_run`.
-pub fn apply(settings: &Settings, plan: &Plan, doc: &serde_json::Value, text: &str, request: Ask) -> Result<Option<String>> {
+pub fn apply(
+    settings: &Settings,
+    plan: &Plan,
+    doc: &serde_json::Value,
+    text: &str,
+    request: Ask,
+) -> Result<Option<String>> {
     let target = &plan.target;
     let keys = settings.keys()?;
     let spec = ClientSpec::new(settings, "iam", Signer::LongTerm(keys), Retries::Standard)?;
@@ -79,11 +85,8 @@ pub fn apply(settings: &Settings, plan: &Plan, doc: &serde_json::Value, text: &s
     let same = existing.as_ref().is_some_and(|old| old == doc);
     if let Some(old) = existing.as_ref().filter(|_| !same) {
         let old_text = serde_json::to_string_pretty(old).expect("json");
-        let shown = format!(
-            "{target} already has a policy named {} with other content:\n{}",
-            plan.name,
-            diff(&old_text, text)
-        );
+        let shown =
+            format!("{target} already has a policy named {} with other content:\n{}", plan.name, diff(&old_text, text));
         if !plan.replace {
             ui::note(&shown);
             return Err(Error::config(format!("the policy {} of {target} differs from awsmfa's", plan.name))
@@ -103,7 +106,7 @@ pub fn apply(settings: &Settings, plan: &Plan, doc: &serde_json::Value, text: &s
     if same {
         ui::note(&format!("{target} already has this policy as {}", plan.name));
     } else {
-        signed.call(call, |spec| put_policy(spec, target, &plan.name, &text))?;
+        signed.call(call, |spec| put_policy(spec, target, &plan.name, text))?;
         ui::note(&format!("attached {} to {target}", plan.name));
     }
     match (&plan.image_id, affects_me) {

@@ -91,11 +91,9 @@ pub fn sign_out(settings: &Settings, arn: &str) -> Result<()> {
     // Under the renewals' lock: a renewal in flight would write the session back
     // (with its new refresh token) right after it was deleted.
     let _lock = match std::fs::symlink_metadata(&file) {
-        Ok(_) => Some(lock::acquire(
-            &cache::lock_path(&dir, arn),
-            lock::wait(),
-            || ui::note("waiting for a renewal of the console sign-in session to finish"),
-        )?),
+        Ok(_) => Some(lock::acquire(&cache::lock_path(&dir, arn), lock::wait(), || {
+            ui::note("waiting for a renewal of the console sign-in session to finish")
+        })?),
         Err(_) => None,
     };
     match std::fs::remove_file(&file) {

@@ -279,7 +279,12 @@ pub type Show<'a> = &'a dyn Fn(&str, &Secret, &str) -> Result<()>;
 /// somewhere to show it) and its seed written to `plan.seed_out`; two codes are asked (the
 /// terminal, else the standard input), checked against the seed, and sent to IAM; a device
 /// left unused by a failure or a signal is settled by the guard.
-pub fn enroll(settings: &crate::profile::Settings, spec: &ClientSpec, mut plan: Plan, show: Option<Show>) -> Result<()> {
+pub fn enroll(
+    settings: &crate::profile::Settings,
+    spec: &ClientSpec,
+    mut plan: Plan,
+    show: Option<Show>,
+) -> Result<()> {
     let iam = Iam::new(spec);
     let caller = iam.caller(settings)?;
     let user = match (&plan.user, &caller.user) {

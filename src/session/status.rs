@@ -51,10 +51,8 @@ pub fn find(settings: &Settings, keys: &Result<&LongTermKeys>, now: OffsetDateTi
     let (cache_path, loaded) = match (&console, keys) {
         (Some(c), _) if settings.roles.is_empty() => (Some(c.file.clone()), None),
         (Some(_), _) => {
-            let (cache, key) = super::console_role_cache(
-                settings,
-                &settings.login_session.as_ref().expect("a console session").value,
-            );
+            let (cache, key) =
+                super::console_role_cache(settings, &settings.login_session.as_ref().expect("a console session").value);
             (Some(cache.path(&key)), Some(cache.load(&key)))
         }
         (None, Ok(keys)) => {
@@ -84,8 +82,7 @@ pub fn find(settings: &Settings, keys: &Result<&LongTermKeys>, now: OffsetDateTi
         }
         _ => None,
     };
-    let mfa_until =
-        behind.or(console.as_ref().and_then(|c| c.valid_until).filter(|_| !settings.roles.is_empty()));
+    let mfa_until = behind.or(console.as_ref().and_then(|c| c.valid_until).filter(|_| !settings.roles.is_empty()));
     Ok(Found { state, cache_path, cached_serial, mfa_until, console })
 }
 
