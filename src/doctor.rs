@@ -480,7 +480,12 @@ fn console_session(settings: &Settings, arn: &str) -> Vec<Check> {
     let (token, place) = match kept_or_file(&plan, arn) {
         Ok((Some(token), place)) => (token, place),
         Ok((None, place)) => {
-            return vec![check("sign-in", Status::Fail, format!("no console sign-in session {arn} {place}"), Some(again))];
+            return vec![check(
+                "sign-in",
+                Status::Fail,
+                format!("no console sign-in session {arn} {place}"),
+                Some(again),
+            )];
         }
         Err(err) => return vec![check("sign-in", Status::Fail, err.message, err.hint.or(Some(again)))],
     };

@@ -36,6 +36,23 @@ impl LaunchSpec {
             ..Default::default()
         }
     }
+
+    /// What to launch, tagged `created-by=awsmfa` first, then `tags`. Checked before any
+    /// login: a missing image is said with every way to give it.
+    pub fn tagged(
+        image_id: Option<String>,
+        key_name: Option<String>,
+        instance_type: String,
+        count: i32,
+        mut tags: Vec<(String, String)>,
+    ) -> Result<LaunchSpec> {
+        let Some(image_id) = image_id else {
+            return Err(Error::new(crate::error::Kind::Usage, "no image to launch")
+                .hint("pass --image-id AMI, or set AWS_IMAGE_ID (the manual recipe's variable)"));
+        };
+        tags.insert(0, (CREATED_BY_KEY.to_string(), CREATED_BY_VALUE.to_string()));
+        Ok(LaunchSpec { image_id, key_name, instance_type, count, tags, ..Default::default() })
+    }
 }
 
 /// The answer to "could these credentials launch this?", asked with DryRun.
@@ -164,6 +181,30 @@ impl Ec2 {
             .await
             .map_err(|e| aws::classify(e).into_error("ec2:TerminateInstances", &self.endpoint))?;
         Ok(())
+    }
+
+    /// Waits for `state` with a spinner on stderr; None when the user pressed Ctrl-C (the
+    /// instances are left as they are, and their ids printed).
+    pub async fn wait_with_spinner(
+        &self,
+        ids: &[String],
+        state: &str,
+        timeout: Duration,
+        ctrl_c: &mut CtrlC,
+    ) -> Result<Option<Vec<InstanceInfo>>> {
+        let mut spinner = crate::ui::Spinner::new();
+        let shown = ids.join(", ");
+        let result = self
+            .wait_for(ids, state, timeout, self.poll_interval, ctrl_c, |now| {
+                let states: Vec<&str> = now.iter().map(|i| i.state.as_str()).collect();
+                spinner.tick(&format!("waiting for {shown} to be {state}: {}", states.join(", ")));
+            })
+            .await;
+        spinner.clear();
+        if let Ok(None) = result {
+            crate::ui::note(&format!("stopped waiting; {shown} left as they are"));
+        }
+        result
     }
 
     /// Polls until every instance in `ids` is in `state`, calling `progress` after each poll.

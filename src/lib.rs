@@ -1,10 +1,11 @@
 //! awsmfa: MFA-protected temporary AWS credentials, in one command.
 //!
 //! Layers, top to bottom; a module uses only modules below it (`tests/it/layers.rs` checks it):
-//! `commands` → `cli` → `server` → `rotation` → `doctor` → `output` → `profile` → `session` → `ec2` → `mfa` → `login` → `aws` → `keystore` → `config`
+//! `commands` → `cli` → `child` → `server` → `rotation` → `doctor` → `enforce` → `output` → `profile` → `session` → `ec2` → `mfa` → `login` → `aws` → `keystore` → `config`
 //! → `files` → `credentials` → `ui` → `clock` → `error` → `platform`.
 
 pub mod aws;
+pub mod child;
 pub mod cli;
 pub mod clock;
 pub mod commands;

@@ -38,6 +38,17 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// the session (and the role ARN, for roles).
 pub type Source = dyn Fn() -> Result<(Session, Option<String>)> + Send + Sync;
 
+/// Where a credential server gets its credentials: the plan's providers, asked again on
+/// every renewal (never with the code given at the start: it is spent).
+pub fn session_source(settings: Arc<crate::profile::Settings>, request: crate::session::Request) -> Arc<Source> {
+    let role = settings.roles.last().map(|h| h.role_arn.clone());
+    let request = crate::session::Request { code: None, ..request };
+    Arc::new(move || {
+        let got = crate::session::get_session(&settings.session(), &request)?;
+        Ok((got.session, role.clone()))
+    })
+}
+
 /// The endpoint's address and token, as the clients get them.
 pub struct Endpoint {
     pub url: String,

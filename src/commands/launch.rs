@@ -29,7 +29,7 @@ pub fn run(global: &GlobalArgs, args: LaunchArgs) -> Result<i32> {
         }
         let ids: Vec<String> = launched.iter().map(|i| i.id.clone()).collect();
         ui::note(&format!("launched {}", ids.join(", ")));
-        super::wait_with_spinner(&ec2, &ids, "running", timeout, &mut ctrl_c).await
+        ec2.wait_with_spinner(&ids, "running", timeout, &mut ctrl_c).await
     })??;
     let Some(instances) = outcome else { return Err(Error::new(Kind::Interrupted, "interrupted")) };
     print_instances(&instances, args.json, &[ID, STATE, TYPE, PRIVATE_IP, PUBLIC_IP], "no instance was launched")

@@ -1,10 +1,8 @@
 //! `awsmfa logout`: delete cached sessions, and on request the session keys that
 //! `login --write-profile` wrote. Needs no long-term keys: logging out is always possible.
 
-use super::{SESSION_KEYS, check_session_profile, refuse_long_term_section};
 use crate::cli::{GlobalArgs, LogoutArgs};
 use crate::error::Result;
-use crate::files::{self, ini};
 use crate::session;
 use crate::session::cache::SessionCache;
 use crate::ui;
@@ -12,49 +10,15 @@ use crate::ui;
 pub fn run(global: &GlobalArgs, args: LogoutArgs) -> Result<i32> {
     let settings = super::profile_settings(global)?;
     if let Some(name) = &args.write_profile {
-        check_session_profile(&settings, name, "delete the session keys of")?;
+        crate::profile::write::check_profile(&settings, name, "delete the session keys of")?;
     }
     let cache = SessionCache::new(&settings.cache_dir);
     if args.all {
         let n = cache.remove_all()?;
         ui::note(&format!("deleted {n} cached session(s) from {}", settings.cache_dir.display()));
     } else if let Some(arn) = &settings.login_session {
-        // As `aws logout`: the session's file goes (its refresh token with it); the profile
-        // keeps login_session, for the next sign-in. AWS offers the devtools clients no way
-        // to revoke: credentials already handed out last their 15 minutes.
-        let dir = crate::login::cache_dir(&settings.login())?;
-        let file = crate::login::cache::path(&dir, &arn.value);
-        // Under the renewals' lock: a renewal in flight would write the session back
-        // (with its new refresh token) right after it was deleted.
-        let _lock = match std::fs::symlink_metadata(&file) {
-            Ok(_) => Some(crate::files::lock::acquire(
-                &crate::login::cache::lock_path(&dir, &arn.value),
-                crate::files::lock::wait(),
-                || ui::note("waiting for a renewal of the console sign-in session to finish"),
-            )?),
-            Err(_) => None,
-        };
-        match std::fs::remove_file(&file) {
-            Ok(()) => {
-                ui::note(&format!("signed out of {} (deleted {})", arn.value, file.display()));
-                // One session, one file: every profile that names it is signed out with it.
-                let others: Vec<String> = settings
-                    .files()
-                    .profile_names()
-                    .into_iter()
-                    .filter(|name| *name != settings.profile)
-                    .filter(|name| settings.files().value(name, "login_session").map(str::trim) == Some(&arn.value))
-                    .map(|name| format!("'{name}'"))
-                    .collect();
-                if !others.is_empty() {
-                    ui::note(&format!("profile(s) {} used the same session: signed out too", others.join(", ")));
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                ui::note(&format!("no console sign-in session {} on this machine", arn.value))
-            }
-            Err(e) => return Err(crate::error::Error::io("delete", &file, e)),
-        }
+        // As `aws logout`: the session's file goes; so does the cache of its roles.
+        crate::profile::signin::sign_out(&settings, &arn.value)?;
         if !settings.roles.is_empty() {
             let (cache, key) = session::console_role_cache(&settings.session(), &arn.value);
             cache.remove(&key)?;
@@ -77,11 +41,7 @@ pub fn run(global: &GlobalArgs, args: LogoutArgs) -> Result<i32> {
         }
     }
     if let Some(name) = &args.write_profile {
-        let changed = files::edit_ini(&settings.credentials_path, |old| {
-            refuse_long_term_section(old, &settings, name)?;
-            Ok(ini::remove_keys(old, name, &SESSION_KEYS))
-        })?;
-        if changed {
+        if crate::profile::write::remove(&settings, name)? {
             ui::note(&format!("removed the session keys of [{name}] from {}", settings.credentials_path.display()));
         } else {
             ui::note(&format!("no [{name}] in {}", settings.credentials_path.display()));

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{credential_source, print, request, settings};
+use super::{print, request, settings};
 use crate::aws;
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::error::Result;
@@ -21,7 +21,7 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> Result<i32> {
     session::get_session(&settings.session(), &request)?;
     let margin = Duration::from_secs(session::min_ttl(&settings.session(), &request));
     let preferred = settings.preferred_over_endpoint.clone();
-    let source = credential_source(Arc::new(settings), request);
+    let source = server::session_source(Arc::new(settings), request);
     aws::block_on(async move {
         let server::Started { listener, address, endpoint } = server::start(args.listen).await?;
         print(output::render_variables(args.format, &endpoint.variables())?.as_bytes())?;

@@ -36,7 +36,7 @@ pub fn run(global: &GlobalArgs, args: TerminateArgs) -> Result<i32> {
         if !args.wait {
             return Ok(Some(Vec::new()));
         }
-        super::wait_with_spinner(&ec2, &args.ids, "terminated", timeout, &mut ctrl_c).await
+        ec2.wait_with_spinner(&args.ids, "terminated", timeout, &mut ctrl_c).await
     })??;
     match outcome {
         Some(_) if args.wait => ui::note(&format!("terminated {}", args.ids.join(", "))),

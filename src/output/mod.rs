@@ -1,7 +1,9 @@
 //! What awsmfa prints for machines: shell formats byte for byte like
 //! `aws configure export-credentials`, the credential_process JSON, and the STS-shaped JSON
-//! the manual recipe saved. Pure: returns strings; the caller writes them.
+//! the manual recipe saved; the manual pages (`man`). Pure: returns strings; the caller
+//! writes them.
 
+pub mod man;
 pub mod policy;
 pub mod qr;
 pub mod report;

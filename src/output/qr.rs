@@ -12,6 +12,18 @@ pub fn terminal(text: &str) -> Option<String> {
     Some(code.render::<Dense1x2>().dark_color(Dense1x2::Light).light_color(Dense1x2::Dark).quiet_zone(true).build())
 }
 
+/// The QR code of a new device's otpauth `uri` and its seed in groups of four, to scan or to
+/// type into an authenticator app (`enroll` prints it on stdout).
+pub fn enrolment(uri: &str, seed: &crate::credentials::Secret, serial: &str) -> String {
+    let qr = terminal(uri).unwrap_or_default();
+    let grouped: Vec<String> =
+        seed.expose().as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+    format!(
+        "Scan this QR code with your authenticator app (device {serial}):\n\n{qr}\n\nOr type this key into it (time-based, 6 digits, 30 s):\n  {}\n\n",
+        grouped.join(" ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -92,19 +92,7 @@ impl VerifyReport {
     }
 }
 
-/// The cached session of a profile, as `status` finds it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionState {
-    Valid {
-        until: OffsetDateTime,
-    },
-    Expired {
-        at: OffsetDateTime,
-    },
-    /// A cache file that cannot be used (it is replaced at the next login).
-    Unusable,
-    None,
-}
+pub use crate::session::status::SessionState;
 
 impl SessionState {
     fn name(&self) -> &'static str {
@@ -145,6 +133,8 @@ pub struct ConsoleStatus {
     /// Whether the session's file is there (logged out, or never signed in, when not).
     pub signed_in: bool,
     pub sign_in_command: String,
+    /// The keystore that keeps it (`login --console --keystore`); None: the AWS CLI's file.
+    pub kept_in: Option<String>,
 }
 
 impl StatusReport {
@@ -176,6 +166,7 @@ impl StatusReport {
             "cache_path": self.cache_path.as_ref().map(|p| p.display().to_string()),
             "login_session": self.console.as_ref().map(|c| c.arn.clone()),
             "login_session_renewable_until": self.console.as_ref().and_then(|c| c.renewable_until).map(clock::iso_utc),
+            "login_session_kept_in": self.console.as_ref().and_then(|c| c.kept_in.clone()),
         });
         format!("{}\n", serde_json::to_string_pretty(&value).expect("json"))
     }
@@ -194,6 +185,9 @@ impl StatusReport {
                 None if !console.signed_in => format!("renewable:    not signed in (`{}`)", console.sign_in_command),
                 None => "renewable:    for 12 hours after the sign-in".into(),
             });
+            if let Some(place) = &console.kept_in {
+                lines.push(format!("kept:         in {place} (tools reach it through awsmfa's credential_process)"));
+            }
         } else {
             lines.push(match &self.source_key {
                 Ok((tail, origin)) => format!("source key:   {tail} ({origin})"),

@@ -13,6 +13,8 @@ use crate::{aws, mfa};
 
 mod chain;
 mod env;
+pub mod signin;
+pub mod write;
 pub use env::{Environment, search_path, secret_variables, terminal, variable_names};
 
 pub use crate::config::Sourced;
@@ -437,15 +439,22 @@ impl Settings {
     /// `awsmfa_login_keystore = keychain|file` in the base profile, together.
     fn resolve_kept_login(&mut self) -> Result<()> {
         let base = self.base_profile.clone();
-        let (arn, backend) = match (self.value_in(&base, "awsmfa_login_session"), self.value_in(&base, "awsmfa_login_keystore")) {
-            (None, None) => return Ok(()),
-            (Some(arn), Some(backend)) => (arn, backend),
-            (Some(one), None) | (None, Some(one)) => {
-                let missing = if one.origin.starts_with("awsmfa_login_session") { "awsmfa_login_keystore" } else { "awsmfa_login_session" };
-                return Err(Error::config(format!("{} is set, but not {missing}: they go together", one.origin))
-                    .hint(format!("sign in again to set both: `awsmfa login --console --keystore --profile {base}`")));
-            }
-        };
+        let (arn, backend) =
+            match (self.value_in(&base, "awsmfa_login_session"), self.value_in(&base, "awsmfa_login_keystore")) {
+                (None, None) => return Ok(()),
+                (Some(arn), Some(backend)) => (arn, backend),
+                (Some(one), None) | (None, Some(one)) => {
+                    let missing = if one.origin.starts_with("awsmfa_login_session") {
+                        "awsmfa_login_keystore"
+                    } else {
+                        "awsmfa_login_session"
+                    };
+                    return Err(Error::config(format!("{} is set, but not {missing}: they go together", one.origin))
+                        .hint(format!(
+                            "sign in again to set both: `awsmfa login --console --keystore --profile {base}`"
+                        )));
+                }
+            };
         if let Some(file) = &self.login_session {
             return Err(Error::config(format!(
                 "profile '{base}' names two console sign-in sessions: {} and {}",

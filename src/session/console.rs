@@ -127,9 +127,8 @@ impl Provider for KeptSession<'_> {
             ui::trace("a sign-in of this session is being kept; waiting for it");
         })?;
         let token = login::kept::load(&keystore, self.arn)?.ok_or_else(|| {
-            Error::config(format!("{} keeps no console sign-in session {}", keystore.describe(), self.arn)).hint(
-                format!("sign in: `awsmfa login --console --keystore --profile {}`", self.plan.base_profile),
-            )
+            Error::config(format!("{} keeps no console sign-in session {}", keystore.describe(), self.arn))
+                .hint(format!("sign in: `awsmfa login --console --keystore --profile {}`", self.plan.base_profile))
         })?;
         let ttl = super::min_ttl(self.plan, request) as i64;
         if !request.force && token.session().is_ok_and(|s| s.seconds_left(clock::now()) > ttl) {

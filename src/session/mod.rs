@@ -1,12 +1,15 @@
 //! Getting a `Session`: providers (`provider`: one trait; `sts`: the MFA session; `role`:
-//! roles), where sessions are kept (`cache`), and the record of MFA codes already spent
-//! (`used_codes`). `get_session` composes the providers the plan asks for. The credential
-//! types themselves live in `credentials`, a leaf every layer may use.
+//! roles), where sessions are kept (`cache`), the record of MFA codes already spent
+//! (`used_codes`), what `status` finds in the caches (`status`), and a session written into
+//! a credentials profile (`write`).
+//! `get_session` composes the providers the plan asks for. The credential types themselves
+//! live in `credentials`, a leaf every layer may use.
 
 pub mod cache;
 pub mod console;
 pub mod provider;
 pub mod role;
+pub mod status;
 pub mod sts;
 pub mod used_codes;
 

@@ -20,10 +20,11 @@ fn awsmfa(w: &World) -> assert_cmd::Command {
     cmd
 }
 
-/// `awsmfa login --console --keystore KEYSTORE --profile dev` with a person at the browser.
-fn sign_in(w: &World, keystore: &str, extra_env: &[(&str, &str)]) -> assert_cmd::assert::Assert {
+/// `awsmfa login --console --keystore KEYSTORE --profile dev` with a person at the browser
+/// (who types the device's code `with_mfa`).
+fn sign_in(w: &World, keystore: &str, with_mfa: bool, extra_env: &[(&str, &str)]) -> assert_cmd::assert::Assert {
     let mut cmd = awsmfa(w);
-    browser_env(w, &mut cmd, true);
+    browser_env(w, &mut cmd, with_mfa);
     for (k, v) in extra_env {
         cmd.env(k, v);
     }
@@ -46,7 +47,7 @@ fn access_key(out: &[u8]) -> String {
 #[test]
 fn a_session_kept_in_the_file_keystore_leaves_no_refresh_token_on_disk_and_every_tool_gets_it() {
     let w = dev_world(&[]);
-    sign_in(&w, "file", &[]).success().stderr(
+    sign_in(&w, "file", true, &[]).success().stderr(
         predicate::str::contains(format!("signed in as {}", w.user.arn))
             .and(predicate::str::contains("the file keystore"))
             .and(predicate::str::contains("credential_process")),
@@ -77,7 +78,7 @@ fn a_session_kept_in_the_file_keystore_leaves_no_refresh_token_on_disk_and_every
     assert_eq!(caller_arn(&out.stdout), w.user.arn);
     w.awsmfa().args(["status", "--profile", "dev"]).assert().success().stdout(
         predicate::str::contains(format!("console session {}", w.user.arn))
-            .and(predicate::str::contains("kept in the file keystore")),
+            .and(predicate::str::contains("kept:         in the file keystore")),
     );
     assert_eq!(token_calls(&w.user.arn, "authorization_code"), 1);
     assert_eq!(token_calls(&w.user.arn, "refresh_token"), 0, "valid credentials are used as they are");
@@ -88,7 +89,7 @@ fn kept_credentials_near_their_end_are_renewed_once_and_the_new_refresh_token_is
     let w = dev_world(&[]);
     // Credentials of 2 minutes: inside awsmfa's 5-minute margin at once.
     common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=120", w.user.name));
-    sign_in(&w, "file", &[]).success();
+    sign_in(&w, "file", true, &[]).success();
     common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=900", w.user.name));
     let bin = assert_cmd::cargo::cargo_bin("awsmfa");
     let children: Vec<_> = (0..5)
@@ -126,7 +127,7 @@ fn kept_credentials_near_their_end_are_renewed_once_and_the_new_refresh_token_is
 fn a_renewal_without_the_passphrase_says_how_to_give_it_and_spends_nothing() {
     let w = dev_world(&[]);
     common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=120", w.user.name));
-    sign_in(&w, "file", &[]).success();
+    sign_in(&w, "file", true, &[]).success();
     w.awsmfa_without_terminal()
         .args(["credential-process", "--profile", "dev"])
         .assert()
@@ -138,7 +139,7 @@ fn a_renewal_without_the_passphrase_says_how_to_give_it_and_spends_nothing() {
 #[test]
 fn roles_start_from_a_kept_session_and_logout_removes_it() {
     let w = dev_world(&[]);
-    sign_in(&w, "file", &[]).success();
+    sign_in(&w, "file", true, &[]).success();
     let (role_arn, _) = common::role(&[&w.user.arn], &["--no-mfa"]);
     let config = std::fs::read_to_string(w.path(".aws/config")).unwrap();
     w.config(&format!("{config}[profile admin]\nrole_arn = {role_arn}\nsource_profile = dev\n"));
@@ -158,7 +159,7 @@ fn the_os_keychain_keeps_a_session_through_a_real_secret_service() {
     let w = dev_world(&[]);
     let bus = secret_service();
     common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=120", w.user.name));
-    sign_in(&w, "keychain", &[("DBUS_SESSION_BUS_ADDRESS", bus)])
+    sign_in(&w, "keychain", true, &[("DBUS_SESSION_BUS_ADDRESS", bus)])
         .success()
         .stderr(predicate::str::contains("Secret Service"));
     assert!(std::fs::read_to_string(w.path(".aws/config")).unwrap().contains("awsmfa_login_keystore = keychain"));
@@ -195,24 +196,46 @@ fn a_profile_says_plainly_when_its_kept_session_lines_do_not_fit_together() {
     w.config(&format!(
         "[profile dev]\nlogin_session = {arn}\nawsmfa_login_session = {arn}\nawsmfa_login_keystore = file\n"
     ));
-    w.awsmfa().args(["env", "--profile", "dev"]).assert().code(3).stderr(predicate::str::contains("two console sign-in sessions"));
+    w.awsmfa()
+        .args(["env", "--profile", "dev"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("two console sign-in sessions"));
 }
 
 #[test]
 fn a_sign_in_does_not_switch_where_a_profile_keeps_its_session_behind_the_users_back() {
-    let w = dev_world(&[]);
-    // Kept in the keystore: a plain sign-in is refused (the keystore's session would stay).
-    sign_in(&w, "file", &[]).success();
+    // Four sign-ins: a user without a device (a code is good once per 30 s), and so without
+    // the policy that refuses sessions without MFA.
+    let w = dev_world(&["--no-mfa", "--policy", "none"]);
+    // Kept in the keystore: a plain sign-in is refused while the keystore keeps the session
+    // (switching would leave its refresh token behind).
+    sign_in(&w, "file", false, &[]).success();
     let before = std::fs::read_to_string(w.path(".aws/config")).unwrap();
-    let mut cmd = awsmfa(&w);
-    browser_env(&w, &mut cmd, true);
-    cmd.args(["login", "--console", "--profile", "dev"])
-        .assert()
-        .code(3)
-        .stderr(predicate::str::contains("keeps its console sign-in session in the file keystore"));
+    let plain = || {
+        let mut cmd = awsmfa(&w);
+        browser_env(&w, &mut cmd, false);
+        cmd.args(["login", "--console", "--profile", "dev"]).assert()
+    };
+    plain().code(3).stderr(
+        predicate::str::contains("keeps its console sign-in session in the file keystore")
+            .and(predicate::str::contains("awsmfa logout --profile dev")),
+    );
     assert_eq!(std::fs::read_to_string(w.path(".aws/config")).unwrap(), before);
     // Signing in again the same way replaces the session (its credential_process is ours).
-    sign_in(&w, "file", &[]).success();
+    sign_in(&w, "file", false, &[]).success();
     assert_eq!(std::fs::read_to_string(w.path(".aws/config")).unwrap(), before);
-    assert_eq!(token_calls(&w.user.arn, "authorization_code"), 2);
+    // Signed out, the profile may go back to the AWS CLI's file: awsmfa's lines go.
+    awsmfa(&w).args(["logout", "--profile", "dev"]).assert().success();
+    plain().success();
+    assert_eq!(
+        std::fs::read_to_string(w.path(".aws/config")).unwrap(),
+        format!("[profile dev]\nregion = us-east-1\nlogin_session = {}\n", w.user.arn)
+    );
+    // And the other way: the file's session is there, so --keystore is refused until logout.
+    sign_in(&w, "file", false, &[]).code(3).stderr(predicate::str::contains("in the AWS CLI's file"));
+    awsmfa(&w).args(["logout", "--profile", "dev"]).assert().success();
+    sign_in(&w, "file", false, &[]).success();
+    assert_eq!(std::fs::read_to_string(w.path(".aws/config")).unwrap(), before);
+    assert_eq!(token_calls(&w.user.arn, "authorization_code"), 4);
 }

@@ -11,6 +11,7 @@ use std::path::Path;
 const LAYERS: &[&str] = &[
     "commands",
     "cli",
+    "child",
     "server",
     "rotation",
     "doctor",

@@ -1,7 +1,6 @@
 //! The proof that an account enforces MFA, made as the manual recipe makes it: an EC2 dry
 //! run signed with the long-term keys must be denied (the pre-test), and the same dry run
-//! signed with the MFA session allowed (the post-test). `verify`, `policy --apply` and
-//! `doctor` all prove it here; each says the verdict in its own words.
+//! signed with the MFA session allowed (the post-test).
 //!
 //! Owns which credentials sign each test and the client it goes through; nothing here
 //! prints or decides an exit code.
