@@ -64,3 +64,36 @@ pub fn store(keystore: &Keystore, arn: &str, token: &LoginToken) -> Result<()> {
 pub fn remove(keystore: &Keystore, arn: &str) -> Result<bool> {
     keystore.delete(&entry(arn))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(dir: &Path) -> Options {
+        Options {
+            file: Some(dir.join("keys.age")),
+            passphrase: Some(Secret::new("a test passphrase")),
+            lock_timeout: std::time::Duration::from_secs(5),
+        }
+    }
+
+    #[test]
+    fn an_entry_that_is_not_the_session_asked_for_is_an_error_that_shows_nothing_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = options(dir.path());
+        let keystore = Keystore::new(Backend::File, &options);
+        let arn = "arn:aws:iam::123456789012:user/alice";
+        assert!(load(&keystore, arn).unwrap().is_none());
+        // Another session's record under this name, and a record that is no session.
+        let other = StoredKey::new("arn:aws:iam::123456789012:user/bob", &Secret::new("{}"), OffsetDateTime::now_utc());
+        keystore.put(&entry(arn), &other).unwrap();
+        let err = load(&keystore, arn).err().unwrap();
+        assert!(err.message.contains("not a console sign-in session"), "{}", err.message);
+        let secret = "SECRET-REFRESH-TOKEN";
+        keystore.put(&entry(arn), &StoredKey::new(arn, &Secret::new(secret), OffsetDateTime::now_utc())).unwrap();
+        let err = load(&keystore, arn).err().unwrap();
+        assert!(!err.message.contains(secret) && !err.hint.unwrap_or_default().contains(secret));
+        assert!(remove(&keystore, arn).unwrap());
+        assert!(!remove(&keystore, arn).unwrap());
+    }
+}

@@ -80,10 +80,28 @@ fn refuse_long_term_section(text: &str, settings: &Settings, name: &str) -> Resu
 /// The `credential_process` that awsmfa writes into a profile: this very binary, by its
 /// full path (a tool that runs it has no PATH of awsmfa's to go by), for profile `name`.
 pub fn credential_process_line(name: &str) -> Result<String> {
+    // The SDKs split the line into words (shlex-like, no shell): a name must stay one word.
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@+".contains(c)) {
+        return Err(Error::config(format!("profile name {name:?} cannot go into a credential_process line"))
+            .hint("use a profile name of letters, digits and - _ . @ +"));
+    }
     let exe = std::env::current_exe()
         .and_then(|p| p.canonicalize())
         .map_err(|e| Error::unexpected(format!("cannot tell where awsmfa itself is: {e}")))?;
     let exe = exe.to_string_lossy();
     let exe = if exe.contains(char::is_whitespace) { format!("\"{exe}\"") } else { exe.into_owned() };
     Ok(format!("{exe} credential-process --profile {name}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_credential_process_line_names_this_binary_and_one_word_of_a_profile() {
+        let line = super::credential_process_line("dev-1.a@b+c_d").unwrap();
+        assert!(line.ends_with(" credential-process --profile dev-1.a@b+c_d"), "{line}");
+        for bad in ["", "two words", "a;b", "$(x)", "a\"b", "a\nb"] {
+            let err = super::credential_process_line(bad).unwrap_err();
+            assert!(err.message.contains("cannot go into a credential_process line"), "{bad:?}: {}", err.message);
+        }
+    }
 }

@@ -80,6 +80,11 @@ fn a_session_kept_in_the_file_keystore_leaves_no_refresh_token_on_disk_and_every
         predicate::str::contains(format!("console session {}", w.user.arn))
             .and(predicate::str::contains("kept:         in the file keystore")),
     );
+    // doctor reads the session where it is kept (the keystore), and renews nothing.
+    awsmfa(&w).args(["doctor", "--profile", "dev"]).assert().stdout(
+        predicate::str::contains(format!("{} in the file keystore", w.user.arn))
+            .and(predicate::str::contains("renewable until")),
+    );
     assert_eq!(token_calls(&w.user.arn, "authorization_code"), 1);
     assert_eq!(token_calls(&w.user.arn, "refresh_token"), 0, "valid credentials are used as they are");
 }
