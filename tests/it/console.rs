@@ -816,3 +816,34 @@ fn a_session_file_others_can_read_is_refused_in_one_plain_sentence() {
     assert_eq!(error_line.matches("console sign-in session").count(), 1, "{err}");
     assert!(err.contains("awsmfa login --console --profile dev"), "{err}");
 }
+
+#[test]
+fn the_javascript_sdk_renews_a_session_awsmfa_made_with_its_key_and_awsmfa_uses_that_renewal() {
+    // Credentials of 2 minutes: inside the JavaScript SDK's 5-minute margin. It renews them
+    // with the DPoP key awsmfa generated (the emulator checks each proof against the session's
+    // key) and writes the file its way; awsmfa then hands out the SDK's credentials.
+    let w = dev_world(&[]);
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=120", w.user.name));
+    sign_in(&w, true).success();
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=900", w.user.name));
+    let before: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(session_file(&w)).unwrap()).unwrap();
+    let out = w
+        .command("node")
+        .arg(common::repo().join("tests/support/sts.js"))
+        .arg("--default-chain")
+        .env("AWS_PROFILE", "dev")
+        .env("NODE_PATH", common::node_modules())
+        .env("NODE_NO_WARNINGS", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["arn"], w.user.arn.as_str());
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 1, "the JavaScript SDK renewed the session");
+    let renewed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(session_file(&w)).unwrap()).unwrap();
+    assert_ne!(renewed["refreshToken"], before["refreshToken"]);
+    assert_eq!(renewed["dpopKey"], before["dpopKey"], "with awsmfa's key");
+    let vars = credential_vars(&w, "dev");
+    assert_eq!(vars["AWS_ACCESS_KEY_ID"], renewed["accessToken"]["accessKeyId"].as_str().unwrap());
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 1, "awsmfa used the SDK's renewal");
+}
