@@ -847,3 +847,26 @@ fn the_javascript_sdk_renews_a_session_awsmfa_made_with_its_key_and_awsmfa_uses_
     assert_eq!(vars["AWS_ACCESS_KEY_ID"], renewed["accessToken"]["accessKeyId"].as_str().unwrap());
     assert_eq!(token_calls(&w.user.arn, "refresh_token"), 1, "awsmfa used the SDK's renewal");
 }
+
+#[test]
+fn aws_config_reads_and_renews_a_session_awsmfa_made_and_awsmfa_uses_that_renewal() {
+    // The AWS SDK for Rust's default chain (aws-config with credentials-login, as any Rust
+    // program builds it: examples/sdk_caller.rs) on a `login_session` profile awsmfa signed in.
+    // Credentials of 2 minutes are inside its 5-minute margin: it renews them with awsmfa's key.
+    let w = dev_world(&[]);
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=120", w.user.name));
+    sign_in(&w, true).success();
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=900", w.user.name));
+    let before: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(session_file(&w)).unwrap()).unwrap();
+    let out = w.command(crate::server::rust_sdk_caller().to_str().unwrap()).env("AWS_PROFILE", "dev").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["arn"], w.user.arn.as_str(), "aws-config signs as the signed-in user");
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 1, "aws-config renewed the session");
+    let renewed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(session_file(&w)).unwrap()).unwrap();
+    assert_ne!(renewed["refreshToken"], before["refreshToken"]);
+    assert_eq!(renewed["dpopKey"], before["dpopKey"], "with awsmfa's key");
+    let vars = credential_vars(&w, "dev");
+    assert_eq!(vars["AWS_ACCESS_KEY_ID"], renewed["accessToken"]["accessKeyId"].as_str().unwrap());
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 1, "awsmfa used aws-config's renewal");
+}

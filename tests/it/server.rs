@@ -317,7 +317,7 @@ fn concurrent_first_requests_share_one_renewal() {
 
 /// The example program `sdk_caller` (the AWS SDK for Rust's default chain), built on first
 /// use: `cargo test --test it server::` alone does not build examples.
-fn rust_sdk_caller() -> &'static std::path::Path {
+pub(crate) fn rust_sdk_caller() -> &'static std::path::Path {
     static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     BUILT.get_or_init(|| {
         // This test binary is TARGET/debug/deps/server-HASH.
