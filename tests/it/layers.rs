@@ -10,7 +10,7 @@ const LAYERS: &[&str] = &[
     "commands",
     "cli",
     "server",
-    "rotation",
+    "keys",
     "doctor",
     "enforce",
     "output",

@@ -14,19 +14,25 @@
 //! The old key is deleted only after the new one is proven (sts:GetCallerIdentity, retried
 //! while IAM catches up) and stored where the profile's keys are kept; until then the old
 //! key works and is on disk.
+//!
+//! The rotation is a state machine over the journal's `Step`: `Rotation::begin` (none →
+//! creating), `resume` (created → creating, when the new key is gone from IAM), `create`
+//! (creating → created), `swap` (created → swapped) and `finish` (swapped → none), each
+//! written through `KeyHome`, whatever the home of the keys.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use super::{KeyHome, set_key_id};
 use crate::aws::{self, ClientSpec, Failure, Retries, Signer};
-use crate::credentials::{KeyOrigin, LongTermKeys, Secret, key_tail};
+use crate::credentials::{LongTermKeys, Secret, key_tail};
 use crate::error::{Error, Kind, Result};
-use crate::files::{self, atomic, ini, lock, read};
-use crate::keystore::{self, Backend, Keystore, StoredKey};
+use crate::files::{atomic, lock, read};
+use crate::keystore::{Backend, Keystore};
 use crate::profile::Settings;
-use crate::session::{self, Request};
+use crate::session::{self, Request, Session};
 use crate::ui;
 
 /// A key created by an interrupted run is one made at most this long before its journal
@@ -60,63 +66,6 @@ struct Journal {
     new_secret: Option<String>,
 }
 
-/// Where the profile's keys are kept.
-enum Home {
-    Keystore(Backend),
-    /// `config`: the file is the config file (where `[profile default]` may be the section
-    /// the SDKs read for `default`).
-    File {
-        path: PathBuf,
-        section: String,
-        config: bool,
-    },
-}
-
-impl Home {
-    /// The section of the file's `text` that holds the keys, as the SDKs read it.
-    fn section_in(&self, text: &str, profile: &str) -> String {
-        match self {
-            Home::File { config: true, .. } => ini::config_section(text, profile),
-            Home::File { section, .. } => section.clone(),
-            Home::Keystore(_) => String::new(),
-        }
-    }
-}
-
-/// The file that names the profile's key: the one holding the keys, or for keys in a
-/// keystore the config file (`awsmfa_key_id`); links followed, as writers follow them.
-fn key_file(settings: &Settings, home: &Home) -> PathBuf {
-    match home {
-        Home::File { path, .. } => atomic::target_of(path, atomic::Links::Follow),
-        Home::Keystore(_) => atomic::target_of(&settings.config_path, atomic::Links::Follow),
-    }
-}
-
-/// Whether the profile, as the files say now, holds the journal's new key (and no longer
-/// the old one) where it keeps its keys.
-fn check_swapped(settings: &Settings, home: &Home, profile: &str, journal: &Journal, path: &Path) -> Result<()> {
-    let new_id = journal.new_key_id.as_deref().unwrap_or_default();
-    let in_profile = settings.keys()?.access_key_id.clone();
-    let stored = match home {
-        Home::Keystore(backend) => Keystore::new(*backend, &settings.keystore).get(profile)?.map(|k| k.access_key_id),
-        Home::File { .. } => Some(in_profile.clone()),
-    };
-    if in_profile == new_id && stored.as_deref() == Some(new_id) && new_id != journal.old_key_id {
-        return Ok(());
-    }
-    Err(Error::config(format!(
-        "{} says key {} was replaced by {}, but profile '{profile}' uses key {}: nothing deleted",
-        path.display(),
-        key_tail(&journal.old_key_id),
-        key_tail(new_id),
-        key_tail(&in_profile)
-    ))
-    .hint(format!(
-        "check `aws iam list-access-keys`; if no rotation is under way, move the journal aside (`mv {0} {0}.old`) and run again",
-        path.display()
-    )))
-}
-
 /// What the rotation did.
 pub struct Rotated {
     pub old_key_id: String,
@@ -146,14 +95,14 @@ pub fn rotate(
     // sits beside the file that names the profile's key, and the keys are read only once
     // it is held (a run that read them before would rotate a key that is gone, and throw
     // away the other run's new one).
-    let anchor = key_file(settings, &home_of(settings, settings.keys()?)?);
+    let anchor = KeyHome::of(settings, settings.keys()?)?.key_file(settings);
     let lock_path = lock::beside_for(&anchor, &format!("rotate-{profile}"));
     let _lock = lock::acquire(&lock_path, settings.lock_timeout, || {
         ui::note(&format!("another `awsmfa keys rotate {profile}` is running; waiting for it to finish"))
     })?;
     let reloaded = reload()?;
     let settings = &reloaded;
-    if key_file(settings, &home_of(settings, settings.keys()?)?) != anchor {
+    if KeyHome::of(settings, settings.keys()?)?.key_file(settings) != anchor {
         return Err(Error::config(format!("the keys of profile '{profile}' moved while this rotation waited"))
             .hint(format!("run `awsmfa keys rotate {}` again", settings.profile)));
     }
@@ -175,66 +124,92 @@ pub fn rotate(
         _ => settings,
     };
     let keys = settings.keys()?;
-    let home = home_of(settings, keys)?;
-    if let Home::File { path, .. } = &home {
-        let text = read::user_file(path, read::AWS_FILE_LIMIT)?.map(|f| f.text).unwrap_or_default();
-        files::check_one_key_pair(path, &text, &home.section_in(&text, &profile))?;
-    }
-    if let Some(j) = &journal
-        && j.old_key_id != keys.access_key_id
-        && Some(&keys.access_key_id) != j.new_key_id.as_ref()
-    {
-        return Err(Error::config(format!(
-            "{} records a rotation of key {}, but profile '{profile}' now has key {}",
-            journal_path.display(),
-            key_tail(&j.old_key_id),
-            key_tail(&keys.access_key_id)
-        ))
-        // It may hold the only copy of a new key's secret: moved aside, never deleted.
-        .hint(format!(
-            "if that rotation is over, move the journal aside (`mv {0} {0}.old`) and check `aws iam list-access-keys`",
-            journal_path.display()
-        )));
-    }
-
-    // After a swap the profile names the new key: the MFA session of the old one is the
-    // same user's, so it carries over (a killed run's rerun needs no new code).
-    if let Some(j) = &journal
-        && j.new_key_id.as_ref() == Some(&keys.access_key_id)
-    {
-        carry_session(settings, keys, &j.old_key_id, &keys.access_key_id);
+    let home = KeyHome::of(settings, keys)?;
+    home.check_one_pair(&profile)?;
+    if let Some(j) = &journal {
+        j.check_rotates(keys, &profile, &journal_path)?;
+        // After a swap the profile names the new key: the MFA session of the old one is the
+        // same user's, so it carries over (a killed run's rerun needs no new code).
+        if j.new_key_id.as_ref() == Some(&keys.access_key_id) {
+            carry_session(settings, keys, &j.old_key_id, &keys.access_key_id);
+        }
     }
     let got = session::get_session(settings, request)?;
     let spec = ClientSpec::new(settings, "iam", Signer::Session(&got.session), Retries::Standard)?;
-    let iam = Iam { spec: &spec, endpoint: spec.describe_endpoint("iam") };
+    let iam = Iam { endpoint: spec.describe_endpoint("iam"), spec };
     let user_arn = caller_arn(settings, Signer::Session(&got.session))?;
 
-    let mut journal = match journal {
-        Some(j) => j,
-        None => {
-            let listed = iam.list()?;
-            refuse_two(&listed, &keys.access_key_id)?;
-            let j = Journal {
-                profile: profile.clone(),
-                old_key_id: keys.access_key_id.clone(),
-                started: crate::clock::now().unix_timestamp(),
-                step: Step::Creating,
-                before: listed.iter().map(|k| k.id.clone()).collect(),
-                attempt: 0,
-                new_key_id: None,
-                new_secret: None,
-            };
-            write_journal(&journal_path, &j)?;
-            j
-        }
+    let run = Rotation {
+        settings,
+        reload,
+        profile,
+        keys,
+        home,
+        iam,
+        session: &got.session,
+        user_arn,
+        journal_path,
+        wait,
+        resumed,
     };
-    let store = |backend: Backend| Keystore::new(backend, &settings.keystore);
-    let pending = keystore::pending_entry(&profile);
+    let mut journal = match journal {
+        Some(j) => run.resume(j)?,
+        None => run.begin()?,
+    };
+    loop {
+        match journal.step {
+            Step::Creating => run.create(&mut journal)?,
+            Step::Created => run.swap(&mut journal)?,
+            Step::Swapped => return run.finish(journal),
+        }
+    }
+}
 
-    if journal.step == Step::Created {
-        // The new key may have been deleted by someone else meanwhile: then start again.
+/// One rotation of one profile's keys, once its lock is held, its session open and its
+/// journal read.
+struct Rotation<'a> {
+    settings: &'a Settings,
+    reload: &'a dyn Fn() -> Result<Settings>,
+    /// The profile that holds the keys (`NAME-long-term` when there is one).
+    profile: String,
+    keys: &'a LongTermKeys,
+    home: KeyHome,
+    iam: Iam,
+    /// The MFA session the IAM calls are signed with.
+    session: &'a Session,
+    user_arn: String,
+    journal_path: PathBuf,
+    wait: Duration,
+    resumed: bool,
+}
+
+impl Rotation<'_> {
+    /// none → creating: the user's keys listed (two already leave no room for a new one).
+    fn begin(&self) -> Result<Journal> {
+        let listed = self.iam.list()?;
+        refuse_two(&listed, &self.keys.access_key_id)?;
+        let journal = Journal {
+            profile: self.profile.clone(),
+            old_key_id: self.keys.access_key_id.clone(),
+            started: crate::clock::now().unix_timestamp(),
+            step: Step::Creating,
+            before: listed.iter().map(|k| k.id.clone()).collect(),
+            attempt: 0,
+            new_key_id: None,
+            new_secret: None,
+        };
+        self.write(&journal)?;
+        Ok(journal)
+    }
+
+    /// created → creating, on a rerun: the new key may have been deleted by someone else
+    /// meanwhile, then the rotation starts again.
+    fn resume(&self, mut journal: Journal) -> Result<Journal> {
+        if journal.step != Step::Created {
+            return Ok(journal);
+        }
         let new_id = journal.new_key_id.clone().unwrap_or_default();
-        if !iam.list()?.iter().any(|k| k.id == new_id) {
+        if !self.iam.list()?.iter().any(|k| k.id == new_id) {
             ui::warn(&format!(
                 "the new key {} of the interrupted rotation is gone from IAM; creating another",
                 key_tail(&new_id)
@@ -242,119 +217,155 @@ pub fn rotate(
             journal.step = Step::Creating;
             journal.new_key_id = None;
             journal.new_secret = None;
-            write_journal(&journal_path, &journal)?;
+            self.write(&journal)?;
         }
+        Ok(journal)
     }
 
-    if journal.step == Step::Creating {
-        if resumed {
+    /// creating → created: the new key made, and held beside the old one before the journal
+    /// says so. On a rerun, a key the interrupted run made first goes.
+    fn create(&self, journal: &mut Journal) -> Result<()> {
+        if self.resumed {
             // A key made by the interrupted CreateAccessKey: created within minutes of it (a
             // key the user made later, by hand, is not ours to delete).
             let ours = |k: &&ListedKey| {
                 !journal.before.contains(&k.id) && journal.attempt > 0 && (k.created - journal.attempt).abs() <= SKEW
             };
-            for orphan in iam.list()?.iter().filter(ours) {
+            for orphan in self.iam.list()?.iter().filter(ours) {
                 ui::note(&format!(
                     "deleting key {} that the interrupted rotation created (its secret was never stored)",
                     key_tail(&orphan.id)
                 ));
-                iam.delete(&orphan.id)?;
+                self.iam.delete(&orphan.id)?;
             }
-            refuse_two(&iam.list()?, &journal.old_key_id)?;
+            refuse_two(&self.iam.list()?, &journal.old_key_id)?;
         }
         journal.attempt = crate::clock::now().unix_timestamp();
-        write_journal(&journal_path, &journal)?;
+        self.write(journal)?;
         ui::trace("iam:CreateAccessKey");
-        let (new_id, new_secret) = iam.create()?;
-        let stored = match &home {
-            Home::Keystore(backend) => {
-                store(*backend).put(&pending, &StoredKey::new(&new_id, &new_secret, crate::clock::now())).map(|_| None)
-            }
-            Home::File { .. } => Ok(Some(new_secret.expose().to_string())),
-        };
-        let stored = stored.and_then(|secret| {
+        let (new_id, new_secret) = self.iam.create()?;
+        let held = self.home.hold_new(self.settings, &self.profile, &new_id, &new_secret).and_then(|secret| {
             journal.step = Step::Created;
             journal.new_key_id = Some(new_id.clone());
             journal.new_secret = secret;
-            write_journal(&journal_path, &journal)
+            self.write(journal)
         });
-        if let Err(e) = stored {
+        if let Err(e) = held {
             // Nothing holds the new secret: the new key is of no use to anyone. The journal
             // stays unless it is gone, so a rerun deletes it then.
-            if iam.delete(&new_id).is_ok() {
-                let _ = std::fs::remove_file(&journal_path);
+            if self.iam.delete(&new_id).is_ok() {
+                let _ = std::fs::remove_file(&self.journal_path);
             }
             return Err(e);
         }
+        Ok(())
     }
 
-    let new_id =
-        journal.new_key_id.clone().ok_or_else(|| Error::unexpected("the rotation journal lost the new key id"))?;
-    if journal.step == Step::Created {
-        let new_secret = match &home {
-            Home::Keystore(backend) => {
-                let pending_key = store(*backend).get(&pending)?.or(store(*backend).get(&profile)?);
-                match pending_key {
-                    Some(k) if k.access_key_id == new_id => k.secret(),
-                    _ => return Err(Error::config(format!("{} lost the new key {} of this rotation", store(*backend).describe(), key_tail(&new_id)))
-                        .hint(format!("delete it in IAM (`aws iam delete-access-key --access-key-id {new_id}`), delete {}, and rotate again", journal_path.display()))),
-                }
-            }
-            Home::File { .. } => Secret::new(journal.new_secret.clone().unwrap_or_default()),
+    /// created → swapped: the new key proven, then written where the old one was.
+    fn swap(&self, journal: &mut Journal) -> Result<()> {
+        let new_id = self.new_id(journal)?;
+        let Some(new_secret) =
+            self.home.held_new(self.settings, &self.profile, &new_id, journal.new_secret.as_deref())?
+        else {
+            return Err(Error::config(format!(
+                "{} lost the new key {} of this rotation",
+                self.home.describe(self.settings),
+                key_tail(&new_id)
+            ))
+            .hint(format!(
+                "delete it in IAM (`aws iam delete-access-key --access-key-id {new_id}`), delete {}, and rotate again",
+                self.journal_path.display()
+            )));
         };
-        let new_keys = LongTermKeys::new(new_id.clone(), new_secret.clone(), keys.origin.clone());
-        prove(settings, &new_keys, &user_arn, wait)?;
+        let new_keys = LongTermKeys::new(new_id.clone(), new_secret.clone(), self.keys.origin.clone());
+        prove_new(self.settings, &new_keys, &self.user_arn, self.wait)?;
         ui::trace(&format!("the new key {} works; replacing the old one", key_tail(&new_id)));
-        match &home {
-            Home::Keystore(backend) => {
-                store(*backend).put(&profile, &StoredKey::new(&new_id, &new_secret, crate::clock::now()))?;
-                set_key_id(settings, &profile, &new_id)?;
-            }
-            Home::File { path, .. } => {
-                let (id, secret) = (new_id.clone(), new_secret.expose().to_string());
-                files::edit_ini(path, |old| {
-                    let section = home.section_in(old, &profile);
-                    files::check_one_key_pair(path, old, &section)?;
-                    Ok(Some(ini::replace_keys(
-                        old,
-                        &section,
-                        &[("aws_access_key_id", Some(&id)), ("aws_secret_access_key", Some(&secret))],
-                    )))
-                })?;
-            }
-        }
+        self.home.write(self.settings, &self.profile, &new_id, &new_secret)?;
         journal.step = Step::Swapped;
         journal.new_secret = None;
-        write_journal(&journal_path, &journal)?;
-        carry_session(settings, keys, &journal.old_key_id, &new_id);
+        self.write(journal)?;
+        carry_session(self.settings, self.keys, &journal.old_key_id, &new_id);
+        Ok(())
     }
 
-    // The one step that cannot be undone: only once the profile is seen to hold the new key
-    // where it keeps its keys (a stale or forged journal may say "swapped" of a key that is
-    // still the profile's only one).
-    check_swapped(&reload()?, &home, &profile, &journal, &journal_path)?;
-    ui::trace(&format!("iam:DeleteAccessKey {}", key_tail(&journal.old_key_id)));
-    iam.delete(&journal.old_key_id)?;
-    // Should AWS end the sessions of a deleted key, the carried one must not be served.
-    if caller_arn(settings, Signer::Session(&got.session)).is_err() {
-        let mut new_keys = keys.clone();
-        new_keys.access_key_id = new_id.clone();
-        let (cache, key) = session::mfa_cache_key(settings, &new_keys);
-        cache.remove(&key)?;
+    /// swapped → none: the old key deleted in IAM, what held the new one and the journal
+    /// removed.
+    fn finish(&self, journal: Journal) -> Result<Rotated> {
+        let new_id = self.new_id(&journal)?;
+        // The one step that cannot be undone: only once the profile is seen to hold the new
+        // key where it keeps its keys (a stale or forged journal may say "swapped" of a key
+        // that is still the profile's only one).
+        self.check_swapped(&(self.reload)()?, &journal)?;
+        ui::trace(&format!("iam:DeleteAccessKey {}", key_tail(&journal.old_key_id)));
+        self.iam.delete(&journal.old_key_id)?;
+        // Should AWS end the sessions of a deleted key, the carried one must not be served.
+        if caller_arn(self.settings, Signer::Session(self.session)).is_err() {
+            let mut new_keys = self.keys.clone();
+            new_keys.access_key_id = new_id.clone();
+            let (cache, key) = session::mfa_cache_key(self.settings, &new_keys);
+            cache.remove(&key)?;
+        }
+        self.home.remove_held(self.settings, &self.profile)?;
+        std::fs::remove_file(&self.journal_path).map_err(|e| Error::io("remove", &self.journal_path, e))?;
+        Ok(Rotated {
+            old_key_id: journal.old_key_id,
+            new_key_id: new_id,
+            place: self.home.describe(self.settings),
+            resumed: self.resumed,
+        })
     }
-    if let Home::Keystore(backend) = &home {
-        store(*backend).delete(&pending)?;
+
+    fn new_id(&self, journal: &Journal) -> Result<String> {
+        journal.new_key_id.clone().ok_or_else(|| Error::unexpected("the rotation journal lost the new key id"))
     }
-    std::fs::remove_file(&journal_path).map_err(|e| Error::io("remove", &journal_path, e))?;
-    Ok(Rotated {
-        old_key_id: journal.old_key_id,
-        new_key_id: new_id,
-        place: match &home {
-            Home::Keystore(backend) => store(*backend).describe(),
-            Home::File { path, section, .. } => format!("[{section}] of {}", path.display()),
-        },
-        resumed,
-    })
+
+    fn write(&self, journal: &Journal) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(journal).expect("the journal serialises");
+        atomic::write(&self.journal_path, &bytes, 0o600, atomic::Links::Replace)
+    }
+
+    /// Whether the profile, as the files say now (`settings`), holds the journal's new key
+    /// (and no longer the old one) where it keeps its keys.
+    fn check_swapped(&self, settings: &Settings, journal: &Journal) -> Result<()> {
+        let (profile, path) = (&self.profile, &self.journal_path);
+        let new_id = journal.new_key_id.as_deref().unwrap_or_default();
+        let in_profile = settings.keys()?.access_key_id.clone();
+        let stored = self.home.key_id(settings, profile, &in_profile)?;
+        if in_profile == new_id && stored.as_deref() == Some(new_id) && new_id != journal.old_key_id {
+            return Ok(());
+        }
+        Err(Error::config(format!(
+            "{} says key {} was replaced by {}, but profile '{profile}' uses key {}: nothing deleted",
+            path.display(),
+            key_tail(&journal.old_key_id),
+            key_tail(new_id),
+            key_tail(&in_profile)
+        ))
+        .hint(format!(
+            "check `aws iam list-access-keys`; if no rotation is under way, move the journal aside (`mv {0} {0}.old`) and run again",
+            path.display()
+        )))
+    }
+}
+
+impl Journal {
+    /// A journal of another key's rotation is not this profile's to finish.
+    fn check_rotates(&self, keys: &LongTermKeys, profile: &str, path: &Path) -> Result<()> {
+        if self.old_key_id == keys.access_key_id || Some(&keys.access_key_id) == self.new_key_id.as_ref() {
+            return Ok(());
+        }
+        Err(Error::config(format!(
+            "{} records a rotation of key {}, but profile '{profile}' now has key {}",
+            path.display(),
+            key_tail(&self.old_key_id),
+            key_tail(&keys.access_key_id)
+        ))
+        // It may hold the only copy of a new key's secret: moved aside, never deleted.
+        .hint(format!(
+            "if that rotation is over, move the journal aside (`mv {0} {0}.old`) and check `aws iam list-access-keys`",
+            path.display()
+        )))
+    }
 }
 
 /// Stores the MFA session cached for `old_id` under `new_id` too (nothing if there is none,
@@ -377,24 +388,6 @@ fn carry_session(settings: &Settings, keys: &LongTermKeys, old_id: &str, new_id:
     }
 }
 
-fn home_of(settings: &Settings, keys: &LongTermKeys) -> Result<Home> {
-    match &keys.origin {
-        KeyOrigin::Keystore { backend, .. } => {
-            Ok(Home::Keystore(Backend::parse(backend).expect("a resolved keystore origin names a backend")))
-        }
-        // The origin names the section as written, `[work]` or `[profile work]`.
-        KeyOrigin::File { path, section } => {
-            let section = section.trim_start_matches('[').trim_end_matches(']').to_string();
-            Ok(Home::File { config: *path == settings.config_path, path: path.clone(), section })
-        }
-        KeyOrigin::Environment => Err(Error::config(format!(
-            "profile '{}' gets its keys from AWS_ACCESS_KEY_ID: awsmfa can rotate only keys it can store back",
-            settings.profile
-        ))
-        .hint("put the keys in a profile (`awsmfa keys add NAME`), then `awsmfa keys rotate NAME`")),
-    }
-}
-
 /// After a swap into the keystore, the profile must name the new key; true if it had to be
 /// changed now.
 fn repair_key_id(settings: &Settings, journal: &Journal) -> Result<bool> {
@@ -411,14 +404,6 @@ fn repair_key_id(settings: &Settings, journal: &Journal) -> Result<bool> {
         return Ok(true);
     }
     Ok(false)
-}
-
-/// Writes `awsmfa_key_id` of `profile` in the config file.
-pub fn set_key_id(settings: &Settings, profile: &str, key_id: &str) -> Result<()> {
-    files::edit_ini(&settings.config_path, |old| {
-        Ok(Some(ini::replace_keys(old, &ini::config_section(old, profile), &[("awsmfa_key_id", Some(key_id))])))
-    })?;
-    Ok(())
 }
 
 fn refuse_two(listed: &[ListedKey], current: &str) -> Result<()> {
@@ -447,11 +432,6 @@ fn read_journal(path: &Path) -> Result<Option<Journal>> {
     })
 }
 
-fn write_journal(path: &Path, journal: &Journal) -> Result<()> {
-    let bytes = serde_json::to_vec_pretty(journal).expect("the journal serialises");
-    atomic::write(path, &bytes, 0o600, atomic::Links::Replace)
-}
-
 /// The ARN that `signer` signs as.
 fn caller_arn(settings: &Settings, signer: Signer<'_>) -> Result<String> {
     let spec = ClientSpec::new(settings, "sts", signer, Retries::Standard)?;
@@ -462,7 +442,7 @@ fn caller_arn(settings: &Settings, signer: Signer<'_>) -> Result<String> {
 
 /// Waits (bounded) until AWS accepts the new key: IAM is eventually consistent, and a key
 /// a few seconds old may still be unknown to STS.
-fn prove(settings: &Settings, keys: &LongTermKeys, user_arn: &str, wait: Duration) -> Result<()> {
+fn prove_new(settings: &Settings, keys: &LongTermKeys, user_arn: &str, wait: Duration) -> Result<()> {
     let started = Instant::now();
     let mut pause = Duration::from_secs(1);
     loop {
@@ -504,22 +484,23 @@ fn prove(settings: &Settings, keys: &LongTermKeys, user_arn: &str, wait: Duratio
 
 use aws::iam::AccessKey as ListedKey;
 
-struct Iam<'a> {
-    spec: &'a ClientSpec,
+/// The IAM calls of a rotation, signed with its MFA session.
+struct Iam {
+    spec: ClientSpec,
     endpoint: String,
 }
 
-impl Iam<'_> {
+impl Iam {
     fn list(&self) -> Result<Vec<ListedKey>> {
-        aws::iam::list_access_keys(self.spec)?.map_err(|f| f.into_error("iam:ListAccessKeys", &self.endpoint))
+        aws::iam::list_access_keys(&self.spec)?.map_err(|f| f.into_error("iam:ListAccessKeys", &self.endpoint))
     }
 
     fn create(&self) -> Result<(String, Secret)> {
-        aws::iam::create_access_key(self.spec)?.map_err(|f| f.into_error("iam:CreateAccessKey", &self.endpoint))
+        aws::iam::create_access_key(&self.spec)?.map_err(|f| f.into_error("iam:CreateAccessKey", &self.endpoint))
     }
 
     fn delete(&self, id: &str) -> Result<()> {
-        match aws::iam::delete_access_key(self.spec, id)? {
+        match aws::iam::delete_access_key(&self.spec, id)? {
             Ok(()) => Ok(()),
             Err(Failure::Service { code, .. }) if code == "NoSuchEntity" => Ok(()),
             Err(other) => Err(other.into_error("iam:DeleteAccessKey", &self.endpoint)),
