@@ -19,15 +19,14 @@ pub fn run(global: &GlobalArgs, command: KeysCommand) -> Result<i32> {
             let (name, settings) = resolve(global, &args.profile)?;
             let added = keys::add(&settings, &name, backend(args.keystore))?;
             let (id, arn, place) = (key_tail(&added.key_id), added.arn, added.place);
-            ui::note(&format!("stored key {id} of {arn} in {place} for profile '{name}'"));
-            reaches(&settings, &name)
+            reaches(&settings, &name, &format!("stored key {id} of {arn} in {place} for profile '{name}'"))
         }
         KeysCommand::Import(args) => {
             let (name, settings) = resolve(global, &args.profile)?;
             let moved = keys::import(&settings, &name, backend(args.keystore), args.backup.as_deref())?;
             let (id, arn, from) = (key_tail(&moved.key_id), &moved.arn, moved.path.display());
-            ui::note(&format!("moved key {id} of {arn} from [{}] of {from} into {}", moved.section, moved.place));
-            reaches(&settings, &moved.profile)
+            let done = format!("moved key {id} of {arn} from [{}] of {from} into {}", moved.section, moved.place);
+            reaches(&settings, &moved.profile, &done)
         }
         KeysCommand::List(args) => {
             let rows = keys::list(&super::profile_settings(global)?);
@@ -45,8 +44,7 @@ pub fn run(global: &GlobalArgs, command: KeysCommand) -> Result<i32> {
         }
         KeysCommand::Rotate(args) => {
             let wait = crate::profile::check_duration("--wait", args.wait, crate::clock::KEY_WAIT, "2m")?;
-            let name = profile_name(global, &args.profile)?;
-            let global = GlobalArgs { profile: Some(name), ..global.clone() };
+            let global = GlobalArgs { profile: Some(profile_name(global, &args.profile)?), ..global.clone() };
             let settings = super::settings(&global, &args.session)?;
             let request = super::request(&args.session, false)?;
             let reload = || super::settings(&global, &args.session);
@@ -54,19 +52,17 @@ pub fn run(global: &GlobalArgs, command: KeysCommand) -> Result<i32> {
             if done.resumed {
                 ui::note("finished the interrupted rotation");
             }
-            let (new, old) = (key_tail(&done.new_key_id), key_tail(&done.old_key_id));
-            let profile = &settings.profile;
+            let (profile, new, old) = (&settings.profile, key_tail(&done.new_key_id), key_tail(&done.old_key_id));
             ui::note(&format!("rotated profile '{profile}': new key {new} in {}; old key {old} deleted", done.place));
             Ok(0)
         }
     }
 }
 
-/// The profile named on the command line, else the one in use.
+/// The profile named on the command line, else the one in use (refused if unusable).
 fn profile_name(global: &GlobalArgs, profile: &KeysProfile) -> Result<String> {
     let name = crate::profile::profile_name(profile.name.as_deref().or(global.profile.as_deref()))?;
-    super::check_profile_name(&name)?;
-    Ok(name)
+    super::check_profile_name(&name).map(|_| name)
 }
 
 /// That profile, and its settings.
@@ -83,8 +79,9 @@ fn backend(choice: Option<KeystoreChoice>) -> Option<Backend> {
     })
 }
 
-/// Said once a profile is in the keystore.
-fn reaches(settings: &Settings, name: &str) -> Result<i32> {
+/// What was `done`, and that profile `name` now reaches its keys in the keystore.
+fn reaches(settings: &Settings, name: &str, done: &str) -> Result<i32> {
+    ui::note(done);
     let config = settings.config_path.display();
     ui::note(&format!("[{}] of {config} now reaches it through awsmfa", config_section(name)));
     Ok(0)
