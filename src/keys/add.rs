@@ -93,3 +93,24 @@ fn parse_keys(text: &str) -> Option<(String, String)> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_keys;
+
+    #[test]
+    fn keys_are_read_from_two_lines_or_the_consoles_csv() {
+        let pair = Some(("AKIAABCDEFGHIJKLMNOP".to_string(), "se/cr+et".to_string()));
+        for (text, expected) in [
+            ("AKIAABCDEFGHIJKLMNOP\nse/cr+et\n", pair.clone()),
+            ("\n  AKIAABCDEFGHIJKLMNOP  \r\n\nse/cr+et\n", pair.clone()),
+            ("Access key ID,Secret access key\nAKIAABCDEFGHIJKLMNOP,se/cr+et\n", pair.clone()),
+            ("\"AKIAABCDEFGHIJKLMNOP\",\"se/cr+et\"\n", pair.clone()),
+            ("AKIAABCDEFGHIJKLMNOP\n", None),
+            ("one\ntwo\nthree\n", None),
+            ("", None),
+        ] {
+            assert_eq!(parse_keys(text), expected, "{text:?}");
+        }
+    }
+}

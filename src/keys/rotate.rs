@@ -507,3 +507,41 @@ impl Iam {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A journal as every earlier awsmfa wrote it: read, and written again byte for byte, so
+    /// a rotation killed by an older build resumes with this one (and the other way round).
+    #[test]
+    fn the_journal_on_disk_keeps_its_format() {
+        let written = r#"{
+  "profile": "work",
+  "old_key_id": "AKIAOLDOLDOLDOLD0001",
+  "started": 1700000000,
+  "step": "created",
+  "before": [
+    "AKIAOLDOLDOLDOLD0001"
+  ],
+  "attempt": 1700000005,
+  "new_key_id": "AKIANEWNEWNEWNEW0002",
+  "new_secret": "s3cr3t"
+}"#;
+        let journal: Journal = serde_json::from_str(written).unwrap();
+        assert_eq!(journal.step, Step::Created);
+        assert_eq!(serde_json::to_string_pretty(&journal).unwrap(), written);
+        for (word, step) in [("creating", Step::Creating), ("created", Step::Created), ("swapped", Step::Swapped)] {
+            assert_eq!(serde_json::to_string(&step).unwrap(), format!("\"{word}\""));
+        }
+    }
+
+    /// A journal from before `attempt` was recorded still reads: no orphan is ever ours then.
+    #[test]
+    fn a_journal_without_an_attempt_reads_as_none_made() {
+        let written = r#"{"profile":"work","old_key_id":"AKIAOLDOLDOLDOLD0001","started":1,"step":"creating",
+            "before":[],"new_key_id":null,"new_secret":null}"#;
+        let journal: Journal = serde_json::from_str(written).unwrap();
+        assert_eq!((journal.step, journal.attempt), (Step::Creating, 0));
+    }
+}
