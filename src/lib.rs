@@ -1,7 +1,7 @@
 //! awsmfa: MFA-protected temporary AWS credentials, in one command.
 //!
 //! Layers, top to bottom; a module uses only modules below it (`tests/it/layers.rs` checks it):
-//! `commands` → `cli` → `server` → `keys` → `doctor` → `output` → `session` → `ec2` → `mfa` → `login` → `aws` → `profile` → `keystore` → `config`
+//! `commands` → `cli` → `server` → `keys` → `doctor` → `enforce` → `output` → `session` → `ec2` → `mfa` → `login` → `aws` → `profile` → `keystore` → `config`
 //! → `files` → `credentials` → `ui` → `clock` → `error` → `platform`.
 
 pub mod aws;
