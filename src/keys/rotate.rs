@@ -91,21 +91,8 @@ pub fn rotate(
     }
     // The profile that holds the keys: `NAME-long-term` when there is one, as everywhere.
     let profile = settings.long_term_section();
-    // Two rotations of one profile take turns, whatever their cache directories: the lock
-    // sits beside the file that names the profile's key, and the keys are read only once
-    // it is held (a run that read them before would rotate a key that is gone, and throw
-    // away the other run's new one).
-    let anchor = KeyHome::of(settings, settings.keys()?)?.key_file(settings);
-    let lock_path = lock::beside_for(&anchor, &format!("rotate-{profile}"));
-    let _lock = lock::acquire(&lock_path, settings.lock_timeout, || {
-        ui::note(&format!("another `awsmfa keys rotate {profile}` is running; waiting for it to finish"))
-    })?;
-    let reloaded = reload()?;
+    let (_lock, reloaded) = take_turn(settings, reload, &profile)?;
     let settings = &reloaded;
-    if KeyHome::of(settings, settings.keys()?)?.key_file(settings) != anchor {
-        return Err(Error::config(format!("the keys of profile '{profile}' moved while this rotation waited"))
-            .hint(format!("run `awsmfa keys rotate {}` again", settings.profile)));
-    }
     let dir = settings.cache_dir.clone();
     read::check_private_dir(&dir)?;
     atomic::ensure_dir(&dir, 0o700)?;
@@ -163,6 +150,28 @@ pub fn rotate(
             Step::Swapped => return run.finish(journal),
         }
     }
+}
+
+/// Two rotations of one profile take turns, whatever their cache directories: the lock
+/// sits beside the file that names the profile's key, and the keys are read only once it is
+/// held (a run that read them before would rotate a key that is gone, and throw away the
+/// other run's new one). The lock, and the settings read under it.
+fn take_turn(
+    settings: &Settings,
+    reload: &dyn Fn() -> Result<Settings>,
+    profile: &str,
+) -> Result<(lock::FileLock, Settings)> {
+    let anchor = KeyHome::of(settings, settings.keys()?)?.key_file(settings);
+    let lock_path = lock::beside_for(&anchor, &format!("rotate-{profile}"));
+    let lock = lock::acquire(&lock_path, settings.lock_timeout, || {
+        ui::note(&format!("another `awsmfa keys rotate {profile}` is running; waiting for it to finish"))
+    })?;
+    let settings = reload()?;
+    if KeyHome::of(&settings, settings.keys()?)?.key_file(&settings) != anchor {
+        return Err(Error::config(format!("the keys of profile '{profile}' moved while this rotation waited"))
+            .hint(format!("run `awsmfa keys rotate {}` again", settings.profile)));
+    }
+    Ok((lock, settings))
 }
 
 /// One rotation of one profile's keys, once its lock is held, its session open and its
