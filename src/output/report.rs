@@ -53,6 +53,32 @@ pub fn instances(instances: &[InstanceInfo], json: bool, columns: &[Column], non
     table(&header, &rows)
 }
 
+/// One profile of `keys list`: the key its config names, in which keystore, how old, and
+/// whether the entry holds it.
+#[derive(Debug, Serialize)]
+pub struct KeyRow {
+    pub profile: String,
+    pub key_id_tail: String,
+    pub keystore: String,
+    pub age_days: Option<i64>,
+    pub state: String,
+}
+
+/// `keys list` as JSON or as a table.
+pub fn keys(rows: &[KeyRow], json: bool) -> String {
+    if json {
+        return format!("{}\n", serde_json::to_string_pretty(rows).expect("json"));
+    }
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let age = r.age_days.map(|d| format!("{d} d")).unwrap_or_else(|| "-".into());
+            vec![r.profile.clone(), r.key_id_tail.clone(), r.keystore.clone(), age, r.state.clone()]
+        })
+        .collect();
+    table(&["PROFILE", "KEY", "KEYSTORE", "AGE", "STATE"], &cells)
+}
+
 /// One step of `verify`: what was expected, what happened, and what that means.
 #[derive(Debug, Serialize)]
 pub struct Step {

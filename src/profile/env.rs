@@ -86,6 +86,13 @@ pub fn search_path() -> Vec<std::path::PathBuf> {
     std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default()
 }
 
+/// The profile a command names before its settings are loaded: `named` (its argument or
+/// --profile), else the environment's (`Environment::profile`), else `default`.
+pub fn profile_name(named: Option<&str>) -> Result<String> {
+    let env = Environment::from_process()?;
+    Ok(named.or(env.profile()).unwrap_or("default").to_string())
+}
+
 impl Environment {
     /// This process's variables. One that awsmfa reads but that is not UTF-8 is an error:
     /// taken as unset, it would silently mean another profile, file or home.
@@ -114,6 +121,12 @@ impl Environment {
 
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
         Environment(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    /// The profile named by the environment, as the AWS CLI reads it: AWS_PROFILE, else
+    /// AWS_DEFAULT_PROFILE.
+    pub fn profile(&self) -> Option<&str> {
+        self.get("AWS_PROFILE").or(self.get("AWS_DEFAULT_PROFILE"))
     }
 
     /// A variable's value; empty counts as unset, as in the AWS CLI.

@@ -15,7 +15,7 @@ mod chain;
 mod env;
 pub mod signin;
 pub mod write;
-pub use env::{Environment, search_path, secret_variables, terminal, variable_names};
+pub use env::{Environment, profile_name, search_path, secret_variables, terminal, variable_names};
 
 pub use crate::config::Sourced;
 pub use crate::session::role::RoleHop;
@@ -221,7 +221,7 @@ fn preferred_over_endpoint(env: &Environment, files: &AwsFiles) -> Option<Prefer
             return Some(in_environment(var));
         }
     }
-    let profile = env.get("AWS_PROFILE").or(env.get("AWS_DEFAULT_PROFILE")).unwrap_or("default");
+    let profile = env.profile().unwrap_or("default");
     let role = files.get(profile, "source_profile").and(files.get(profile, "role_arn"));
     [
         "aws_access_key_id",
@@ -304,12 +304,11 @@ impl Settings {
     /// Every value is checked here, before anything is spent.
     pub fn resolve(env: &Environment, paths: &Paths, loaded: &LoadedFiles, overrides: &Overrides) -> Result<Settings> {
         let files = AwsFiles::parse(&loaded.config, &loaded.credentials)?;
-        let (profile, profile_named) =
-            match (&overrides.profile, env.get("AWS_PROFILE").or(env.get("AWS_DEFAULT_PROFILE"))) {
-                (Some(p), _) => (p.clone(), true),
-                (None, Some(p)) => (p.to_string(), true),
-                (None, None) => ("default".to_string(), false),
-            };
+        let (profile, profile_named) = match (&overrides.profile, env.profile()) {
+            (Some(p), _) => (p.clone(), true),
+            (None, Some(p)) => (p.to_string(), true),
+            (None, None) => ("default".to_string(), false),
+        };
         let mut settings = Settings {
             base_profile: profile.clone(),
             roles: Vec::new(),

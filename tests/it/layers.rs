@@ -13,7 +13,7 @@ const LAYERS: &[&str] = &[
     "cli",
     "child",
     "server",
-    "rotation",
+    "keys",
     "doctor",
     "enforce",
     "output",
