@@ -25,6 +25,7 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<i32> {
             _ => Err(Error::new(Kind::NoSession, "no valid session")),
         };
     }
+    let mfa_until = found.mfa_until(&settings.session(), now);
     let serial = match (&settings.serial, found.cached_serial) {
         (Some(s), _) => Some((s.value.clone(), s.origin.clone())),
         (None, Some(found)) => Some((found, "found with ListMFADevices".to_string())),
@@ -38,7 +39,7 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<i32> {
         region: settings.client.region.clone(),
         roles: settings.roles.iter().map(|h| h.role_arn.clone()).collect(),
         direct: settings.direct,
-        mfa_until: found.mfa_until,
+        mfa_until,
         session: state,
         cache_path: found.cache_path,
         console: found.console.map(|c| ConsoleStatus {

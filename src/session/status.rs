@@ -34,9 +34,23 @@ pub struct Found {
     pub cache_path: Option<PathBuf>,
     /// The serial the cached MFA session was made with.
     pub cached_serial: Option<String>,
-    /// With roles: until when the MFA session (or the console sign-in's) behind them lasts.
-    pub mfa_until: Option<OffsetDateTime>,
     pub console: Option<Console>,
+}
+
+impl Found {
+    /// With roles: until when the MFA session (or the console sign-in's) behind them lasts
+    /// (a cache read only when the report is shown: `status --check` needs none).
+    pub fn mfa_until(&self, plan: &Plan, now: OffsetDateTime) -> Option<OffsetDateTime> {
+        // With roles, the MFA session behind them says whether the next role needs a new code.
+        let behind = match (plan.keys(), plan.roles.is_empty() || plan.direct) {
+            (Ok(keys), false) => {
+                let (cache, key) = super::mfa_cache_key(plan, keys);
+                cache.load(&key).ok().map(|c| c.session.expiration).filter(|t| *t > now)
+            }
+            _ => None,
+        };
+        behind.or(self.console.as_ref().and_then(|c| c.valid_until).filter(|_| !plan.roles.is_empty()))
+    }
 }
 
 /// The session of the settings' profile as its files say; `keys` the profile's long-term
@@ -73,16 +87,7 @@ pub fn find(plan: &Plan, now: OffsetDateTime) -> Result<Found> {
         Some(Err(Rejected::Refused(err))) => return Err(err),
         Some(Err(Rejected::Missing)) | None => (SessionState::None, None),
     };
-    // With roles, the MFA session behind them says whether the next role needs a new code.
-    let behind = match (keys, plan.roles.is_empty() || plan.direct) {
-        (Ok(keys), false) => {
-            let (cache, key) = super::mfa_cache_key(plan, keys);
-            cache.load(&key).ok().map(|c| c.session.expiration).filter(|t| *t > now)
-        }
-        _ => None,
-    };
-    let mfa_until = behind.or(console.as_ref().and_then(|c| c.valid_until).filter(|_| !plan.roles.is_empty()));
-    Ok(Found { state, cache_path, cached_serial, mfa_until, console })
+    Ok(Found { state, cache_path, cached_serial, console })
 }
 
 /// A console sign-in session as its file says: no AWS call, as for every status.
