@@ -29,6 +29,11 @@ impl<T> Sourced<T> {
     }
 }
 
+/// A profile's section in the config file, as written between the brackets.
+pub fn config_section(profile: &str) -> String {
+    if profile == "default" { "default".into() } else { format!("profile {profile}") }
+}
+
 /// Which of the two files a value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {

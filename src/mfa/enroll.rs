@@ -16,7 +16,7 @@ use crate::aws::{self, ClientSpec, Failure};
 use crate::credentials::Secret;
 use crate::error::{Error, Kind, Result};
 use crate::files::{self, atomic, ini};
-use crate::profile::config_section;
+use crate::config::config_section;
 use crate::ui;
 
 use super::{MfaCode, totp};

@@ -194,10 +194,7 @@ fn load_secret(backend: Backend, options: &keystore::Options, profile: &str, exp
     }
 }
 
-/// A profile's section in the config file, as written between the brackets.
-pub fn config_section(profile: &str) -> String {
-    if profile == "default" { "default".into() } else { format!("profile {profile}") }
-}
+pub use crate::config::config_section;
 
 /// Credentials that every SDK's default chain takes before a container endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
