@@ -220,7 +220,11 @@ fn kill_9_at_any_moment_leaves_every_file_whole() {
 fn a_login_killed_while_holding_the_lock_does_not_block_the_next() {
     let w = World::new();
     w.credentials("");
-    let (slow_code, _) = w.counting_code_command("3");
+    // A code source that never answers: it waits for its parent (awsmfa) to be gone.
+    let slow_code = format!(
+        "echo run >> {}; while kill -0 $PPID 2>/dev/null; do sleep 0.05; done; exit 1",
+        w.path("code-runs").display()
+    );
     w.config(&format!("[default]\nmfa_serial = {}\nmfa_process = {slow_code}\n", w.user.serial));
     let bin = assert_cmd::cargo::cargo_bin("awsmfa");
     let mut child = w.command(bin.to_str().unwrap()).arg("login").stderr(Stdio::null()).spawn().unwrap();

@@ -199,7 +199,7 @@ pub fn held(user: &str, action: &str) -> u64 {
 
 /// Waits until the emulator holds `action` of `user`, `child` (the caller) still running.
 pub fn wait_for_hold(user: &str, action: &str, child: &mut Child) {
-    wait_until(&format!("the emulator to hold {action} of {user}"), PATIENCE, || {
+    wait_until(format!("the emulator to hold {action} of {user}"), PATIENCE, || {
         assert!(child.try_wait().unwrap().is_none(), "the client ended before {action} was held");
         holding(user, action)
     });
