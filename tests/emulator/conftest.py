@@ -9,6 +9,7 @@ import os
 import select
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -142,3 +143,18 @@ def hook(endpoint, path, method="GET"):
             return resp.status, json.loads(resp.read())
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read())
+
+
+def wait_until(what, ready, timeout=60):
+    """Polls `ready()` until it is true; fails naming `what` after `timeout` seconds (long:
+    the machine may be loaded; a wait for a sign, never for a guessed time)."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout} s for {what}")
+        time.sleep(0.01)  # the pace of the polls, not a wait for time to pass
+
+
+def held(endpoint, label):
+    """How many calls held as `label` ("user:Action") the emulator handled to the end."""
+    return hook(endpoint, "/_awsmfa/stats")[1]["held"].get(label, 0)

@@ -130,6 +130,7 @@ class State:
     ar_attempts: dict = field(default_factory=dict)       # role ARN -> AssumeRole attempts
     holds: dict = field(default_factory=dict)             # (user, action) -> [when, seconds, skip]
     holding: list = field(default_factory=list)           # "user:action" held right now
+    held: dict = field(default_factory=dict)              # "user:action" -> held calls handled to the end
     releases: dict = field(default_factory=dict)          # "user:action" -> Event that ends its hold
     key_delays: dict = field(default_factory=dict)        # user -> seconds before a new key works
     new_keys: dict = field(default_factory=dict)          # AKIA... -> monotonic time it works from
@@ -137,6 +138,8 @@ class State:
 
 
 STATE = State()
+# The hold of the request this thread handles, if it was held (werkzeug: a thread a request).
+HELD = threading.local()
 
 
 def iam_backend():
@@ -739,6 +742,17 @@ class Emulator:
         self.moto_app = moto_app
 
     def __call__(self, environ, start_response):
+        HELD.label = None
+        try:
+            return self.handle(environ, start_response)
+        finally:
+            # A held call is counted once its handling is over (the work done in moto, the
+            # answer made): a test that killed its client waits for this, not for a timer.
+            if HELD.label is not None:
+                with STATE.lock:
+                    STATE.held[HELD.label] = STATE.held.get(HELD.label, 0) + 1
+
+    def handle(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path.startswith("/moto-api"):
             return self.moto_app(environ, start_response)
@@ -804,6 +818,7 @@ class Emulator:
         """Keeps a request waiting (test hook /_awsmfa/hold): a client killed meanwhile
         stops at a known step."""
         released = threading.Event()
+        HELD.label = label
         with STATE.lock:
             STATE.holding.append(label)
             STATE.releases[label] = released
@@ -855,6 +870,7 @@ class Emulator:
                                     "assume_role": dict(STATE.ar_ok),
                                     "assume_role_attempts": dict(STATE.ar_attempts),
                                     "holding": list(STATE.holding),
+                                    "held": dict(STATE.held),
                                     "signin_token": SIGNIN.stats()})
         if req.path == "/_awsmfa/signin-lifetimes" and req.method == "POST":
             return answer(*SIGNIN.set_lifetimes(req.params))

@@ -192,6 +192,7 @@ fn kill_9_at_any_moment_leaves_every_file_whole() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        // The point is the moment, not a sign: each kill lands 250 µs later than the last.
         std::thread::sleep(Duration::from_micros(i * 250));
         let _ = child.kill(); // SIGKILL, at a different moment each time
         let _ = child.wait();
@@ -219,16 +220,16 @@ fn kill_9_at_any_moment_leaves_every_file_whole() {
 fn a_login_killed_while_holding_the_lock_does_not_block_the_next() {
     let w = World::new();
     w.credentials("");
-    let (slow_code, _) = w.counting_code_command("3");
+    // A code source that never answers: it waits for its parent (awsmfa) to be gone.
+    let slow_code = format!(
+        "echo run >> {}; while kill -0 $PPID 2>/dev/null; do sleep 0.05; done; exit 1",
+        w.path("code-runs").display()
+    );
     w.config(&format!("[default]\nmfa_serial = {}\nmfa_process = {slow_code}\n", w.user.serial));
     let bin = assert_cmd::cargo::cargo_bin("awsmfa");
     let mut child = w.command(bin.to_str().unwrap()).arg("login").stderr(Stdio::null()).spawn().unwrap();
     // Wait until it runs the code command: it holds the session lock then.
-    let started = Instant::now();
-    while !w.path("code-runs").exists() {
-        assert!(started.elapsed() < Duration::from_secs(20), "the login never asked for a code");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::wait_until("the login to ask for a code", common::PATIENCE, || w.path("code-runs").exists());
     child.kill().unwrap();
     child.wait().unwrap();
     w.awsmfa()

@@ -6,11 +6,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use predicates::prelude::*;
 
-use crate::common::{self, World};
+use crate::common::{self, PATIENCE, Said, World, says};
 
 const PASSWORD: &str = "correct-horse-9";
 
@@ -119,14 +118,12 @@ fn a_person_signs_in_in_a_real_browser_and_comes_back_to_awsmfa() {
     cmd.args(["login", "--console", "--profile", "dev"]).assert().success();
     // awsmfa is done once the code is in; the browser then shows awsmfa's page (awsmfa waits
     // for it to be sent) and the person's script says what it saw.
-    let started = Instant::now();
-    let log = loop {
-        let log = std::fs::read_to_string(w.path("browser.log")).unwrap_or_default();
-        if log.contains("chromium shows") || started.elapsed() > Duration::from_secs(30) {
-            break log;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let log = w.path("browser.log");
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    common::wait_until(Said(|| format!("the browser to show a page: {}", read_log())), PATIENCE, || {
+        says(&log, "chromium shows")
+    });
+    let log = read_log();
     assert!(log.contains("chromium shows: Signed in. You can close this window"), "{log}");
     assert_eq!(credential_vars(&w, "dev")["AWS_ACCESS_KEY_ID"][..4], *"ASIA");
 }
@@ -263,18 +260,17 @@ fn a_remote_sign_in_takes_the_code_the_browser_shows_typed_at_the_terminal() {
 
 /// The authorize URL a sign-in (awsmfa's or the AWS CLI's) prints to `tee`, once it has.
 pub(crate) fn wait_for_url(tee: &Path, child: &mut std::process::Child) -> String {
-    let started = Instant::now();
-    loop {
-        let text = std::fs::read_to_string(tee).unwrap_or_default();
+    let said = || std::fs::read_to_string(tee).unwrap_or_default();
+    common::wait_for(Said(|| format!("the sign-in's URL: {}", said())), PATIENCE, || {
+        let text = said();
         if let Some(at) = text.find("/v1/authorize?") {
             let start = text[..at].rfind("http").unwrap();
             let end = text[at..].find(|c: char| c.is_whitespace()).map(|e| at + e).unwrap_or(text.len());
-            return text[start..end].to_string();
+            return Some(text[start..end].to_string());
         }
         assert!(child.try_wait().unwrap().is_none(), "the sign-in ended before printing its URL: {text}");
-        assert!(started.elapsed() < Duration::from_secs(30), "no URL: {text}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        None
+    })
 }
 
 #[test]
@@ -363,49 +359,6 @@ fn renewal_lock(file: &Path) -> PathBuf {
     file.with_file_name(format!(".{}.awsmfa-lock", file.file_name().unwrap().to_string_lossy()))
 }
 
-/// Holds the renewal lock of `file` (as an awsmfa, the AWS CLI or an SDK renewing it does)
-/// until `release` appears; returns once the lock is held. Killed when dropped.
-fn hold_renewal_lock(w: &World, file: &Path, release: &Path) -> Holder {
-    let held = w.path("lock-held");
-    let script = "import fcntl, os, sys, time\n\
-        f = open(sys.argv[1], 'a')\n\
-        fcntl.flock(f, fcntl.LOCK_EX)\n\
-        open(sys.argv[2], 'w').close()\n\
-        while not os.path.exists(sys.argv[3]): time.sleep(0.05)\n";
-    let child = w
-        .command(common::python())
-        .args(["-c", script])
-        .arg(renewal_lock(file))
-        .arg(&held)
-        .arg(release)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let holder = Holder(child);
-    let started = Instant::now();
-    while !held.exists() {
-        assert!(started.elapsed() < Duration::from_secs(10), "the lock was never held");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    holder
-}
-
-struct Holder(std::process::Child);
-
-impl Holder {
-    fn wait(&mut self) {
-        self.0.wait().unwrap();
-    }
-}
-
-impl Drop for Holder {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn logout_during_a_renewal_leaves_no_session_behind() {
     // A renewal in flight (another awsmfa holding the lock, its new refresh token on its way
@@ -414,23 +367,27 @@ fn logout_during_a_renewal_leaves_no_session_behind() {
     sign_in(&w, true).success();
     let file = session_file(&w);
     let renewed = std::fs::read_to_string(&file).unwrap();
-    let release = w.path("release");
-    let mut holder = hold_renewal_lock(&w, &file, &release);
+    let mut holder = common::hold_lock(&w, &renewal_lock(&file));
     let bin = assert_cmd::cargo::cargo_bin("awsmfa");
-    let logout = w
+    let err = w.path("logout.err");
+    let said = || std::fs::read_to_string(&err).unwrap();
+    let mut logout = w
         .command(bin.to_str().unwrap())
         .args(["logout", "--profile", "dev"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err).unwrap())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    // logout says when it waits for the lock: the renewal is then in flight for it.
+    common::wait_until("logout to wait for the renewal's lock", PATIENCE, || {
+        assert!(logout.try_wait().unwrap().is_none(), "logout did not wait for the renewal: {}", said());
+        says(&err, "waiting for a renewal of the console sign-in session to finish")
+    });
     // The renewal ends: it writes the session it renewed, then lets go of the lock.
     std::fs::write(&file, &renewed).unwrap();
-    std::fs::write(&release, "").unwrap();
-    holder.wait();
-    let out = logout.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    holder.release();
+    let status = logout.wait().unwrap();
+    assert!(status.success(), "{}", said());
     assert!(!file.exists(), "logout said signed out, yet the session's file (its refresh token) is back");
 }
 
@@ -442,8 +399,7 @@ fn a_new_sign_in_is_not_overwritten_by_a_renewal_of_the_old_session_in_flight() 
     let file = session_file(&w);
     let old = std::fs::read_to_string(&file).unwrap();
     // Another awsmfa renews the old session (the lock held) while the person signs in again.
-    let release = w.path("release");
-    let mut holder = hold_renewal_lock(&w, &file, &release);
+    let mut holder = common::hold_lock(&w, &renewal_lock(&file));
     let bin = assert_cmd::cargo::cargo_bin("awsmfa");
     let mut cmd = w.command(bin.to_str().unwrap());
     cmd.env("BROWSER", format!("{} {}", common::python(), common::repo().join("tests/support/browser.py").display()))
@@ -453,18 +409,20 @@ fn a_new_sign_in_is_not_overwritten_by_a_renewal_of_the_old_session_in_flight() 
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(w.path("login.err")).unwrap());
     let mut login = cmd.spawn().unwrap();
-    let started = Instant::now();
-    while token_calls(&w.user.arn, "authorization_code") < 2 {
-        let said = || std::fs::read_to_string(w.path("login.err")).unwrap();
+    let err = w.path("login.err");
+    let said = || std::fs::read_to_string(&err).unwrap();
+    common::wait_until(Said(|| format!("the second sign-in to exchange its code: {}", said())), PATIENCE, || {
         assert!(login.try_wait().unwrap().is_none(), "{}", said());
-        assert!(started.elapsed() < Duration::from_secs(30), "the second sign-in never exchanged its code: {}", said());
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(500));
+        token_calls(&w.user.arn, "authorization_code") >= 2
+    });
+    // The sign-in says when it waits for the lock to write its session.
+    common::wait_until("the sign-in to wait for the renewal's lock", PATIENCE, || {
+        assert!(login.try_wait().unwrap().is_none(), "the sign-in did not wait for the renewal: {}", said());
+        says(&err, "waiting for a renewal of the previous session to finish")
+    });
     // The renewal of the old session ends: it writes what it renewed, and lets go.
     std::fs::write(&file, &old).unwrap();
-    std::fs::write(&release, "").unwrap();
-    holder.wait();
+    holder.release();
     let status = login.wait().unwrap();
     assert!(status.success(), "{}", std::fs::read_to_string(w.path("login.err")).unwrap());
     let now: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
@@ -511,21 +469,23 @@ fn a_session_file_caught_mid_write_by_a_tool_that_writes_in_place_is_read_once_w
     sign_in(&w, false).success();
     let file = session_file(&w);
     let half = w.path("half-written");
-    let script = "import os, sys, time\n\
+    // The writer writes the rest once a reader has read the half (inotify's IN_CLOSE_NOWRITE
+    // on the file), not after a guessed time: awsmfa is sure to find the file half written.
+    let script = "import ctypes, os, select, sys\n\
         data = open(sys.argv[1]).read()\n\
+        libc = ctypes.CDLL(None, use_errno=True)\n\
+        watch = libc.inotify_init()\n\
         f = open(sys.argv[1], 'w')\n\
         f.write(data[:len(data) // 2]); f.flush()\n\
+        assert libc.inotify_add_watch(watch, sys.argv[1].encode(), 0x10) >= 0\n\
         open(sys.argv[2], 'w').close()\n\
-        time.sleep(0.4)\n\
-        f.write(data[len(data) // 2:]); f.close()\n";
+        read = select.select([watch], [], [], 60)[0]\n\
+        f.write(data[len(data) // 2:]); f.close()\n\
+        sys.exit(0 if read else 3)\n";
     let mut writer = w.command(common::python()).args(["-c", script]).arg(&file).arg(&half).spawn().unwrap();
-    let started = Instant::now();
-    while !half.exists() {
-        assert!(started.elapsed() < Duration::from_secs(10));
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    common::wait_until("the session file to be half written", PATIENCE, || half.exists());
     let out = w.awsmfa().args(["env", "--profile", "dev", "--format", "dotenv"]).output().unwrap();
-    writer.wait().unwrap();
+    assert!(writer.wait().unwrap().success(), "awsmfa never read the half-written file");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("AWS_ACCESS_KEY_ID=ASIA"));
     assert_eq!(token_calls(&w.user.arn, "refresh_token"), 0, "the session was valid all along");
@@ -646,12 +606,8 @@ fn a_renewal_refused_because_another_tool_just_renewed_uses_that_tools_renewal()
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let _proxy = Holder(proxy);
-    let started = Instant::now();
-    while !ready.exists() {
-        assert!(started.elapsed() < Duration::from_secs(10), "the proxy did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let _proxy = common::Killed(proxy);
+    common::wait_until("the proxy to listen", PATIENCE, || ready.exists());
     let url = std::fs::read_to_string(&ready).unwrap();
     let out = w
         .awsmfa()
@@ -757,7 +713,6 @@ fn a_renewal_a_policy_denies_says_so_in_one_sentence_and_what_to_change() {
 fn a_sign_in_nobody_finishes_ends_at_its_timeout_for_either_flow() {
     let w = dev_world(&[]);
     // Same device, no browser opened, nobody comes back: exit 7, the wait named.
-    let started = Instant::now();
     w.awsmfa_without_terminal()
         .args(["login", "--console", "--no-browser", "--timeout", "2s", "--profile", "dev"])
         .assert()
@@ -780,16 +735,10 @@ fn a_sign_in_nobody_finishes_ends_at_its_timeout_for_either_flow() {
         .unwrap();
     let _open_stdin = child.stdin.take();
     let mut stderr = child.stderr.take().unwrap();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            child.kill().unwrap();
-            panic!("--remote with an open, silent stdin did not end at its --timeout");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let mut child = common::Killed(child);
+    let status = common::wait_for("--remote with an open, silent stdin to end at its --timeout", PATIENCE, || {
+        child.0.try_wait().unwrap()
+    });
     let mut err = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut err).unwrap();
     assert_eq!(status.code(), Some(7), "{err}");

@@ -410,8 +410,7 @@ fn a_waiter_gives_up_with_a_clear_error_when_the_lock_is_held_too_long() {
     let lock = v["cache_path"].as_str().unwrap().replace(".json", ".lock");
     std::fs::create_dir_all(std::path::Path::new(&lock).parent().unwrap()).unwrap();
     // Another "awsmfa" holds the lock (as while a person types a code) for longer than we wait.
-    let mut holder = w.command("flock").args([lock.as_str(), "sleep", "10"]).spawn().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut holder = common::hold_lock(&w, std::path::Path::new(&lock));
     w.awsmfa()
         .args(["credential-process", "--code", &w.code(0)])
         .env("AWSMFA_LOCK_TIMEOUT", "1")
@@ -421,7 +420,6 @@ fn a_waiter_gives_up_with_a_clear_error_when_the_lock_is_held_too_long() {
             predicate::str::contains("gave up after 1s waiting for another awsmfa")
                 .and(predicate::str::contains("AWSMFA_LOCK_TIMEOUT")),
         );
-    holder.kill().unwrap();
-    holder.wait().unwrap();
+    holder.release();
     assert_eq!(common::sts_attempts(&w.user.access_key_id), 0);
 }

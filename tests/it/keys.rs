@@ -369,15 +369,15 @@ pub(crate) fn secret_service() -> &'static str {
     static DAEMON: std::sync::Mutex<Option<std::process::Child>> = std::sync::Mutex::new(None);
     BUS.get_or_init(|| {
         let home = tempfile::tempdir().unwrap().keep();
-        let script = format!(
-            "printf %s test-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || exit 1
+        let script = "printf %s test-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || exit 1
              echo \"$DBUS_SESSION_BUS_ADDRESS\"
-             while kill -0 {} 2>/dev/null; do sleep 0.5; done",
-            std::process::id()
-        );
+             cat >/dev/null";
+        // Its standard input is a pipe from this binary: at its end (this binary's exit) the
+        // session ends, with no watcher polling for it.
         let mut child = Command::new("dbus-run-session")
-            .args(["--", "sh", "-c", &script])
+            .args(["--", "sh", "-c", script])
             .env("HOME", &home)
+            .stdin(Stdio::piped())
             .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -386,7 +386,7 @@ pub(crate) fn secret_service() -> &'static str {
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         assert!(line.starts_with("unix:"), "gnome-keyring-daemon did not start (got {line:?})");
-        // Kept (never waited on): it ends by itself when this test binary exits.
+        // Kept (never waited on, its stdin open): it ends by itself when this test binary exits.
         *DAEMON.lock().unwrap() = Some(child);
         line.trim().to_string()
     })
@@ -517,8 +517,8 @@ fn rotate_waits_while_iam_does_not_know_the_new_key_yet() {
     assert_eq!(stored(&w, "work").unwrap(), before, "the old key is still the profile's");
     assert!(works(&before.0, &before.1));
     hook("POST", &format!("/_awsmfa/key-delay?user={}&seconds=0", w.user.name));
-    // Keys made under the delay keep their own start time: wait for the one of this run.
-    std::thread::sleep(Duration::from_secs(1));
+    // Keys made under the delay keep their own start time: the rerun waits for the one of
+    // this run (its --wait), and is run again should it still come too early.
     let started = Instant::now();
     loop {
         let out = awsmfa(&w).args(["keys", "rotate", "work", "--wait", "40s"]).output().unwrap();
@@ -569,7 +569,11 @@ fn killed_at(i: usize) {
             work_credentials(&w);
         }
         awsmfa(&w).args(["login", "--profile", "work", "--code", &w.code(0)]).assert().success();
-        hook("POST", &format!("/_awsmfa/hold?user={}&action={action}&when={when}&skip={skip}&seconds=3", w.user.name));
+        // Held until released: the kill comes while it is held, however loaded the machine.
+        hook(
+            "POST",
+            &format!("/_awsmfa/hold?user={}&action={action}&when={when}&skip={skip}&seconds=600", w.user.name),
+        );
         let mut child = w
             .command(bin.to_str().unwrap())
             .args(["keys", "rotate", "work"])
@@ -577,16 +581,10 @@ fn killed_at(i: usize) {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let label = format!("{}:{action}", w.user.name);
-        let started = Instant::now();
-        while !hook("GET", "/_awsmfa/stats")["holding"].as_array().unwrap().iter().any(|h| h == &label) {
-            assert!(started.elapsed() < Duration::from_secs(60), "rotate never reached {action} ({when})");
-            assert!(child.try_wait().unwrap().is_none(), "rotate ended before {action} ({when})");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for_hold(&w.user.name, action, &mut child);
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
-        std::thread::sleep(Duration::from_secs(3)); // the held call completes (or not) in IAM
+        finish_held(&w.user.name, action); // the held call completes (or not) in IAM
         let ids = iam_keys(&w.user.name);
         assert!(ids.len() <= 2, "at most two keys after a kill at {action} ({when}): {ids:?}");
         let (id, secret) = profile_key(&w, in_keystore);
@@ -684,7 +682,7 @@ fn a_swap_killed_between_the_keystore_and_the_profile_is_repaired_by_a_rerun() {
     let w = World::new();
     imported(&w);
     awsmfa(&w).args(["login", "--profile", "work", "--code", &w.code(0)]).assert().success();
-    hook("POST", &format!("/_awsmfa/hold?user={}&action=DeleteAccessKey&when=before&seconds=3", w.user.name));
+    hook("POST", &format!("/_awsmfa/hold?user={}&action=DeleteAccessKey&when=before&seconds=600", w.user.name));
     let mut child = w
         .command(assert_cmd::cargo::cargo_bin("awsmfa").to_str().unwrap())
         .args(["keys", "rotate", "work"])
@@ -692,14 +690,10 @@ fn a_swap_killed_between_the_keystore_and_the_profile_is_repaired_by_a_rerun() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let label = format!("{}:DeleteAccessKey", w.user.name);
-    while !hook("GET", "/_awsmfa/stats")["holding"].as_array().unwrap().iter().any(|h| h == &label) {
-        assert!(child.try_wait().unwrap().is_none(), "rotate ended early");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_hold(&w.user.name, "DeleteAccessKey", &mut child);
     child.kill().unwrap();
     child.wait().unwrap();
-    std::thread::sleep(Duration::from_secs(3));
+    finish_held(&w.user.name, "DeleteAccessKey");
     // As if killed after the keystore took the new key but before the profile named it.
     let config = w.path(".aws/config");
     let new_id = stored(&w, "work").unwrap().0;
@@ -733,21 +727,6 @@ fn backup_never_overwrites_a_file() {
 }
 
 // ---- attacks on the keys: nothing lost ----------------------------------------------------
-
-/// Waits until the emulator holds `action` of `user` (the awsmfa child still running).
-fn wait_for_hold(user: &str, action: &str, child: &mut std::process::Child) {
-    let label = format!("{user}:{action}");
-    let started = Instant::now();
-    while !hook("GET", "/_awsmfa/stats")["holding"].as_array().unwrap().iter().any(|h| h == &label) {
-        assert!(child.try_wait().unwrap().is_none(), "awsmfa ended before {action}");
-        assert!(started.elapsed() < Duration::from_secs(60), "awsmfa never reached {action}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn release(user: &str, action: &str) {
-    hook("POST", &format!("/_awsmfa/release?user={user}&action={action}"));
-}
 
 #[test]
 fn two_rotations_of_one_profile_take_turns_whatever_their_cache_dirs_and_lose_no_key() {

@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::World;
+use common::{PATIENCE, World};
 
 /// `awsmfa serve` in the background; its URL and token.
 struct Served {
@@ -135,6 +135,7 @@ fn exec_server_passes_sigterm_on_and_returns_the_commands_code() {
     w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
     let bin = assert_cmd::cargo::cargo_bin("awsmfa");
     let ready = w.path("ready");
+    // Runs until signalled, in short sleeps: sh runs its trap between commands, so at once.
     let script = format!("trap 'exit 42' TERM; touch {}; while :; do sleep 0.1; done", ready.display());
     let mut child = w
         .command(bin.to_str().unwrap())
@@ -142,11 +143,7 @@ fn exec_server_passes_sigterm_on_and_returns_the_commands_code() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while !ready.exists() {
-        assert!(started.elapsed() < Duration::from_secs(20), "the command never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::wait_until("the command to start", PATIENCE, || ready.exists());
     std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(42), "the command got SIGTERM and its code came back");
 }
@@ -173,6 +170,7 @@ sts = boto3.client("sts", region_name="us-east-1")
 first = sts.get_caller_identity()["Arn"]
 key = boto3.Session().get_credentials().get_frozen_credentials().access_key
 urllib.request.urlopen(urllib.request.Request("{endpoint}/_awsmfa/expire?access_key_id=" + key, method="POST"))
+# The point is time: the role session ages past the 899 s margin, so the next asks renew.
 time.sleep(1.5)
 second = sts.get_caller_identity()["Arn"]
 # The AWS CLI, started now, asks the same endpoint and gets the renewed chain too.
@@ -509,6 +507,23 @@ fn the_child_reaches_the_profiles_endpoint_and_trusts_its_ca_bundle_as_awsmfa_di
     let _ = proxy.wait();
 }
 
+/// An `mfa_process` command that appends a line to the returned counter file, waits until
+/// the test makes the returned gate file (polling it), then runs `then`.
+fn gated_code_source(w: &World, then: &str) -> (String, std::path::PathBuf, std::path::PathBuf) {
+    let (counter, gate) = (w.path("code-runs"), w.path("gate"));
+    let command =
+        format!("echo run >> {}; while [ ! -e {} ]; do sleep 0.05; done; {then}", counter.display(), gate.display());
+    (command, counter, gate)
+}
+
+/// How many requests a `serve -v` logging to `log` has taken into a renewal: the one that
+/// renews and those that wait for it.
+fn inside_renewal(log: &std::path::Path) -> usize {
+    let text = std::fs::read_to_string(log).unwrap();
+    text.matches("server: renewing the credentials").count()
+        + text.matches("server: waiting for the renewal in flight").count()
+}
+
 /// The `Threads:` line of /proc/PID/status: how many OS threads the process has now.
 fn threads_of(pid: u32) -> usize {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -522,9 +537,7 @@ fn requests_waiting_on_a_blocked_renewal_share_it_run_the_code_source_once_and_s
     w.credentials("");
     // A code source that blocks until the test opens the gate, then fails (a YubiKey
     // nobody touched): the whole renewal is in flight for as long as the test wants.
-    let (counter, gate) = (w.path("code-runs"), w.path("gate"));
-    let code_source =
-        format!("echo run >> {}; while [ ! -e {} ]; do sleep 0.05; done; exit 1", counter.display(), gate.display());
+    let (code_source, counter, gate) = gated_code_source(&w, "exit 1");
     w.config(&format!("[default]\nregion = us-east-1\nmfa_serial = {}\nmfa_process = {code_source}\n", w.user.serial));
     w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
     let log = w.path("serve.log");
@@ -548,16 +561,9 @@ fn requests_waiting_on_a_blocked_renewal_share_it_run_the_code_source_once_and_s
         .collect();
     // Every request is inside the server: one renews and the others wait (the server says
     // so with -v), or, as before, each holds a thread of its own.
-    let inside = || {
-        let text = std::fs::read_to_string(&log).unwrap();
-        text.matches("server: renewing the credentials").count()
-            + text.matches("server: waiting for the renewal in flight").count()
-    };
-    let started = Instant::now();
-    while inside() < N && threads_of(pid) < idle + N {
-        assert!(started.elapsed() < Duration::from_secs(60), "the {N} requests never reached the server");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::wait_until(format!("the {N} requests to reach the server"), PATIENCE, || {
+        inside_renewal(&log) >= N || threads_of(pid) >= idle + N
+    });
     let during = threads_of(pid);
     assert!(during <= idle + 2, "{N} waiting requests took {during} threads ({idle} idle)");
     std::fs::write(&gate, "").unwrap();
@@ -646,16 +652,13 @@ fn out_of_file_descriptors_the_server_waits_instead_of_spinning_and_serves_again
         })
         .collect();
     let open = || std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count();
-    let started = Instant::now();
-    while open() < LIMIT {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the server never ran out of descriptors ({} open)",
-            open()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::wait_until(
+        common::Said(|| format!("the server to run out of descriptors ({} open)", open())),
+        PATIENCE,
+        || open() >= LIMIT,
+    );
     // A bound on work, not on time: a second of accept() failing in a loop costs a core.
+    // The second is the point: the CPU the server burns while nothing can change.
     let before = cpu_ticks(pid);
     std::thread::sleep(Duration::from_secs(1));
     let spent = cpu_ticks(pid) - before;
@@ -683,30 +686,40 @@ fn half_closing_get(address: &str, token: &str, close: bool) -> String {
 fn clients_that_half_close_after_their_request_still_get_their_answer() {
     let w = World::new();
     w.credentials("");
-    // A code source that takes a second, and gives the next window's code (the login below
-    // spent the current one).
-    let code_source = format!(
-        "sleep 1 && {} {} totp {} --offset 1",
+    // A code source that waits for the test's gate, then gives the next window's code (the
+    // login below spent the current one).
+    let next_code = format!(
+        "{} {} totp {} --offset 1",
         common::python(),
         common::repo().join("tests/emulator/fixture.py").display(),
         w.user.seed
     );
+    let (code_source, _, gate) = gated_code_source(&w, &next_code);
     w.config(&format!("[default]\nregion = us-east-1\nmfa_serial = {}\nmfa_process = {code_source}\n", w.user.serial));
     w.awsmfa().args(["login", "--code", &w.code(0)]).assert().success();
-    let s = serve(&w, &[]);
+    let log = w.path("serve.log");
+    let s = serve_with(&w, &[], &["-v"], Stdio::from(std::fs::File::create(&log).unwrap()));
     let address = s.url.strip_prefix("http://").unwrap().split('/').next().unwrap().to_string();
-    // First while a renewal takes its time (the code source needs a second), then from the
-    // credentials it left; half of the clients ask to keep the connection, half to close it.
+    // First while a renewal is in flight (the gate shut until every client is inside), then
+    // from the credentials it left; half of the clients ask to keep the connection, half to
+    // close it.
     for file in w.cache_files("session-") {
         std::fs::remove_file(file).unwrap();
     }
+    const N: usize = 30;
     for phase in ["during a renewal", "with fresh credentials"] {
-        let clients: Vec<_> = (0..30)
+        let clients: Vec<_> = (0..N)
             .map(|i| {
                 let (address, token) = (address.clone(), s.token.clone());
                 std::thread::spawn(move || half_closing_get(&address, &token, i % 2 == 0))
             })
             .collect();
+        if !gate.exists() {
+            common::wait_until(format!("the {N} clients to wait for the renewal"), PATIENCE, || {
+                inside_renewal(&log) >= N
+            });
+            std::fs::write(&gate, "").unwrap();
+        }
         let statuses: Vec<String> = clients.into_iter().map(|c| c.join().unwrap()).collect();
         assert!(statuses.iter().all(|s| s == "200"), "{phase}: {statuses:?}");
     }

@@ -6,7 +6,6 @@ use crate::common;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use common::*;
 use predicates::prelude::*;
@@ -56,17 +55,25 @@ fn spawn_enroll(w: &World, endpoint: &str, extra: &[&str]) -> Child {
 
 /// The seed, once enroll has written it.
 fn seed_of(w: &World, child: &mut Child) -> String {
-    let started = Instant::now();
-    loop {
+    wait_for("enroll to write the seed", PATIENCE, || {
         if let Ok(seed) = std::fs::read_to_string(w.path("seed"))
             && seed.ends_with('\n')
         {
-            return seed.trim().to_string();
+            return Some(seed.trim().to_string());
         }
         assert!(child.try_wait().unwrap().is_none(), "enroll ended before writing the seed");
-        assert!(started.elapsed() < Duration::from_secs(30), "no seed written");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        None
+    })
+}
+
+/// Whether `pid` has no `signal` pending any more (or is gone): the kernel handed it over.
+fn signal_taken(pid: u32, signal: i32) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else { return true };
+    let bit = 1u64 << (signal - 1);
+    let pending = |field: &str| {
+        status.lines().find_map(|l| l.strip_prefix(field)).map(|v| u64::from_str_radix(v.trim(), 16).unwrap())
+    };
+    [pending("SigPnd:"), pending("ShdPnd:")].iter().all(|p| p.is_none_or(|p| p & bit == 0))
 }
 
 /// Types two codes into enroll and waits for it.
@@ -438,16 +445,15 @@ fn a_fresh_user_gets_to_a_proven_policy_with_awsmfa_alone() {
 fn an_interrupt_while_the_device_is_being_created_leaves_no_device() {
     let w = World::with_fixture(&["--no-mfa", "--policy", "none"]);
     keys_for(&w, &w.user);
-    hook("POST", &format!("/_awsmfa/hold?user={}&action=CreateVirtualMFADevice&when=after&seconds=2", w.user.name));
+    // IAM creates the device, then its answer is held until the interrupt has come.
+    hook("POST", &format!("/_awsmfa/hold?user={}&action=CreateVirtualMFADevice&when=after&seconds=600", w.user.name));
     let mut child = spawn_enroll(&w, endpoint(), &[]);
-    let label = format!("{}:CreateVirtualMFADevice", w.user.name);
-    let started = Instant::now();
-    while !hook("GET", "/_awsmfa/stats")["holding"].as_array().unwrap().iter().any(|h| h == &label) {
-        assert!(started.elapsed() < Duration::from_secs(30), "enroll never created the device");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_hold(&w.user.name, "CreateVirtualMFADevice", &mut child);
     let stdin = child.stdin.take();
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let pid = child.id();
+    wait_until("enroll to take the SIGINT", PATIENCE, || signal_taken(pid, libc::SIGINT));
+    release(&w.user.name, "CreateVirtualMFADevice");
     let out = child.wait_with_output().unwrap();
     drop(stdin);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -461,20 +467,17 @@ fn an_interrupt_after_iam_enabled_the_device_keeps_it_and_writes_mfa_serial() {
     let w = World::with_fixture(&["--no-mfa", "--policy", "none"]);
     keys_for(&w, &w.user);
     // IAM enables the device, then its answer is held back: Ctrl-C comes before it arrives.
-    hook("POST", &format!("/_awsmfa/hold?user={}&action=EnableMFADevice&when=after&seconds=10", w.user.name));
+    // (Held until the test lets it go, after enroll has ended.)
+    hook("POST", &format!("/_awsmfa/hold?user={}&action=EnableMFADevice&when=after&seconds=600", w.user.name));
     let mut child = spawn_enroll(&w, endpoint(), &[]);
     let seed = seed_of(&w, &mut child);
     let mut stdin = child.stdin.take().unwrap();
     writeln!(stdin, "{}\n{}", totp(&seed, -1), totp(&seed, 0)).unwrap();
-    let label = format!("{}:EnableMFADevice", w.user.name);
-    let started = Instant::now();
-    while !hook("GET", "/_awsmfa/stats")["holding"].as_array().unwrap().iter().any(|h| h == &label) {
-        assert!(started.elapsed() < Duration::from_secs(30), "enroll never enabled the device");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_hold(&w.user.name, "EnableMFADevice", &mut child);
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
     drop(stdin);
+    release(&w.user.name, "EnableMFADevice");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     let serial = format!("arn:aws:iam::{}:mfa/{}", w.user.account_id, w.user.name);
@@ -543,18 +546,12 @@ fn seed_out_is_claimed_before_the_device_is_made_so_a_file_made_meanwhile_is_nev
     keys_for(&w, &w.user);
     hook("POST", &format!("/_awsmfa/hold?user={}&action=CreateVirtualMFADevice&when=before&seconds=120", w.user.name));
     let mut child = spawn_enroll(&w, endpoint(), &[]);
-    let label = format!("{}:CreateVirtualMFADevice", w.user.name);
-    let started = Instant::now();
-    while !hook("GET", "/_awsmfa/stats")["holding"].as_array().unwrap().iter().any(|h| h == &label) {
-        assert!(child.try_wait().unwrap().is_none(), "enroll ended before creating the device");
-        assert!(started.elapsed() < Duration::from_secs(60), "enroll never created the device");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_hold(&w.user.name, "CreateVirtualMFADevice", &mut child);
     let meta = std::fs::symlink_metadata(w.path("seed")).expect("the seed file exists before the call");
     assert!(meta.is_file() && meta.len() == 0 && meta.permissions().mode() & 0o777 == 0o600);
     let planted = std::fs::OpenOptions::new().write(true).create_new(true).open(w.path("seed"));
     assert_eq!(planted.unwrap_err().kind(), std::io::ErrorKind::AlreadyExists);
-    hook("POST", &format!("/_awsmfa/release?user={}&action=CreateVirtualMFADevice", w.user.name));
+    release(&w.user.name, "CreateVirtualMFADevice");
     let seed = seed_of(&w, &mut child);
     let out = answer(child, &totp(&seed, -1), &totp(&seed, 0));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

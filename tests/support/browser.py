@@ -105,12 +105,15 @@ def main():
             return 1
         location = e.headers["Location"]
     log(f"redirected to {urllib.parse.urlsplit(location).path}")
-    for _ in range(50):
+    deadline = time.monotonic() + 60
+    while True:
         try:
             page = opener.open(location, timeout=30).read().decode()
             break
         except urllib.error.URLError:
-            time.sleep(0.1)  # the callback is about to listen
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)  # the callback is about to listen: the pace of the tries
     found = re.search(r'id="verification-code">([^<]+)<', page)
     if found and os.environ.get("SIGNIN_CODE_OUT"):
         with open(os.environ["SIGNIN_CODE_OUT"] + ".tmp", "w") as f:

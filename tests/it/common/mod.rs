@@ -7,6 +7,7 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -182,6 +183,120 @@ pub fn hook_at(endpoint: &str, method: &str, path: &str) -> Value {
     stream.read_to_string(&mut response).unwrap();
     let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
     serde_json::from_str(body).unwrap_or(Value::Null)
+}
+
+/// Whether the emulator holds the call of `action` made as `user` right now (/_awsmfa/hold).
+pub fn holding(user: &str, action: &str) -> bool {
+    let label = format!("{user}:{action}");
+    hook("GET", "/_awsmfa/stats")["holding"].as_array().unwrap().iter().any(|h| h == &label)
+}
+
+/// How many held calls of `action` made as `user` the emulator handled to the end (the work
+/// done after the hold, whether or not the client was still there for the answer).
+pub fn held(user: &str, action: &str) -> u64 {
+    hook("GET", "/_awsmfa/stats")["held"][format!("{user}:{action}")].as_u64().unwrap_or(0)
+}
+
+/// Waits until the emulator holds `action` of `user`, `child` (the caller) still running.
+pub fn wait_for_hold(user: &str, action: &str, child: &mut Child) {
+    wait_until(format!("the emulator to hold {action} of {user}"), PATIENCE, || {
+        assert!(child.try_wait().unwrap().is_none(), "the client ended before {action} was held");
+        holding(user, action)
+    });
+}
+
+/// Ends the emulator's hold of `action` of `user` now (nothing when no hold is left).
+pub fn release(user: &str, action: &str) {
+    hook("POST", &format!("/_awsmfa/release?user={user}&action={action}"));
+}
+
+/// Ends the hold of `action` of `user` (its client killed meanwhile) and waits until the
+/// emulator handled the call to the end: what IAM does with a call its client never hears of.
+pub fn finish_held(user: &str, action: &str) {
+    release(user, action);
+    wait_until(format!("the emulator to finish the held {action} of {user}"), PATIENCE, || held(user, action) >= 1);
+}
+
+/// How long a test waits for a sign that something happened before it fails: long, as the
+/// machine may be loaded (other builds run beside the tests); a wait ends at the sign.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Polls `ready` until it gives a value; fails, naming `what`, after `deadline`. For waits
+/// on something a test can observe (a file, a line printed, an emulator counter, a process
+/// state), instead of sleeping for a guessed time.
+pub fn wait_for<T>(what: impl std::fmt::Display, deadline: Duration, mut ready: impl FnMut() -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(value) = ready() {
+            return value;
+        }
+        assert!(started.elapsed() < deadline, "waited {}s for {what}", deadline.as_secs());
+        std::thread::sleep(Duration::from_millis(20)); // the pace of the polls
+    }
+}
+
+/// `wait_for` a condition.
+pub fn wait_until(what: impl std::fmt::Display, deadline: Duration, mut ready: impl FnMut() -> bool) {
+    wait_for(what, deadline, || ready().then_some(()))
+}
+
+/// What a wait is for, said only when it fails (a message that reads a log then).
+pub struct Said<F: Fn() -> String>(pub F);
+
+impl<F: Fn() -> String> std::fmt::Display for Said<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&(self.0)())
+    }
+}
+
+/// Whether `file` (a log a process writes) holds `text` yet.
+pub fn says(file: &Path, text: &str) -> bool {
+    std::fs::read_to_string(file).is_ok_and(|t| t.contains(text))
+}
+
+/// A child process killed when dropped (a helper a test started, whatever way it ends).
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A process holding an exclusive flock on a file (as another awsmfa, the AWS CLI or an SDK
+/// holding it): taken when `hold_lock` returns, let go by `release` or when dropped.
+pub struct LockHolder(Killed);
+
+/// Takes the exclusive lock on `path` in another process (Python's flock: the lock awsmfa
+/// takes); returns once it is held. It is held until the holder's standard input closes.
+pub fn hold_lock(w: &World, path: &Path) -> LockHolder {
+    let script = "import fcntl, sys\n\
+        f = open(sys.argv[1], 'a')\n\
+        fcntl.flock(f, fcntl.LOCK_EX)\n\
+        print('held', flush=True)\n\
+        sys.stdin.read()\n";
+    let mut child = w
+        .command(python())
+        .args(["-c", script])
+        .arg(path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert_eq!(line, "held\n", "the lock on {} was never held", path.display());
+    LockHolder(Killed(child))
+}
+
+impl LockHolder {
+    /// Lets go of the lock, and waits until the holder is gone.
+    pub fn release(&mut self) {
+        drop(self.0.0.stdin.take());
+        self.0.0.wait().unwrap();
+    }
 }
 
 /// How many GetSessionToken calls with these long-term keys succeeded.
