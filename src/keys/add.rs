@@ -52,7 +52,7 @@ fn read_keys() -> Result<(String, Secret)> {
         let _ = out.flush();
         let mut id = String::new();
         std::io::BufReader::new(&input).read_line(&mut id).map_err(|e| Error::io("read from", terminal, e))?;
-        let secret = rpassword::prompt_password("Secret access key (not shown): ")
+        let secret = crate::ui::term::secret("Secret access key (not shown): ")
             .map_err(|e| Error::io("read from", terminal, e))?;
         (id.trim().to_string(), secret.trim().to_string())
     } else {

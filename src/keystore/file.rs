@@ -234,7 +234,7 @@ fn prompt(question: &str) -> Result<Secret> {
     if !terminal() {
         return Err(no_terminal());
     }
-    match rpassword::prompt_password(question) {
+    match crate::ui::term::secret(question) {
         Ok(p) => Ok(Secret::new(p)),
         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
             Err(Error::new(crate::error::Kind::Interrupted, "interrupted at the passphrase prompt"))

@@ -13,10 +13,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::aws::{self, ClientSpec, Failure};
+use crate::config::config_section;
 use crate::credentials::Secret;
 use crate::error::{Error, Kind, Result};
 use crate::files::{self, atomic, ini};
-use crate::config::config_section;
 use crate::ui;
 
 use super::{MfaCode, totp};

@@ -2,7 +2,8 @@
 //! stderr, so they show under `eval "$(awsmfa ...)"` and under `credential_process`, whose
 //! stderr the AWS CLI hides), and, with no terminal at all, one answer a line read from the
 //! standard input, for automation (`line`); a yes/no question that only a person at the
-//! terminal may answer (`confirm`: a pipe never says yes to a deletion).
+//! terminal may answer (`confirm`: a pipe never says yes to a deletion); and a secret read
+//! without echo (`secret`: a passphrase, a secret key).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -41,6 +42,13 @@ pub fn line_within(question: &str, wait: std::time::Duration) -> Result<Option<S
         Ok(answer) => answer.map(Some),
         Err(_) => Ok(None),
     }
+}
+
+/// Asks `question` on the controlling terminal and reads the answer without echo (a
+/// passphrase, a secret key), with rpassword, the field's crate for it. The caller says
+/// what a missing terminal or an interrupt means for it.
+pub fn secret(question: &str) -> std::io::Result<String> {
+    rpassword::prompt_password(question)
 }
 
 /// Asks a yes/no `question` before `what` on the controlling terminal; "y" or "yes" is yes,
