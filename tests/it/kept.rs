@@ -244,3 +244,25 @@ fn a_sign_in_does_not_switch_where_a_profile_keeps_its_session_behind_the_users_
     assert_eq!(std::fs::read_to_string(w.path(".aws/config")).unwrap(), before);
     assert_eq!(token_calls(&w.user.arn, "authorization_code"), 4);
 }
+
+#[test]
+fn a_sign_in_never_replaces_a_credential_process_that_is_not_awsmfas() {
+    let w = dev_world(&["--no-mfa", "--policy", "none"]);
+    let arn = w.user.arn.clone();
+    // Kept-session lines beside another tool's credential_process (put there by hand).
+    let config = format!(
+        "[profile dev]\nregion = us-east-1\nawsmfa_login_session = {arn}\nawsmfa_login_keystore = file\ncredential_process = /opt/vault/bin/vault-creds --role dev\n"
+    );
+    w.config(&config);
+    for keystore in [Some("file"), None] {
+        let mut cmd = awsmfa(&w);
+        browser_env(&w, &mut cmd, false);
+        cmd.args(["login", "--console", "--profile", "dev"]);
+        if let Some(k) = keystore {
+            cmd.args(["--keystore", k]);
+        }
+        cmd.assert().code(3).stderr(predicate::str::contains("credential_process is set"));
+        assert_eq!(std::fs::read_to_string(w.path(".aws/config")).unwrap(), config, "{keystore:?}");
+    }
+    assert!(!w.path("browser.log").exists(), "the person was sent to sign in for nothing");
+}
