@@ -103,7 +103,9 @@ pub fn sign_in(plan: &Plan, flow: &Flow, wait: std::time::Duration, open: &dyn F
             Some(dir)
         }
         Some(kept) => {
-            kept.keystore().check()?;
+            // Its passphrase too: without it (no terminal, a wrong one) the session made
+            // would be lost.
+            kept.keystore().open()?;
             None
         }
     };

@@ -266,3 +266,26 @@ fn a_sign_in_never_replaces_a_credential_process_that_is_not_awsmfas() {
     }
     assert!(!w.path("browser.log").exists(), "the person was sent to sign in for nothing");
 }
+
+#[test]
+fn a_keystore_that_cannot_keep_the_session_is_said_before_the_browser_opens() {
+    let w = dev_world(&["--no-mfa", "--policy", "none"]);
+    let attempt = |pass: Option<&str>| {
+        let mut cmd = w.awsmfa_without_terminal();
+        browser_env(&w, &mut cmd, false);
+        if let Some(p) = pass {
+            cmd.env("AWSMFA_KEYSTORE_PASSPHRASE", p);
+        }
+        cmd.args(["login", "--console", "--keystore", "file", "--profile", "dev"]).assert()
+    };
+    // No terminal and no passphrase: for a new file, and for one already there.
+    attempt(None).code(3).stderr(predicate::str::contains("AWSMFA_KEYSTORE_PASSPHRASE"));
+    assert!(!w.path("browser.log").exists(), "the person was sent to sign in for a session that cannot be kept");
+    attempt(Some(PASS)).success();
+    assert_eq!(token_calls(&w.user.arn, "authorization_code"), 1);
+    std::fs::remove_file(w.path("browser.log")).unwrap();
+    attempt(None).code(3).stderr(predicate::str::contains("AWSMFA_KEYSTORE_PASSPHRASE"));
+    attempt(Some("not the passphrase")).code(3).stderr(predicate::str::contains("does not open the file keystore"));
+    assert!(!w.path("browser.log").exists(), "the person was sent to sign in for a session that cannot be kept");
+    assert_eq!(token_calls(&w.user.arn, "authorization_code"), 1, "no sign-in was spent");
+}
