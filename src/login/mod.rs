@@ -177,14 +177,14 @@ pub fn sign_in(plan: &Plan, flow: &Flow, wait: std::time::Duration, open: &dyn F
     };
     // Under the renewals' lock: a renewal of this session's previous sign-in, in flight,
     // would otherwise write the old session over the one just made.
-    let lock_path = match (&dir, &plan.kept) {
-        (Some(dir), _) => cache::lock_path(dir, &id.subject),
-        (None, Some(kept)) => kept.lock_path(&id.subject),
+    let waiting = || ui::note("waiting for a renewal of the previous session to finish");
+    let lock = match (&dir, &plan.kept) {
+        (Some(dir), _) => {
+            crate::files::lock::acquire(&cache::lock_path(dir, &id.subject), crate::files::lock::wait(), waiting)
+        }
+        (None, Some(kept)) => kept.lock(&id.subject, waiting),
         (None, None) => unreachable!("a sign-in keeps its session in a file or the keystore"),
     };
-    let lock = crate::files::lock::acquire(&lock_path, crate::files::lock::wait(), || {
-        ui::note("waiting for a renewal of the previous session to finish")
-    });
     if let Err(err) = &lock {
         // The sign-in is made and its code spent: kept all the same, rather than lost.
         ui::warn(&format!("writing the session without its lock: {}", err.message));

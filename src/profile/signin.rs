@@ -235,9 +235,7 @@ pub fn sign_out(settings: &Settings, arn: &str) -> Result<()> {
 fn sign_out_kept(settings: &Settings, kept: &Kept, arn: &str) -> Result<()> {
     let keystore = kept.keystore();
     // Under the renewals' lock: a renewal in flight would keep the session again.
-    let _lock = lock::acquire(&kept.lock_path(arn), lock::wait(), || {
-        ui::note("waiting for a renewal of the console sign-in session to finish")
-    })?;
+    let _lock = kept.lock(arn, || ui::note("waiting for a renewal of the console sign-in session to finish"))?;
     let removed = kept::remove(&keystore, arn)?;
     let (cache, key) = crate::session::kept_cache(&settings.session(), arn);
     cache.remove(&key)?;

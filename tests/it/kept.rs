@@ -289,3 +289,20 @@ fn a_keystore_that_cannot_keep_the_session_is_said_before_the_browser_opens() {
     assert!(!w.path("browser.log").exists(), "the person was sent to sign in for a session that cannot be kept");
     assert_eq!(token_calls(&w.user.arn, "authorization_code"), 1, "no sign-in was spent");
 }
+
+#[test]
+fn a_first_sign_in_and_a_logout_take_their_lock_with_no_cache_directory_there() {
+    let w = dev_world(&["--no-mfa", "--policy", "none"]);
+    assert!(!w.path(".aws/awsmfa").exists());
+    sign_in(&w, "file", false, &[]).success().stderr(predicate::str::contains("without its lock").not());
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(w.path(".aws/awsmfa")).unwrap().permissions().mode() & 0o777, 0o700);
+    // awsmfa's cache directory gone (cleaned by hand): logout still signs out.
+    std::fs::remove_dir_all(w.path(".aws/awsmfa")).unwrap();
+    awsmfa(&w)
+        .args(["logout", "--profile", "dev"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!("signed out of {}", w.user.arn)));
+    awsmfa(&w).args(["credential-process", "--profile", "dev"]).assert().code(3);
+}
