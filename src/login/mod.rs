@@ -224,11 +224,13 @@ pub fn refresh(plan: &Plan, arn: &str, token: &LoginToken) -> Result<LoginToken>
 /// caller keeps the result (its refresh token replaces the one spent). `place` is where the
 /// session is kept, for the error of a damaged key.
 pub fn renew(plan: &Plan, arn: &str, token: &LoginToken, place: &str) -> Result<LoginToken> {
+    // The sign-in that replaces the session where it is kept (a plain one is refused while
+    // the keystore keeps it).
+    let keystore = if plan.kept.is_some() { " --keystore" } else { "" };
+    let sign_in = format!("awsmfa login --console{keystore} --profile {}", plan.base_profile);
     let key = Arc::new(DpopKey::from_pem(&token.dpop_key).map_err(|err| {
-        Error::new(err.kind, format!("{} in {place}", err.message)).hint(format!(
-            "sign in again (the session cannot be renewed without its key): `awsmfa login --console --profile {}`",
-            plan.base_profile
-        ))
+        Error::new(err.kind, format!("{} in {place}", err.message))
+            .hint(format!("sign in again (the session cannot be renewed without its key): `{sign_in}`"))
     })?);
     // A refresh carries no code: the SDK's retries are safe (AWS Sign-In answers a repeated
     // refresh consistently).
@@ -236,8 +238,7 @@ pub fn renew(plan: &Plan, arn: &str, token: &LoginToken, place: &str) -> Result<
     ui::trace(&format!("signin:CreateOAuth2Token (refresh) for {arn} at {}", base_url(plan.client)));
     let fresh = aws::signin::refresh(&spec, &token.client_id, &Secret::new(&token.refresh_token), proof_of(&key))?
         .map_err(|failure| {
-            let again = format!("sign in again: `awsmfa login --console --profile {}`", plan.base_profile);
-            explain(failure, &spec, Some(arn), again, "signin:CreateOAuth2Token")
+            explain(failure, &spec, Some(arn), format!("sign in again: `{sign_in}`"), "signin:CreateOAuth2Token")
         })?;
     let mut renewed = token.clone();
     renewed.access_token.access_key_id = fresh.access_key_id;

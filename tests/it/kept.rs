@@ -306,3 +306,32 @@ fn a_first_sign_in_and_a_logout_take_their_lock_with_no_cache_directory_there() 
         .stderr(predicate::str::contains(format!("signed out of {}", w.user.arn)));
     awsmfa(&w).args(["credential-process", "--profile", "dev"]).assert().code(3);
 }
+
+#[test]
+fn the_way_back_from_an_ended_kept_session_is_the_command_its_hints_name() {
+    let w = dev_world(&["--no-mfa", "--policy", "none"]);
+    // A session AWS renews for no time at all: as if its 12 hours were over.
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=120&refresh=0", w.user.name));
+    sign_in(&w, "file", false, &[]).success();
+    let before = std::fs::read_to_string(w.path(".aws/config")).unwrap();
+    // AWS refuses the renewal. The hint names a sign-in that keeps the session where it is
+    // (a plain one is refused while the keystore keeps it).
+    awsmfa(&w)
+        .args(["credential-process", "--profile", "dev"])
+        .assert()
+        .code(predicate::ne(0))
+        .stderr(predicate::str::contains("awsmfa login --console --keystore --profile dev"));
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&refresh=43200&access=900", w.user.name));
+    // `--keystore` as the hints write it, on a desktop (a session bus: the default for new
+    // entries is the keychain): the profile's keystore, not a second place.
+    let mut cmd = awsmfa(&w);
+    browser_env(&w, &mut cmd, false);
+    cmd.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/awsmfa-test-bus")
+        .args(["login", "--console", "--keystore", "--profile", "dev"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("the file keystore"));
+    assert_eq!(std::fs::read_to_string(w.path(".aws/config")).unwrap(), before);
+    let out = w.awsmfa().args(["credential-process", "--profile", "dev"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
