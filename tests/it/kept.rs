@@ -335,3 +335,58 @@ fn the_way_back_from_an_ended_kept_session_is_the_command_its_hints_name() {
     let out = w.awsmfa().args(["credential-process", "--profile", "dev"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn the_cached_path_of_a_kept_session_never_opens_the_keystore() {
+    let w = dev_world(&["--no-mfa", "--policy", "none"]);
+    sign_in(&w, "file", false, &[]).success();
+    let (role_arn, _) = common::role(&[&w.user.arn], &["--no-mfa"]);
+    let config = std::fs::read_to_string(w.path(".aws/config")).unwrap();
+    w.config(&format!("{config}[profile admin]\nrole_arn = {role_arn}\nsource_profile = dev\n"));
+    // The role is assumed with the sign-in's cached credentials: no passphrase either.
+    let out = w.awsmfa().args(["credential-process", "--profile", "admin"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // No passphrase, a wrong one, or no keystore at all, and no keychain to talk to.
+    std::fs::remove_file(w.path(".aws/awsmfa-keys.age")).unwrap();
+    for pass in [None, Some("wrong")] {
+        for profile in ["dev", "admin"] {
+            for command in [&["credential-process"][..], &["env"], &["status", "--json"]] {
+                let mut cmd = w.awsmfa();
+                if let Some(p) = pass {
+                    cmd.env("AWSMFA_KEYSTORE_PASSPHRASE", p);
+                }
+                cmd.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/awsmfa-test-bus");
+                let out = cmd.args(command).args(["--profile", profile]).output().unwrap();
+                assert!(out.status.success(), "{command:?} {profile}: {}", String::from_utf8_lossy(&out.stderr));
+            }
+        }
+    }
+    let out = w.awsmfa().args(["status", "--json", "--profile", "dev"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["login_session"], w.user.arn.as_str());
+    assert_eq!(v["session"]["state"], "valid");
+    assert!(v["login_session_kept_in"].as_str().unwrap().starts_with("the file keystore"), "{v}");
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 0);
+}
+
+#[test]
+fn a_renewal_whose_reader_has_gone_keeps_the_new_refresh_token() {
+    let w = dev_world(&["--no-mfa", "--policy", "none"]);
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=120", w.user.name));
+    sign_in(&w, "file", false, &[]).success();
+    // The reader closes its end before awsmfa writes (a tool that gave up waiting).
+    let bin = assert_cmd::cargo::cargo_bin("awsmfa");
+    let script = format!("'{}' credential-process --profile dev | true", bin.display());
+    let status = w
+        .command("sh")
+        .env("AWSMFA_KEYSTORE_PASSPHRASE", PASS)
+        .args(["-c", &script])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 1);
+    // Renewed again with the refresh token that renewal kept (the first is spent).
+    awsmfa(&w).args(["login", "--profile", "dev", "--force"]).assert().success();
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 2);
+}
