@@ -512,7 +512,8 @@ pub struct LoginArgs {
     pub timeout: u64,
     /// With --console: keep the session (its refresh token and key) in the keystore, not in
     /// the AWS CLI's plain file; other tools reach it through credential_process, which this
-    /// writes into the profile. Without a value: AWSMFA_KEYSTORE, else the default
+    /// writes into the profile. Without a value: the profile's keystore when it keeps its session
+    /// in one, else AWSMFA_KEYSTORE, else the default
     #[arg(long, requires = "console", value_enum, num_args = 0..=1, value_name = "KEYSTORE")]
     pub keystore: Option<Option<KeystoreChoice>>,
 }

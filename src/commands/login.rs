@@ -25,7 +25,11 @@ pub fn run(global: &GlobalArgs, args: LoginArgs) -> Result<i32> {
             remote: args.remote,
             browser: !args.no_browser,
             timeout: args.timeout,
-            keystore: args.keystore.map(|choice| choice.map_or(settings.keystore_default.value, Into::into)),
+            // `--keystore` alone: where the profile keeps its session already, else the default.
+            keystore: args.keystore.map(|choice| {
+                let default = settings.login_keystore.as_ref().map_or(settings.keystore_default.value, |b| b.value);
+                choice.map_or(default, Into::into)
+            }),
         };
         crate::profile::signin::sign_in_profile(&settings, &ask)?;
         if args.write_profile.is_none() && args.save_json.is_none() {

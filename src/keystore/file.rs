@@ -62,6 +62,16 @@ pub fn check(options: &Options) -> Result<bool> {
     Ok(read_file(options)?.is_some())
 }
 
+/// The file opened now (its passphrase asked, or the environment's, and proven), or for a
+/// file still to be made, a passphrase that can be had: before work a keystore that
+/// cannot be written would waste.
+pub fn open(options: &Options) -> Result<()> {
+    if load(options)?.is_none() && options.passphrase.is_none() && !terminal() {
+        return Err(no_terminal());
+    }
+    Ok(())
+}
+
 pub fn get(options: &Options, name: &str) -> Result<Option<StoredKey>> {
     Ok(load(options)?.and_then(|mut c| c.entries.remove(name)))
 }
@@ -227,10 +237,6 @@ fn new_passphrase(options: &Options) -> Result<Secret> {
 
 /// Asks on the terminal without echo; without a terminal, says how to give it instead.
 fn prompt(question: &str) -> Result<Secret> {
-    let no_terminal = || {
-        Error::config("the file keystore needs its passphrase, and there is no terminal to ask on")
-            .hint("set AWSMFA_KEYSTORE_PASSPHRASE for automation, or run the command in a terminal")
-    };
     if !terminal() {
         return Err(no_terminal());
     }
@@ -241,4 +247,9 @@ fn prompt(question: &str) -> Result<Secret> {
         }
         Err(_) => Err(no_terminal()),
     }
+}
+
+fn no_terminal() -> Error {
+    Error::config("the file keystore needs its passphrase, and there is no terminal to ask on")
+        .hint("set AWSMFA_KEYSTORE_PASSPHRASE for automation, or run the command in a terminal")
 }

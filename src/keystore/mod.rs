@@ -135,6 +135,18 @@ impl<'a> Keystore<'a> {
         }
     }
 
+    /// Whether the keystore can be used now, asked before work it would waste (a sign-in
+    /// whose code is spent once): `check`, and the file's passphrase had and proven (asked at
+    /// the terminal once; a file still to be made needs one it can get); the keychain is
+    /// asked nothing.
+    pub fn open(&self) -> Result<()> {
+        self.check()?;
+        match self.backend {
+            Backend::Keychain => Ok(()),
+            Backend::File => file::open(self.options),
+        }
+    }
+
     /// The entry `name`, if there is one.
     pub fn get(&self, name: &str) -> Result<Option<StoredKey>> {
         match self.backend {

@@ -12,6 +12,8 @@ use time::OffsetDateTime;
 use super::cache::LoginToken;
 use crate::credentials::Secret;
 use crate::error::{Error, Result};
+use crate::files::lock::{self, FileLock};
+use crate::files::{atomic, read};
 use crate::keystore::{Backend, Keystore, Options, StoredKey};
 
 /// Where a kept session is: which keystore, and how to reach it.
@@ -29,8 +31,17 @@ impl<'a> Kept<'a> {
     }
 
     /// The lock that serialises sign-ins and renewals of session `arn`.
-    pub fn lock_path(&self, arn: &str) -> PathBuf {
+    fn lock_path(&self, arn: &str) -> PathBuf {
         self.lock_dir.join(format!("login-{}.lock", super::cache::digest(arn)))
+    }
+
+    /// Takes that lock (`on_wait` says why we pause), in awsmfa's cache directory, made
+    /// (0700) if it is not there yet: a first sign-in or a logout finds none.
+    pub fn lock(&self, arn: &str, on_wait: impl FnOnce()) -> Result<FileLock> {
+        read::check_private_dir(self.lock_dir)?;
+        atomic::ensure_dir(self.lock_dir, 0o700)?;
+        read::check_private_dir(self.lock_dir)?;
+        lock::acquire(&self.lock_path(arn), lock::wait(), on_wait)
     }
 }
 

@@ -103,7 +103,9 @@ pub fn sign_in(plan: &Plan, flow: &Flow, wait: std::time::Duration, open: &dyn F
             Some(dir)
         }
         Some(kept) => {
-            kept.keystore().check()?;
+            // Its passphrase too: without it (no terminal, a wrong one) the session made
+            // would be lost.
+            kept.keystore().open()?;
             None
         }
     };
@@ -175,14 +177,14 @@ pub fn sign_in(plan: &Plan, flow: &Flow, wait: std::time::Duration, open: &dyn F
     };
     // Under the renewals' lock: a renewal of this session's previous sign-in, in flight,
     // would otherwise write the old session over the one just made.
-    let lock_path = match (&dir, &plan.kept) {
-        (Some(dir), _) => cache::lock_path(dir, &id.subject),
-        (None, Some(kept)) => kept.lock_path(&id.subject),
+    let waiting = || ui::note("waiting for a renewal of the previous session to finish");
+    let lock = match (&dir, &plan.kept) {
+        (Some(dir), _) => {
+            crate::files::lock::acquire(&cache::lock_path(dir, &id.subject), crate::files::lock::wait(), waiting)
+        }
+        (None, Some(kept)) => kept.lock(&id.subject, waiting),
         (None, None) => unreachable!("a sign-in keeps its session in a file or the keystore"),
     };
-    let lock = crate::files::lock::acquire(&lock_path, crate::files::lock::wait(), || {
-        ui::note("waiting for a renewal of the previous session to finish")
-    });
     if let Err(err) = &lock {
         // The sign-in is made and its code spent: kept all the same, rather than lost.
         ui::warn(&format!("writing the session without its lock: {}", err.message));
@@ -222,11 +224,13 @@ pub fn refresh(plan: &Plan, arn: &str, token: &LoginToken) -> Result<LoginToken>
 /// caller keeps the result (its refresh token replaces the one spent). `place` is where the
 /// session is kept, for the error of a damaged key.
 pub fn renew(plan: &Plan, arn: &str, token: &LoginToken, place: &str) -> Result<LoginToken> {
+    // The sign-in that replaces the session where it is kept (a plain one is refused while
+    // the keystore keeps it).
+    let keystore = if plan.kept.is_some() { " --keystore" } else { "" };
+    let sign_in = format!("awsmfa login --console{keystore} --profile {}", plan.base_profile);
     let key = Arc::new(DpopKey::from_pem(&token.dpop_key).map_err(|err| {
-        Error::new(err.kind, format!("{} in {place}", err.message)).hint(format!(
-            "sign in again (the session cannot be renewed without its key): `awsmfa login --console --profile {}`",
-            plan.base_profile
-        ))
+        Error::new(err.kind, format!("{} in {place}", err.message))
+            .hint(format!("sign in again (the session cannot be renewed without its key): `{sign_in}`"))
     })?);
     // A refresh carries no code: the SDK's retries are safe (AWS Sign-In answers a repeated
     // refresh consistently).
@@ -234,8 +238,7 @@ pub fn renew(plan: &Plan, arn: &str, token: &LoginToken, place: &str) -> Result<
     ui::trace(&format!("signin:CreateOAuth2Token (refresh) for {arn} at {}", base_url(plan.client)));
     let fresh = aws::signin::refresh(&spec, &token.client_id, &Secret::new(&token.refresh_token), proof_of(&key))?
         .map_err(|failure| {
-            let again = format!("sign in again: `awsmfa login --console --profile {}`", plan.base_profile);
-            explain(failure, &spec, Some(arn), again, "signin:CreateOAuth2Token")
+            explain(failure, &spec, Some(arn), format!("sign in again: `{sign_in}`"), "signin:CreateOAuth2Token")
         })?;
     let mut renewed = token.clone();
     renewed.access_token.access_key_id = fresh.access_key_id;

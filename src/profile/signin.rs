@@ -170,10 +170,22 @@ fn other_credentials(settings: &Settings, profile: &str) -> Option<String> {
     }
     ["credential_process", "sso_session", "sso_account_id", "web_identity_token_file", "role_arn"]
         .into_iter()
-        // The credential_process of a session kept in the keystore is awsmfa's own.
-        .filter(|key| *key != "credential_process" || settings.login_keystore.is_none())
+        // The credential_process of a session kept in the keystore is awsmfa's own: the
+        // line the sign-in wrote, and no other (a sign-in would replace or delete it).
+        .filter(|key| *key != "credential_process" || settings.login_keystore.is_none() || !ours(settings, profile))
         .find(|key| settings.own_value(profile, key).is_some())
         .map(|key| format!("{key} is set"))
+}
+
+/// Whether the profile's `credential_process` is the line a sign-in with `--keystore` writes
+/// (`…/awsmfa credential-process --profile NAME`, whatever the path of awsmfa was then).
+fn ours(settings: &Settings, profile: &str) -> bool {
+    let Some(line) = settings.own_value(profile, "credential_process") else { return false };
+    let tail = format!(" credential-process --profile {profile}");
+    let Some(program) = line.trim().strip_suffix(&tail) else { return false };
+    let program = program.trim().trim_matches('"');
+    let name = std::path::Path::new(program).file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name == "awsmfa" || name == "awsmfa.exe"
 }
 
 /// Signs out of the console sign-in session `arn`: its file goes (its refresh token with it);
@@ -223,9 +235,7 @@ pub fn sign_out(settings: &Settings, arn: &str) -> Result<()> {
 fn sign_out_kept(settings: &Settings, kept: &Kept, arn: &str) -> Result<()> {
     let keystore = kept.keystore();
     // Under the renewals' lock: a renewal in flight would keep the session again.
-    let _lock = lock::acquire(&kept.lock_path(arn), lock::wait(), || {
-        ui::note("waiting for a renewal of the console sign-in session to finish")
-    })?;
+    let _lock = kept.lock(arn, || ui::note("waiting for a renewal of the console sign-in session to finish"))?;
     let removed = kept::remove(&keystore, arn)?;
     let (cache, key) = crate::session::kept_cache(&settings.session(), arn);
     cache.remove(&key)?;

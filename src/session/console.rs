@@ -123,7 +123,7 @@ impl Provider for KeptSession<'_> {
         let keystore = self.kept.keystore();
         // The cache's lock is held; this one also keeps a sign-in from being overwritten
         // by the renewal of the session it replaces.
-        let _lock = lock::acquire(&self.kept.lock_path(self.arn), lock::wait(), || {
+        let _lock = self.kept.lock(self.arn, || {
             ui::trace("a sign-in of this session is being kept; waiting for it");
         })?;
         let token = login::kept::load(&keystore, self.arn)?.ok_or_else(|| {

@@ -244,3 +244,149 @@ fn a_sign_in_does_not_switch_where_a_profile_keeps_its_session_behind_the_users_
     assert_eq!(std::fs::read_to_string(w.path(".aws/config")).unwrap(), before);
     assert_eq!(token_calls(&w.user.arn, "authorization_code"), 4);
 }
+
+#[test]
+fn a_sign_in_never_replaces_a_credential_process_that_is_not_awsmfas() {
+    let w = dev_world(&["--no-mfa", "--policy", "none"]);
+    let arn = w.user.arn.clone();
+    // Kept-session lines beside another tool's credential_process (put there by hand).
+    let config = format!(
+        "[profile dev]\nregion = us-east-1\nawsmfa_login_session = {arn}\nawsmfa_login_keystore = file\ncredential_process = /opt/vault/bin/vault-creds --role dev\n"
+    );
+    w.config(&config);
+    for keystore in [Some("file"), None] {
+        let mut cmd = awsmfa(&w);
+        browser_env(&w, &mut cmd, false);
+        cmd.args(["login", "--console", "--profile", "dev"]);
+        if let Some(k) = keystore {
+            cmd.args(["--keystore", k]);
+        }
+        cmd.assert().code(3).stderr(predicate::str::contains("credential_process is set"));
+        assert_eq!(std::fs::read_to_string(w.path(".aws/config")).unwrap(), config, "{keystore:?}");
+    }
+    assert!(!w.path("browser.log").exists(), "the person was sent to sign in for nothing");
+}
+
+#[test]
+fn a_keystore_that_cannot_keep_the_session_is_said_before_the_browser_opens() {
+    let w = dev_world(&["--no-mfa", "--policy", "none"]);
+    let attempt = |pass: Option<&str>| {
+        let mut cmd = w.awsmfa_without_terminal();
+        browser_env(&w, &mut cmd, false);
+        if let Some(p) = pass {
+            cmd.env("AWSMFA_KEYSTORE_PASSPHRASE", p);
+        }
+        cmd.args(["login", "--console", "--keystore", "file", "--profile", "dev"]).assert()
+    };
+    // No terminal and no passphrase: for a new file, and for one already there.
+    attempt(None).code(3).stderr(predicate::str::contains("AWSMFA_KEYSTORE_PASSPHRASE"));
+    assert!(!w.path("browser.log").exists(), "the person was sent to sign in for a session that cannot be kept");
+    attempt(Some(PASS)).success();
+    assert_eq!(token_calls(&w.user.arn, "authorization_code"), 1);
+    std::fs::remove_file(w.path("browser.log")).unwrap();
+    attempt(None).code(3).stderr(predicate::str::contains("AWSMFA_KEYSTORE_PASSPHRASE"));
+    attempt(Some("not the passphrase")).code(3).stderr(predicate::str::contains("does not open the file keystore"));
+    assert!(!w.path("browser.log").exists(), "the person was sent to sign in for a session that cannot be kept");
+    assert_eq!(token_calls(&w.user.arn, "authorization_code"), 1, "no sign-in was spent");
+}
+
+#[test]
+fn a_first_sign_in_and_a_logout_take_their_lock_with_no_cache_directory_there() {
+    let w = dev_world(&["--no-mfa", "--policy", "none"]);
+    assert!(!w.path(".aws/awsmfa").exists());
+    sign_in(&w, "file", false, &[]).success().stderr(predicate::str::contains("without its lock").not());
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(w.path(".aws/awsmfa")).unwrap().permissions().mode() & 0o777, 0o700);
+    // awsmfa's cache directory gone (cleaned by hand): logout still signs out.
+    std::fs::remove_dir_all(w.path(".aws/awsmfa")).unwrap();
+    awsmfa(&w)
+        .args(["logout", "--profile", "dev"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!("signed out of {}", w.user.arn)));
+    awsmfa(&w).args(["credential-process", "--profile", "dev"]).assert().code(3);
+}
+
+#[test]
+fn the_way_back_from_an_ended_kept_session_is_the_command_its_hints_name() {
+    let w = dev_world(&["--no-mfa", "--policy", "none"]);
+    // A session AWS renews for no time at all: as if its 12 hours were over.
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=120&refresh=0", w.user.name));
+    sign_in(&w, "file", false, &[]).success();
+    let before = std::fs::read_to_string(w.path(".aws/config")).unwrap();
+    // AWS refuses the renewal. The hint names a sign-in that keeps the session where it is
+    // (a plain one is refused while the keystore keeps it).
+    awsmfa(&w)
+        .args(["credential-process", "--profile", "dev"])
+        .assert()
+        .code(predicate::ne(0))
+        .stderr(predicate::str::contains("awsmfa login --console --keystore --profile dev"));
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&refresh=43200&access=900", w.user.name));
+    // `--keystore` as the hints write it, on a desktop (a session bus: the default for new
+    // entries is the keychain): the profile's keystore, not a second place.
+    let mut cmd = awsmfa(&w);
+    browser_env(&w, &mut cmd, false);
+    cmd.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/awsmfa-test-bus")
+        .args(["login", "--console", "--keystore", "--profile", "dev"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("the file keystore"));
+    assert_eq!(std::fs::read_to_string(w.path(".aws/config")).unwrap(), before);
+    let out = w.awsmfa().args(["credential-process", "--profile", "dev"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn the_cached_path_of_a_kept_session_never_opens_the_keystore() {
+    let w = dev_world(&["--no-mfa", "--policy", "none"]);
+    sign_in(&w, "file", false, &[]).success();
+    let (role_arn, _) = common::role(&[&w.user.arn], &["--no-mfa"]);
+    let config = std::fs::read_to_string(w.path(".aws/config")).unwrap();
+    w.config(&format!("{config}[profile admin]\nrole_arn = {role_arn}\nsource_profile = dev\n"));
+    // The role is assumed with the sign-in's cached credentials: no passphrase either.
+    let out = w.awsmfa().args(["credential-process", "--profile", "admin"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // No passphrase, a wrong one, or no keystore at all, and no keychain to talk to.
+    std::fs::remove_file(w.path(".aws/awsmfa-keys.age")).unwrap();
+    for pass in [None, Some("wrong")] {
+        for profile in ["dev", "admin"] {
+            for command in [&["credential-process"][..], &["env"], &["status", "--json"]] {
+                let mut cmd = w.awsmfa();
+                if let Some(p) = pass {
+                    cmd.env("AWSMFA_KEYSTORE_PASSPHRASE", p);
+                }
+                cmd.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/awsmfa-test-bus");
+                let out = cmd.args(command).args(["--profile", profile]).output().unwrap();
+                assert!(out.status.success(), "{command:?} {profile}: {}", String::from_utf8_lossy(&out.stderr));
+            }
+        }
+    }
+    let out = w.awsmfa().args(["status", "--json", "--profile", "dev"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["login_session"], w.user.arn.as_str());
+    assert_eq!(v["session"]["state"], "valid");
+    assert!(v["login_session_kept_in"].as_str().unwrap().starts_with("the file keystore"), "{v}");
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 0);
+}
+
+#[test]
+fn a_renewal_whose_reader_has_gone_keeps_the_new_refresh_token() {
+    let w = dev_world(&["--no-mfa", "--policy", "none"]);
+    common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=120", w.user.name));
+    sign_in(&w, "file", false, &[]).success();
+    // The reader closes its end before awsmfa writes (a tool that gave up waiting).
+    let bin = assert_cmd::cargo::cargo_bin("awsmfa");
+    let script = format!("'{}' credential-process --profile dev | true", bin.display());
+    let status = w
+        .command("sh")
+        .env("AWSMFA_KEYSTORE_PASSPHRASE", PASS)
+        .args(["-c", &script])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 1);
+    // Renewed again with the refresh token that renewal kept (the first is spent).
+    awsmfa(&w).args(["login", "--profile", "dev", "--force"]).assert().success();
+    assert_eq!(token_calls(&w.user.arn, "refresh_token"), 2);
+}
