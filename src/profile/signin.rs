@@ -210,17 +210,7 @@ pub fn sign_out(settings: &Settings, arn: &str) -> Result<()> {
         Ok(()) => {
             ui::note(&format!("signed out of {} (deleted {})", arn, file.display()));
             // One session, one file: every profile that names it is signed out with it.
-            let others: Vec<String> = settings
-                .files()
-                .profile_names()
-                .into_iter()
-                .filter(|name| *name != settings.profile)
-                .filter(|name| settings.files().value(name, "login_session").map(str::trim) == Some(arn))
-                .map(|name| format!("'{name}'"))
-                .collect();
-            if !others.is_empty() {
-                ui::note(&format!("profile(s) {} used the same session: signed out too", others.join(", ")));
-            }
+            say_others_signed_out(settings, "login_session", arn);
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             ui::note(&format!("no console sign-in session {} on this machine", arn))
@@ -241,8 +231,25 @@ fn sign_out_kept(settings: &Settings, kept: &Kept, arn: &str) -> Result<()> {
     cache.remove(&key)?;
     if removed {
         ui::note(&format!("signed out of {arn} (deleted it from {})", keystore.describe()));
+        say_others_signed_out(settings, "awsmfa_login_session", arn);
     } else {
         ui::note(&format!("{} keeps no console sign-in session {arn}", keystore.describe()));
     }
     Ok(())
+}
+
+/// Names the other profiles whose `key` names session `arn`: one session, one place, so they
+/// are signed out with it.
+fn say_others_signed_out(settings: &Settings, key: &str, arn: &str) {
+    let others: Vec<String> = settings
+        .files()
+        .profile_names()
+        .into_iter()
+        .filter(|name| *name != settings.profile)
+        .filter(|name| settings.files().value(name, key).map(str::trim) == Some(arn))
+        .map(|name| format!("'{name}'"))
+        .collect();
+    if !others.is_empty() {
+        ui::note(&format!("profile(s) {} used the same session: signed out too", others.join(", ")));
+    }
 }

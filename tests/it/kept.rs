@@ -151,7 +151,22 @@ fn roles_start_from_a_kept_session_and_logout_removes_it() {
     let out = awsmfa(&w).args(["credential-process", "--profile", "admin"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(common::assume_role_calls(&role_arn), 1);
-    awsmfa(&w).args(["logout", "--profile", "dev"]).assert().success();
+    // A second profile naming the same kept session is signed out with it, and said so.
+    let config = std::fs::read_to_string(w.path(".aws/config")).unwrap();
+    let lines: String = config
+        .split("[profile admin]")
+        .next()
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("awsmfa_login_") || l.starts_with("credential_process"))
+        .map(|l| format!("{}\n", l.replace("--profile dev", "--profile twin")))
+        .collect();
+    w.config(&format!("{config}[profile twin]\n{lines}"));
+    awsmfa(&w)
+        .args(["logout", "--profile", "dev"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("profile(s) 'twin' used the same session: signed out too"));
     awsmfa(&w).args(["credential-process", "--profile", "dev"]).assert().code(3).stderr(
         predicate::str::contains("keeps no console sign-in session")
             .and(predicate::str::contains("awsmfa login --console --keystore --profile dev")),
