@@ -99,8 +99,11 @@ pub fn sign_in_profile(settings: &Settings, ask: &SignIn) -> Result<()> {
         }
         Ok(Some(ini::replace_keys(old, &section, &keys)))
     })?;
-    if let Some(previous) = previous {
+    if let Some(previous) = &previous {
         ui::note(&format!("profile '{profile}' used {previous} before"));
+    }
+    if let (Some(previous), Some(kept), Some(_)) = (&previous, &plan.kept, &settings.login_keystore) {
+        forget_kept(settings, kept, previous);
     }
     let renewable =
         signed.renewable_until.map(|t| format!(", renewed until {}", clock::human_utc(t))).unwrap_or_default();
@@ -238,17 +241,41 @@ fn sign_out_kept(settings: &Settings, kept: &Kept, arn: &str) -> Result<()> {
     Ok(())
 }
 
-/// Names the other profiles whose `key` names session `arn`: one session, one place, so they
-/// are signed out with it.
-fn say_others_signed_out(settings: &Settings, key: &str, arn: &str) {
-    let others: Vec<String> = settings
+/// After a sign-in as another identity: the earlier identity's kept session goes with the
+/// switch, unless another profile names it, rather than a refresh token left behind in the
+/// keystore where nothing points to it. The sign-in is made: a failure here is a warning.
+fn forget_kept(settings: &Settings, kept: &Kept, previous: &str) {
+    if !others_naming(settings, "awsmfa_login_session", previous).is_empty() {
+        return;
+    }
+    let keystore = kept.keystore();
+    match kept::remove(&keystore, previous) {
+        Ok(true) => ui::note(&format!("deleted the earlier session {previous} from {}", keystore.describe())),
+        Ok(false) => {}
+        Err(err) => {
+            ui::warn(&format!("the earlier session {previous} stays in {}: {}", keystore.describe(), err.message))
+        }
+    }
+    let (cache, key) = crate::session::kept_cache(&settings.session(), previous);
+    let _ = cache.remove(&key);
+}
+
+/// The other profiles (quoted) whose `key` names session `arn`.
+fn others_naming(settings: &Settings, key: &str, arn: &str) -> Vec<String> {
+    settings
         .files()
         .profile_names()
         .into_iter()
         .filter(|name| *name != settings.profile)
         .filter(|name| settings.files().value(name, key).map(str::trim) == Some(arn))
         .map(|name| format!("'{name}'"))
-        .collect();
+        .collect()
+}
+
+/// Names the other profiles whose `key` names session `arn`: one session, one place, so they
+/// are signed out with it.
+fn say_others_signed_out(settings: &Settings, key: &str, arn: &str) {
+    let others = others_naming(settings, key, arn);
     if !others.is_empty() {
         ui::note(&format!("profile(s) {} used the same session: signed out too", others.join(", ")));
     }

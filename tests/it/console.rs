@@ -11,7 +11,7 @@ use predicates::prelude::*;
 
 use crate::common::{self, PATIENCE, Said, World, says};
 
-const PASSWORD: &str = "correct-horse-9";
+pub(crate) const PASSWORD: &str = "correct-horse-9";
 
 /// A user with a console password (and an MFA device, unless `--no-mfa` is in `extra`).
 pub(crate) fn world(extra: &[&str]) -> World {

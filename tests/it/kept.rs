@@ -405,3 +405,30 @@ fn a_renewal_whose_reader_has_gone_keeps_the_new_refresh_token() {
     awsmfa(&w).args(["login", "--profile", "dev", "--force"]).assert().success();
     assert_eq!(token_calls(&w.user.arn, "refresh_token"), 2);
 }
+
+#[test]
+fn signing_a_profile_in_as_another_identity_leaves_no_earlier_session_in_the_keystore() {
+    let w = dev_world(&[]);
+    sign_in(&w, "file", true, &[]).success();
+    // Another IAM user signs in to the same profile.
+    let other = common::fixture(&["--password", crate::console::PASSWORD]);
+    let mut cmd = awsmfa(&w);
+    browser_env(&w, &mut cmd, true);
+    cmd.env("SIGNIN_USER", &other.name).env("SIGNIN_SEED", &other.seed);
+    cmd.args(["login", "--console", "--keystore", "file", "--profile", "dev"]).assert().success().stderr(
+        predicate::str::contains(format!("profile 'dev' used {} before", w.user.arn)).and(predicate::str::contains(
+            format!("deleted the earlier session {} from the file keystore", w.user.arn),
+        )),
+    );
+    // The earlier identity is gone from the keystore: a profile naming it finds nothing.
+    let config = std::fs::read_to_string(w.path(".aws/config")).unwrap();
+    assert!(config.contains(&format!("awsmfa_login_session = {}", other.arn)), "{config}");
+    w.config(&format!("{config}[profile old]\nawsmfa_login_session = {}\nawsmfa_login_keystore = file\n", w.user.arn));
+    awsmfa(&w)
+        .args(["credential-process", "--profile", "old"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("keeps no console sign-in session"));
+    let out = awsmfa(&w).args(["credential-process", "--profile", "dev"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
