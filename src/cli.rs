@@ -94,6 +94,10 @@ Examples:
   awsmfa login --console --profile dev      sign in in the browser (passkeys and security keys
                                             work); dev gets login_session, as `aws login` does
   awsmfa login --console --remote           on an SSH host: open the URL anywhere, paste the code
+  awsmfa login --console --keystore --profile dev
+                                            the same, its refresh token and key kept in the
+                                            keystore (not in plain JSON); tools reach it
+                                            through the credential_process written for dev
   awsmfa login --write-profile mfa          also write [mfa] in ~/.aws/credentials
   awsmfa login --save-json ~/aws-sts-get-session-token.json   the recipe's file
 
