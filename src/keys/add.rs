@@ -100,13 +100,13 @@ mod tests {
 
     #[test]
     fn keys_are_read_from_two_lines_or_the_consoles_csv() {
-        let pair = Some(("AKIAABCDEFGHIJKLMNOP".to_string(), "se/cr+et".to_string()));
+        let pair = Some(("AKIAIOSFODNN7EXAMPLE".to_string(), "se/cr+et".to_string()));
         for (text, expected) in [
-            ("AKIAABCDEFGHIJKLMNOP\nse/cr+et\n", pair.clone()),
-            ("\n  AKIAABCDEFGHIJKLMNOP  \r\n\nse/cr+et\n", pair.clone()),
-            ("Access key ID,Secret access key\nAKIAABCDEFGHIJKLMNOP,se/cr+et\n", pair.clone()),
-            ("\"AKIAABCDEFGHIJKLMNOP\",\"se/cr+et\"\n", pair.clone()),
-            ("AKIAABCDEFGHIJKLMNOP\n", None),
+            ("AKIAIOSFODNN7EXAMPLE\nse/cr+et\n", pair.clone()),
+            ("\n  AKIAIOSFODNN7EXAMPLE  \r\n\nse/cr+et\n", pair.clone()),
+            ("Access key ID,Secret access key\nAKIAIOSFODNN7EXAMPLE,se/cr+et\n", pair.clone()),
+            ("\"AKIAIOSFODNN7EXAMPLE\",\"se/cr+et\"\n", pair.clone()),
+            ("AKIAIOSFODNN7EXAMPLE\n", None),
             ("one\ntwo\nthree\n", None),
             ("", None),
         ] {

@@ -527,14 +527,14 @@ mod tests {
     fn the_journal_on_disk_keeps_its_format() {
         let written = r#"{
   "profile": "work",
-  "old_key_id": "AKIAOLDOLDOLDOLD0001",
+  "old_key_id": "AKIAIOSFODNN7EXAMPLE",
   "started": 1700000000,
   "step": "created",
   "before": [
-    "AKIAOLDOLDOLDOLD0001"
+    "AKIAIOSFODNN7EXAMPLE"
   ],
   "attempt": 1700000005,
-  "new_key_id": "AKIANEWNEWNEWNEW0002",
+  "new_key_id": "AKIAIOSFODNN7EXAMPLE2",
   "new_secret": "s3cr3t"
 }"#;
         let journal: Journal = serde_json::from_str(written).unwrap();
@@ -548,7 +548,7 @@ mod tests {
     /// A journal from before `attempt` was recorded still reads: no orphan is ever ours then.
     #[test]
     fn a_journal_without_an_attempt_reads_as_none_made() {
-        let written = r#"{"profile":"work","old_key_id":"AKIAOLDOLDOLDOLD0001","started":1,"step":"creating",
+        let written = r#"{"profile":"work","old_key_id":"AKIAIOSFODNN7EXAMPLE","started":1,"step":"creating",
             "before":[],"new_key_id":null,"new_secret":null}"#;
         let journal: Journal = serde_json::from_str(written).unwrap();
         assert_eq!((journal.step, journal.attempt), (Step::Creating, 0));

@@ -170,3 +170,44 @@ fn only_profile_env_reads_the_environment() {
     }
     assert!(wrong.is_empty(), "read variables in src/profile/env.rs (and list them there):\n{}", wrong.join("\n"));
 }
+
+#[test]
+fn no_file_of_the_tree_holds_what_looks_like_a_real_access_key_id() {
+    // Only AWS's documented example keys (…EXAMPLE) belong in the tree; a made-up id of the
+    // real shape (AKIA + 16) is one a scanner, or a person, takes for a leaked key.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["src", "tests", "scripts", "docs", "bench", "examples"] {
+        let mut stack = vec![root.join(dir)];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    files.push(path);
+                }
+            }
+        }
+    }
+    files.push(root.join("README.md"));
+    let mut wrong = Vec::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else { continue };
+        let bytes = text.as_bytes();
+        for (at, _) in text.match_indices("AKIA").chain(text.match_indices("ASIA")) {
+            let id = &bytes[at..(at + 20).min(bytes.len())];
+            let shaped = id.len() == 20 && id.iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            let ends_id = bytes.get(at + 20).is_none_or(|b| !b.is_ascii_alphanumeric());
+            let starts_id = at == 0 || !bytes[at - 1].is_ascii_alphanumeric();
+            if shaped && ends_id && starts_id && !text[at..at + 20].contains("EXAMPLE") {
+                wrong.push(format!("{}: {}", file.strip_prefix(root).unwrap().display(), &text[at..at + 20]));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "use AKIAIOSFODNN7EXAMPLE (or an id that is not of the real shape):\n{}",
+        wrong.join("\n")
+    );
+}
