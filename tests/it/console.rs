@@ -142,6 +142,32 @@ fn an_mfa_sign_in_passes_verify_and_one_without_mfa_is_denied_ec2() {
     w.awsmfa().args(["verify", "--profile", "dev", "--image-id", "ami-12c6146b"]).assert().code(5);
 }
 
+/// `n` `awsmfa credential-process --profile PROFILE` run at once (with `env` added): the
+/// access key id each was handed, once all have succeeded.
+pub(crate) fn parallel_callers(w: &World, n: usize, profile: &str, env: &[(&str, &str)]) -> Vec<String> {
+    let bin = assert_cmd::cargo::cargo_bin("awsmfa");
+    let children: Vec<_> = (0..n)
+        .map(|_| {
+            w.command(bin.to_str().unwrap())
+                .envs(env.iter().copied())
+                .args(["credential-process", "--profile", profile])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            v["AccessKeyId"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
 #[test]
 fn credentials_near_their_end_are_renewed_once_for_any_number_of_callers() {
     let w = dev_world(&[]);
@@ -151,26 +177,7 @@ fn credentials_near_their_end_are_renewed_once_for_any_number_of_callers() {
     sign_in(&w, true).success();
     let first = std::fs::read_to_string(session_file(&w)).unwrap();
     common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=900", w.user.name));
-    let bin = assert_cmd::cargo::cargo_bin("awsmfa");
-    let children: Vec<_> = (0..6)
-        .map(|_| {
-            w.command(bin.to_str().unwrap())
-                .args(["credential-process", "--profile", "dev"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let keys: Vec<String> = children
-        .into_iter()
-        .map(|c| {
-            let out = c.wait_with_output().unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-            v["AccessKeyId"].as_str().unwrap().to_string()
-        })
-        .collect();
+    let keys = parallel_callers(&w, 6, "dev", &[]);
     assert_eq!(token_calls(&w.user.arn, "refresh_token"), 1, "one renewal for six callers");
     assert!(keys.windows(2).all(|k| k[0] == k[1]), "all six got the renewed credentials: {keys:?}");
     let renewed = std::fs::read_to_string(session_file(&w)).unwrap();
@@ -308,23 +315,29 @@ fn aws_cli_v1_caller(w: &World, profile: &str) -> String {
     caller_arn(&out.stdout)
 }
 
+/// The JavaScript SDK v3's default chain (fromIni: @aws-sdk/credential-provider-login) on
+/// `profile`: GetCallerIdentity's answer, `{"arn": ...}`.
+fn js_sdk_caller(w: &World, profile: &str) -> serde_json::Value {
+    let out = w
+        .command("node")
+        .arg(common::repo().join("tests/support/sts.js"))
+        .arg("--default-chain")
+        .env("AWS_PROFILE", profile)
+        .env("NODE_PATH", common::node_modules())
+        .env("NODE_NO_WARNINGS", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn the_sdks_that_read_login_sessions_share_awsmfas_and_awsmfa_reads_what_they_renewed() {
     // The JavaScript SDK v3's default chain (fromIni: @aws-sdk/credential-provider-login) and
     // botocore (the AWS CLI v1 here) read the session awsmfa wrote, as it is.
     let w = dev_world(&[]);
     sign_in(&w, true).success();
-    let out = w
-        .command("node")
-        .arg(common::repo().join("tests/support/sts.js"))
-        .arg("--default-chain")
-        .env("AWS_PROFILE", "dev")
-        .env("NODE_PATH", common::node_modules())
-        .env("NODE_NO_WARNINGS", "1")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = js_sdk_caller(&w, "dev");
     assert_eq!(v["arn"], w.user.arn.as_str(), "the JavaScript SDK signs as the signed-in user");
     assert_eq!(aws_cli_v1_caller(&w, "dev"), w.user.arn);
     assert_eq!(token_calls(&w.user.arn, "refresh_token"), 0);
@@ -776,17 +789,7 @@ fn the_javascript_sdk_renews_a_session_awsmfa_made_with_its_key_and_awsmfa_uses_
     sign_in(&w, true).success();
     common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=900", w.user.name));
     let before: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(session_file(&w)).unwrap()).unwrap();
-    let out = w
-        .command("node")
-        .arg(common::repo().join("tests/support/sts.js"))
-        .arg("--default-chain")
-        .env("AWS_PROFILE", "dev")
-        .env("NODE_PATH", common::node_modules())
-        .env("NODE_NO_WARNINGS", "1")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = js_sdk_caller(&w, "dev");
     assert_eq!(v["arn"], w.user.arn.as_str());
     assert_eq!(token_calls(&w.user.arn, "refresh_token"), 1, "the JavaScript SDK renewed the session");
     let renewed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(session_file(&w)).unwrap()).unwrap();

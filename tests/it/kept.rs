@@ -8,7 +8,7 @@ use std::process::Stdio;
 use predicates::prelude::*;
 
 use crate::common::{self, World};
-use crate::console::{browser_env, caller_arn, dev_world, token_calls};
+use crate::console::{browser_env, caller_arn, dev_world, parallel_callers, token_calls};
 use crate::keys::{files_holding, secret_service};
 
 const PASS: &str = "kept-session-passphrase";
@@ -36,12 +36,6 @@ fn assert_no_plain_session(w: &World) {
     for needle in ["BEGIN EC PRIVATE KEY", "refreshToken", "dpopKey"] {
         assert_eq!(files_holding(w.home.path(), needle), Vec::<std::path::PathBuf>::new(), "{needle} on disk");
     }
-}
-
-fn access_key(out: &[u8]) -> String {
-    let v: serde_json::Value =
-        serde_json::from_slice(out).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(out)));
-    v["AccessKeyId"].as_str().unwrap().to_string()
 }
 
 #[test]
@@ -96,26 +90,7 @@ fn kept_credentials_near_their_end_are_renewed_once_and_the_new_refresh_token_is
     common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=120", w.user.name));
     sign_in(&w, "file", true, &[]).success();
     common::hook("POST", &format!("/_awsmfa/signin-lifetimes?user={}&access=900", w.user.name));
-    let bin = assert_cmd::cargo::cargo_bin("awsmfa");
-    let children: Vec<_> = (0..5)
-        .map(|_| {
-            w.command(bin.to_str().unwrap())
-                .env("AWSMFA_KEYSTORE_PASSPHRASE", PASS)
-                .args(["credential-process", "--profile", "dev"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let keys: Vec<String> = children
-        .into_iter()
-        .map(|c| {
-            let out = c.wait_with_output().unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            access_key(&out.stdout)
-        })
-        .collect();
+    let keys = parallel_callers(&w, 5, "dev", &[("AWSMFA_KEYSTORE_PASSPHRASE", PASS)]);
     assert_eq!(token_calls(&w.user.arn, "refresh_token"), 1, "one renewal for five callers");
     assert!(keys.windows(2).all(|k| k[0] == k[1]), "all five got the renewed credentials: {keys:?}");
     // The renewal's refresh token was kept: a second renewal works (the first token is

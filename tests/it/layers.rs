@@ -34,14 +34,42 @@ const LAYERS: &[&str] = &[
 ];
 
 fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+    files_under(dir, out, |path| path.extension().is_some_and(|e| e == "rs"));
+}
+
+/// Every file under `dir` that `keep` keeps (a directory that is not there has none).
+fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>, keep: fn(&Path) -> bool) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();
         if path.is_dir() {
-            sources(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
+            files_under(&path, out, keep);
+        } else if keep(&path) {
             out.push(path);
         }
     }
+}
+
+/// The lines of src/ (outside the files `skip` names, relative to src/; only the code before
+/// `#[cfg(test)]` when `code_only`) that `hit`, as "file:line: text".
+fn lines_in_src(skip: fn(&str) -> bool, code_only: bool, hit: fn(&str) -> bool) -> Vec<String> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let mut found = Vec::new();
+    for file in files {
+        let rel = file.strip_prefix(&src).unwrap().to_string_lossy().into_owned();
+        if skip(&rel) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let code = if code_only { text.split("#[cfg(test)]").next().unwrap() } else { &text };
+        for (n, line) in code.lines().enumerate() {
+            if hit(line) {
+                found.push(format!("{rel}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    found
 }
 
 /// The top-level modules `text` refers to as `crate::NAME`.
@@ -127,22 +155,7 @@ fn command_paths(code: &str) -> Vec<String> {
 
 #[test]
 fn only_the_aws_module_names_an_sdk_service_crate() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    sources(&src, &mut files);
-    let mut wrong = Vec::new();
-    for file in files {
-        let rel = file.strip_prefix(&src).unwrap().to_string_lossy().into_owned();
-        if rel.starts_with("aws/") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&file).unwrap();
-        for (n, line) in text.lines().enumerate() {
-            if line.contains("aws_sdk_") {
-                wrong.push(format!("{rel}:{}: {}", n + 1, line.trim()));
-            }
-        }
-    }
+    let wrong = lines_in_src(|rel| rel.starts_with("aws/"), false, |line| line.contains("aws_sdk_"));
     assert!(wrong.is_empty(), "AWS calls belong in src/aws/ (typed, one place each):\n{}", wrong.join("\n"));
 }
 
@@ -151,23 +164,11 @@ fn only_profile_env_reads_the_environment() {
     // Every variable is read in one place (src/profile/env.rs), listed with whether it is a
     // secret; the rest of awsmfa gets what it needs from the plan. Children's environments
     // (`Command::env`) are written, not read, and are not matched here.
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    sources(&src, &mut files);
-    let mut wrong = Vec::new();
-    for file in files {
-        let rel = file.strip_prefix(&src).unwrap().to_string_lossy().into_owned();
-        if rel == "profile/env.rs" {
-            continue;
-        }
-        let text = std::fs::read_to_string(&file).unwrap();
-        let code = text.split("#[cfg(test)]").next().unwrap();
-        for (n, line) in code.lines().enumerate() {
-            if ["env::var(", "env::var_os(", "env::vars(", "env::vars_os("].iter().any(|read| line.contains(read)) {
-                wrong.push(format!("{rel}:{}: {}", n + 1, line.trim()));
-            }
-        }
-    }
+    let wrong = lines_in_src(
+        |rel| rel == "profile/env.rs",
+        true,
+        |line| ["env::var(", "env::var_os(", "env::vars(", "env::vars_os("].iter().any(|read| line.contains(read)),
+    );
     assert!(wrong.is_empty(), "read variables in src/profile/env.rs (and list them there):\n{}", wrong.join("\n"));
 }
 
@@ -178,17 +179,7 @@ fn no_file_of_the_tree_holds_what_looks_like_a_real_access_key_id() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
     for dir in ["src", "tests", "scripts", "docs", "bench", "examples"] {
-        let mut stack = vec![root.join(dir)];
-        while let Some(d) = stack.pop() {
-            for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else {
-                    files.push(path);
-                }
-            }
-        }
+        files_under(&root.join(dir), &mut files, |_| true);
     }
     files.push(root.join("README.md"));
     let mut wrong = Vec::new();
