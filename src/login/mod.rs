@@ -96,17 +96,17 @@ pub fn cache_dir(plan: &Plan) -> Result<PathBuf> {
 /// `wait` bounds the person's part: the browser's answer, or the pasted code.
 pub fn sign_in(plan: &Plan, flow: &Flow, wait: std::time::Duration, open: &dyn Fn(&str) -> bool) -> Result<SignedIn> {
     // Before the browser: a place that cannot keep the session is said now.
-    let dir = match &plan.kept {
+    let home = match &plan.kept {
         None => {
             let dir = cache_dir(plan)?;
             cache::prepare_dir(&dir)?;
-            Some(dir)
+            Home::File(dir)
         }
         Some(kept) => {
             // Its passphrase too: without it (no terminal, a wrong one) the session made
             // would be lost.
             kept.keystore().open()?;
-            None
+            Home::Kept(kept)
         }
     };
     let spec = ClientSpec::new(plan.client, "signin", Signer::Unsigned, Retries::Never)?;
@@ -178,29 +178,33 @@ pub fn sign_in(plan: &Plan, flow: &Flow, wait: std::time::Duration, open: &dyn F
     // Under the renewals' lock: a renewal of this session's previous sign-in, in flight,
     // would otherwise write the old session over the one just made.
     let waiting = || ui::note("waiting for a renewal of the previous session to finish");
-    let lock = match (&dir, &plan.kept) {
-        (Some(dir), _) => {
+    let lock = match &home {
+        Home::File(dir) => {
             crate::files::lock::acquire(&cache::lock_path(dir, &id.subject), crate::files::lock::wait(), waiting)
         }
-        (None, Some(kept)) => kept.lock(&id.subject, waiting),
-        (None, None) => unreachable!("a sign-in keeps its session in a file or the keystore"),
+        Home::Kept(kept) => kept.lock(&id.subject, waiting),
     };
     if let Err(err) = &lock {
         // The sign-in is made and its code spent: kept all the same, rather than lost.
         ui::warn(&format!("writing the session without its lock: {}", err.message));
     }
-    let place = match (&dir, &plan.kept) {
-        (Some(dir), _) => cache::store(dir, &id.subject, &record)?.display().to_string(),
-        (None, Some(kept)) => {
+    let place = match &home {
+        Home::File(dir) => cache::store(dir, &id.subject, &record)?.display().to_string(),
+        Home::Kept(kept) => {
             let keystore = kept.keystore();
             kept::store(&keystore, &id.subject, &record)?;
             keystore.describe()
         }
-        (None, None) => unreachable!("a sign-in keeps its session in a file or the keystore"),
     };
     drop(lock);
     let renewable_until = renewable_until(&record);
     Ok(SignedIn { arn: id.subject, place, session: record.session()?, expires, renewable_until })
+}
+
+/// Where a sign-in keeps its session: the AWS CLI's file in this directory, or the keystore.
+enum Home<'a> {
+    File(PathBuf),
+    Kept(&'a kept::Kept<'a>),
 }
 
 /// Until when AWS renews the session: 12 hours after its sign-in (the idToken's `iat`).
